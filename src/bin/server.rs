@@ -1,0 +1,114 @@
+//! `server`: runs a Sala chat server until SIGINT or SIGTERM.
+
+use clap::Parser;
+use sala::flood::FloodLimit;
+use sala::{Config, Server};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Sala: a small CHAT/1 chat server, one thread per connection.
+///
+/// Clients connect over TCP and speak plain text lines (try `nc HOST 44765`).
+/// Set RUST_LOG=debug to watch every socket call (socket, bind, listen, accept,
+/// recv, send, shutdown) as it happens.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Flags {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "0.0.0.0:44765")]
+    listen: SocketAddr,
+    /// Most clients connected at once; the next one is told ERR SERVER_FULL and BYE.
+    #[arg(long, default_value_t = 10_000)]
+    max_clients: usize,
+    /// Most rooms at once; creating one more is refused with ERR TOO_MANY_ROOMS.
+    #[arg(long, default_value_t = 1000)]
+    max_rooms: usize,
+    /// Messages kept per room (in memory) and shown on JOIN and by HISTORY.
+    #[arg(long, default_value_t = 100)]
+    history: usize,
+    /// Flood control: lines per second a connection may send (0 turns it off).
+    /// Lines beyond it are read later, never dropped.
+    #[arg(long, default_value_t = 10.0)]
+    flood_rate: f64,
+    /// Flood control: lines a connection may send at once before the rate applies.
+    #[arg(long, default_value_t = 20)]
+    flood_burst: u32,
+    /// Events a slow reader may have waiting before it is disconnected with BYE.
+    #[arg(long, default_value_t = 16_384)]
+    send_queue: usize,
+    /// Length of the kernel's queue of completed connections not yet accepted.
+    #[arg(long, default_value_t = 1024)]
+    backlog: i32,
+    /// Seconds one send may wait for a peer that does not read before it is dropped.
+    #[arg(long, default_value_t = 10)]
+    send_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let flags = Flags::parse();
+    raise_fd_limit();
+    let config = Config {
+        listen: flags.listen,
+        backlog: flags.backlog,
+        max_clients: flags.max_clients,
+        max_rooms: flags.max_rooms,
+        history: flags.history,
+        flood: FloodLimit {
+            rate: flags.flood_rate,
+            burst: flags.flood_burst,
+        },
+        send_queue: flags.send_queue,
+        send_timeout: Duration::from_secs(flags.send_timeout.max(1)),
+        ..Config::default()
+    };
+    let server = match Server::start(config) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("server: cannot listen on {}: {e}", flags.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("server: cannot catch signals: {e}");
+            server.shutdown();
+            return ExitCode::FAILURE;
+        }
+    };
+    let signal_handle = signals.handle();
+    let stopper = server.stopper();
+    let watcher = std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            log::info!("signal {signal}: shutting down");
+            stopper.stop();
+        }
+    });
+    server.wait();
+    signal_handle.close();
+    let _ = watcher.join();
+    ExitCode::SUCCESS
+}
+
+/// Each client holds a socket; allow as many open files as the hard limit does.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                log::warn!("cannot raise the open-file limit");
+            }
+        }
+    }
+    log::debug!("open-file limit: {}", limit.rlim_cur);
+}

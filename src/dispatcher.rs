@@ -1,0 +1,518 @@
+//! The dispatcher: the one thread that applies commands to the chat state,
+//! in the order they arrive, and routes the resulting events to the
+//! connections' outboxes. It never blocks on a socket: a full outbox means a
+//! slow reader, which is cut off.
+
+use crate::codec::{self, Command, ErrCode, Event, HISTORY_PAGE, Refusal};
+use crate::history::{Entry, History};
+use crate::outbox::{Bytes, Outbox};
+use crate::room::{Chat, ConnId, Left, RoomId};
+use crossbeam_channel::Receiver;
+use log::{info, warn};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What reaches the dispatcher, from the acceptor and the connections' readers.
+#[derive(Debug)]
+pub enum Input {
+    /// A connection was accepted; its writer waits on `outbox`.
+    Connect {
+        id: ConnId,
+        peer: SocketAddr,
+        outbox: Outbox,
+        /// For shutting the connection down; `None` in tests without sockets.
+        socket: Option<Arc<TcpStream>>,
+    },
+    /// A line from a connection, parsed, or the refusal the parser gave it.
+    Line {
+        id: ConnId,
+        command: Result<Command, Refusal>,
+    },
+    /// The connection's reader stopped: the peer closed, reset or timed out.
+    Disconnect { id: ConnId, reason: String },
+    /// The server is stopping: say `BYE` to everyone and return.
+    Shutdown,
+}
+
+/// The routing table of the design card: each room's members' outboxes.
+///
+/// Only the dispatcher writes it; other threads may read it for counts, never
+/// holding the lock across I/O.
+pub type Routes = Mutex<HashMap<RoomId, Vec<Outbox>>>;
+
+/// Settings the dispatcher needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Text of the `WELCOME` line.
+    pub welcome: String,
+}
+
+/// A connected client as the dispatcher sees it.
+#[derive(Debug)]
+struct Client {
+    outbox: Outbox,
+    socket: Option<Arc<TcpStream>>,
+    peer: SocketAddr,
+}
+
+impl Client {
+    /// shutdown(2) of the read side: the reader's blocked recv returns 0 bytes.
+    fn stop_reading(&self) {
+        if let Some(socket) = &self.socket {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+}
+
+/// The single writer of chat state.
+pub struct Dispatcher {
+    chat: Chat,
+    history: Box<dyn History>,
+    clients: HashMap<ConnId, Client>,
+    routes: Arc<Routes>,
+    settings: Settings,
+    /// Connections whose outbox was full during the current command.
+    slow: Vec<ConnId>,
+}
+
+/// Now, in unix milliseconds.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn bytes(event: &Event<'_>) -> Bytes {
+    Bytes::from(codec::encode(event))
+}
+
+impl Dispatcher {
+    /// A dispatcher over `chat` and `history`, publishing membership in `routes`.
+    pub fn new(
+        chat: Chat,
+        history: Box<dyn History>,
+        routes: Arc<Routes>,
+        settings: Settings,
+    ) -> Dispatcher {
+        Dispatcher {
+            chat,
+            history,
+            clients: HashMap::new(),
+            routes,
+            settings,
+            slow: Vec::new(),
+        }
+    }
+
+    /// Applies inputs until [`Input::Shutdown`] or until every sender is gone.
+    pub fn run(mut self, inputs: &Receiver<Input>) {
+        while let Ok(input) = inputs.recv() {
+            if !self.handle(input) {
+                break;
+            }
+        }
+        self.goodbye("server shutting down");
+    }
+
+    /// Applies one input; false when it was [`Input::Shutdown`].
+    pub fn handle(&mut self, input: Input) -> bool {
+        match input {
+            Input::Connect {
+                id,
+                peer,
+                outbox,
+                socket,
+            } => self.connect(id, peer, outbox, socket),
+            Input::Line {
+                id,
+                command: Ok(command),
+            } => self.command(id, command),
+            Input::Line {
+                id,
+                command: Err(refusal),
+            } => self.refuse(id, &refusal),
+            Input::Disconnect { id, reason } => self.drop_client(id, &reason),
+            Input::Shutdown => return false,
+        }
+        self.cut_off_slow();
+        true
+    }
+
+    /// One arm per verb of the contract.
+    fn command(&mut self, id: ConnId, command: Command) {
+        if !self.clients.contains_key(&id) {
+            return; // Already dropped: a line that was in flight.
+        }
+        let done = match command {
+            Command::Nick { nick, .. } => self.nick(id, &nick),
+            Command::Register { .. } => self.register(id),
+            Command::Join { room, key } => self.join(id, &room, key.as_deref()),
+            Command::Part { room, text } => self.part(id, &room, text.as_deref()),
+            Command::Say { room, text } => self.say(id, &room, &text),
+            Command::Whisper { nick, text } => self.whisper(id, &nick, &text),
+            Command::Broadcast { text } => self.broadcast(id, &text),
+            Command::Rooms => self.rooms(id),
+            Command::Who { room } => self.who(id, &room),
+            Command::Users => self.users(id),
+            Command::Kick { room, nick, text } => self.kick(id, &room, &nick, text.as_deref()),
+            Command::Delete { room } => self.delete(id, &room),
+            Command::History { room, before } => self.page(id, &room, before),
+            Command::Ping { token } => self.pong(id, token.as_deref()),
+            Command::Quit { text } => self.quit(id, text.as_deref()),
+        };
+        if let Err(refusal) = done {
+            self.refuse(id, &refusal);
+        }
+    }
+
+    fn connect(
+        &mut self,
+        id: ConnId,
+        peer: SocketAddr,
+        outbox: Outbox,
+        socket: Option<Arc<TcpStream>>,
+    ) {
+        let nick = self.chat.connect(id).to_string();
+        info!("conn {id} from {peer} is {nick}");
+        self.clients.insert(
+            id,
+            Client {
+                outbox,
+                socket,
+                peer,
+            },
+        );
+        let welcome = bytes(&Event::Welcome {
+            nick: &nick,
+            text: &self.settings.welcome,
+        });
+        self.to_one(id, &welcome);
+    }
+
+    fn refuse(&mut self, id: ConnId, refusal: &Refusal) {
+        let line = bytes(&Event::Err {
+            code: refusal.code,
+            text: &refusal.text,
+        });
+        self.to_one(id, &line);
+    }
+
+    fn nick(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
+        let old = self.chat.rename(id, nick)?;
+        let line = bytes(&Event::Nick {
+            old: &old,
+            new: nick,
+        });
+        let audience = self.chat.audience(id);
+        self.to_many(&audience, &line);
+        Ok(())
+    }
+
+    fn register(&mut self, id: ConnId) -> Result<(), Refusal> {
+        if codec::is_guest_nick(self.chat.nick(id)) {
+            return Err(Refusal::new(
+                ErrCode::NickReserved,
+                "guests cannot register: pick a nickname with NICK first",
+            ));
+        }
+        Err(Refusal::new(
+            ErrCode::UnknownCommand,
+            "REGISTER: accounts are not enabled on this server",
+        ))
+    }
+
+    fn join(&mut self, id: ConnId, name: &str, key: Option<&str>) -> Result<(), Refusal> {
+        let (room_id, _created) = self.chat.join(id, name, key)?;
+        if let Some(client) = self.clients.get(&id) {
+            let outbox = client.outbox.clone();
+            self.routes
+                .lock()
+                .entry(room_id.clone())
+                .or_default()
+                .push(outbox);
+        }
+        let Some(room) = self.chat.room(name) else {
+            return Ok(());
+        };
+        let nick = self.chat.nick(id);
+        let line = bytes(&Event::Join {
+            room: &room.name,
+            nick,
+        });
+        // The joiner also gets the member list and the recent history.
+        let mut intro = Vec::new();
+        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
+        codec::encode_members(&room.name, &nicks, &mut intro);
+        let recent = self.history.page(&room_id, None, HISTORY_PAGE);
+        encode_history(&room.name, &recent, &mut intro);
+        let intro = Bytes::from(intro);
+        self.to_room(&room_id, &line);
+        self.to_one(id, &intro);
+        Ok(())
+    }
+
+    fn part(&mut self, id: ConnId, name: &str, text: Option<&str>) -> Result<(), Refusal> {
+        let left = self.chat.part(id, name)?;
+        let line = bytes(&Event::Part {
+            room: &left.name,
+            nick: self.chat.nick(id),
+            text,
+        });
+        self.to_many(&left.told, &line);
+        self.unroute(id, &left);
+        Ok(())
+    }
+
+    fn say(&mut self, id: ConnId, name: &str, text: &str) -> Result<(), Refusal> {
+        let room = self.chat.member_room(id, name)?;
+        let at = room.stamp(now_ms());
+        let room_name = room.name.clone();
+        let room_id = RoomId::of(name);
+        let nick = self.chat.nick(id).to_string();
+        let line = bytes(&Event::Msg {
+            room: &room_name,
+            nick: &nick,
+            text,
+        });
+        self.history.append(
+            &room_id,
+            Entry {
+                at,
+                nick,
+                text: text.to_string(),
+            },
+        );
+        self.to_room(&room_id, &line);
+        Ok(())
+    }
+
+    fn whisper(&mut self, id: ConnId, nick: &str, text: &str) -> Result<(), Refusal> {
+        let to = self
+            .chat
+            .find(nick)
+            .ok_or_else(|| Refusal::new(ErrCode::NoSuchUser, format!("there is no user {nick}")))?;
+        let line = bytes(&Event::Whisper {
+            from: self.chat.nick(id),
+            to: self.chat.nick(to),
+            text,
+        });
+        self.to_one(to, &line);
+        if to != id {
+            self.to_one(id, &line);
+        }
+        Ok(())
+    }
+
+    fn broadcast(&mut self, id: ConnId, text: &str) -> Result<(), Refusal> {
+        let line = bytes(&Event::Broadcast {
+            from: self.chat.nick(id),
+            text,
+        });
+        let everyone: Vec<ConnId> = self.clients.keys().copied().collect();
+        self.to_many(&everyone, &line);
+        Ok(())
+    }
+
+    fn rooms(&mut self, id: ConnId) -> Result<(), Refusal> {
+        let mut rooms: Vec<_> = self.chat.rooms().collect();
+        rooms.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out = Vec::new();
+        for room in rooms {
+            codec::encode_into(
+                &Event::Room {
+                    room: &room.name,
+                    members: room.members.len(),
+                    owner: self.chat.nick(room.owner),
+                },
+                &mut out,
+            );
+        }
+        codec::encode_into(&Event::EndRooms, &mut out);
+        self.to_one(id, &Bytes::from(out));
+        Ok(())
+    }
+
+    fn who(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
+        let room = self.chat.room(name).ok_or_else(|| no_room(name))?;
+        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
+        let mut out = Vec::new();
+        codec::encode_members(&room.name, &nicks, &mut out);
+        self.to_one(id, &Bytes::from(out));
+        Ok(())
+    }
+
+    fn users(&mut self, id: ConnId) -> Result<(), Refusal> {
+        let mut nicks: Vec<&str> = self.chat.users().map(|(_, u)| u.nick.as_str()).collect();
+        nicks.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        let mut out = Vec::new();
+        codec::encode_users(&nicks, &mut out);
+        self.to_one(id, &Bytes::from(out));
+        Ok(())
+    }
+
+    fn kick(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        nick: &str,
+        text: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let (target, left) = self.chat.kick(id, name, nick)?;
+        let line = bytes(&Event::Kicked {
+            room: &left.name,
+            nick: self.chat.nick(target),
+            by: self.chat.nick(id),
+            text,
+        });
+        self.to_many(&left.told, &line);
+        self.unroute(target, &left);
+        Ok(())
+    }
+
+    fn delete(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
+        let (room_id, room) = self.chat.delete(id, name)?;
+        let line = bytes(&Event::Closed {
+            room: &room.name,
+            by: self.chat.nick(id),
+        });
+        self.to_many(&room.members, &line);
+        self.routes.lock().remove(&room_id);
+        self.history.forget(&room_id);
+        Ok(())
+    }
+
+    fn page(&mut self, id: ConnId, name: &str, before: Option<u64>) -> Result<(), Refusal> {
+        let room = self.chat.member_room(id, name)?;
+        let room_name = room.name.clone();
+        let entries = self.history.page(&RoomId::of(name), before, HISTORY_PAGE);
+        let mut out = Vec::new();
+        encode_history(&room_name, &entries, &mut out);
+        self.to_one(id, &Bytes::from(out));
+        Ok(())
+    }
+
+    fn pong(&mut self, id: ConnId, token: Option<&str>) -> Result<(), Refusal> {
+        self.to_one(id, &bytes(&Event::Pong { token }));
+        Ok(())
+    }
+
+    fn quit(&mut self, id: ConnId, text: Option<&str>) -> Result<(), Refusal> {
+        self.remove(id, text.unwrap_or("quit"), "goodbye");
+        Ok(())
+    }
+
+    /// The reader of `id` stopped: the peer closed or the connection broke.
+    fn drop_client(&mut self, id: ConnId, reason: &str) {
+        self.remove(id, reason, reason);
+    }
+
+    /// Removes a client: `QUIT` to everyone sharing a room, `BYE` to the client,
+    /// and its writer closes the socket once that is written.
+    fn remove(&mut self, id: ConnId, quit_text: &str, bye_text: &str) {
+        let Some(client) = self.clients.remove(&id) else {
+            return;
+        };
+        if let Some(departure) = self.chat.disconnect(id) {
+            info!(
+                "conn {id} ({}) from {} left: {quit_text}",
+                departure.nick, client.peer
+            );
+            for left in &departure.left {
+                self.unroute(id, left);
+            }
+            let line = bytes(&Event::Quit {
+                nick: &departure.nick,
+                text: Some(quit_text),
+            });
+            self.to_many(&departure.peers, &line);
+        }
+        client
+            .outbox
+            .push_last(&bytes(&Event::Bye { text: bye_text }));
+        client.stop_reading();
+    }
+
+    /// Takes `id` out of the routing table entry of a room it left.
+    fn unroute(&mut self, id: ConnId, left: &Left) {
+        let mut routes = self.routes.lock();
+        if left.gone {
+            routes.remove(&left.room);
+        } else if let Some(outboxes) = routes.get_mut(&left.room) {
+            outboxes.retain(|o| o.id() != id);
+        }
+    }
+
+    /// Cuts off every client whose outbox overflowed; that can overflow others.
+    fn cut_off_slow(&mut self) {
+        while let Some(id) = self.slow.pop() {
+            if let Some(client) = self.clients.get(&id) {
+                warn!(
+                    "conn {id} ({}) from {} cut off: send queue full ({} events)",
+                    self.chat.nick(id),
+                    client.peer,
+                    client.outbox.len()
+                );
+                self.remove(
+                    id,
+                    "send queue full",
+                    "send queue full: you read too slowly",
+                );
+            }
+        }
+    }
+
+    /// Says `BYE` to every client and wakes its reader; the writers close.
+    fn goodbye(&mut self, text: &str) {
+        let line = bytes(&Event::Bye { text });
+        for (_, client) in self.clients.drain() {
+            client.outbox.push_last(&line);
+            client.stop_reading();
+        }
+        self.routes.lock().clear();
+    }
+
+    fn to_one(&mut self, id: ConnId, line: &Bytes) {
+        if let Some(client) = self.clients.get(&id)
+            && client.outbox.push(line).is_err()
+        {
+            self.slow.push(id);
+        }
+    }
+
+    fn to_many(&mut self, ids: &[ConnId], line: &Bytes) {
+        for &id in ids {
+            self.to_one(id, line);
+        }
+    }
+
+    fn to_room(&mut self, room: &RoomId, line: &Bytes) {
+        let routes = self.routes.lock();
+        for outbox in routes.get(room).into_iter().flatten() {
+            if outbox.push(line).is_err() {
+                self.slow.push(outbox.id());
+            }
+        }
+    }
+}
+
+fn no_room(name: &str) -> Refusal {
+    Refusal::new(ErrCode::NoSuchRoom, format!("there is no room {name}"))
+}
+
+fn encode_history(room: &str, entries: &[Entry], out: &mut Vec<u8>) {
+    for e in entries {
+        codec::encode_into(
+            &Event::History {
+                room,
+                at: e.at,
+                nick: &e.nick,
+                text: &e.text,
+            },
+            out,
+        );
+    }
+    codec::encode_into(&Event::EndHistory { room }, out);
+}

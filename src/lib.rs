@@ -1,0 +1,53 @@
+//! # Sala
+//!
+//! A small chat server and client speaking CHAT/1, a protocol of plain text
+//! lines (see `docs/protocol.md`). One OS thread reads each connection, one
+//! writes it, and a single dispatcher thread applies every command in order.
+//! It doubles as a classroom demo of the socket calls: `socket`, `bind`,
+//! `listen`, `accept`, `recv`, `send`, `shutdown` each appear once, commented,
+//! and are logged with `RUST_LOG=debug`.
+//!
+//! ```text
+//! $ nc 127.0.0.1 44765
+//! WELCOME guest1 Welcome to Sala (CHAT/1). Type NICK <name>, then JOIN <room>.
+//! NICK ana
+//! NICK guest1 ana
+//! JOIN lobby
+//! JOIN lobby ana
+//! MEMBERS lobby ana
+//! END MEMBERS lobby
+//! END HISTORY lobby
+//! SAY lobby hello
+//! MSG lobby ana hello
+//! ```
+//!
+//! # Layout
+//! - [`codec`]: the wire format, pure: lines to commands, events to lines.
+//! - [`room`]: chat state as plain data: users, rooms, members, owners.
+//! - [`history`]: room history behind a trait (memory now, a database later).
+//! - [`dispatcher`]: the one thread that changes state and routes events.
+//! - [`outbox`]: a connection's bounded queue of encoded events.
+//! - [`connection`]: a connection's reader and writer threads.
+//! - [`flood`]: the per-connection token bucket.
+//! - [`server`]: `socket`/`bind`/`listen`, the accept loop, shutdown.
+//! - [`client`]: what the line client shows people.
+//!
+//! # Threads
+//! ```text
+//!  client A ──TCP──▶ [reader A] ─┐                        ┌─▶ outbox A ─▶ [writer A] ──TCP──▶ client A
+//!  client B ──TCP──▶ [reader B] ─┼─▶ inputs ─▶ [dispatcher] ┼─▶ outbox B ─▶ [writer B] ──TCP──▶ client B
+//!  client C ──TCP──▶ [reader C] ─┘  (bounded)   (routes:   └─▶ outbox C ─▶ [writer C] ──TCP──▶ client C
+//!                    [acceptor] ── Connect ──▶   room → outboxes)  (bounded)
+//! ```
+
+pub mod client;
+pub mod codec;
+pub mod connection;
+pub mod dispatcher;
+pub mod flood;
+pub mod history;
+pub mod outbox;
+pub mod room;
+pub mod server;
+
+pub use server::{Config, Server, Stopper};

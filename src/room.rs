@@ -1,0 +1,536 @@
+//! Chat state as plain data: users, their nicknames, rooms, members, owners
+//! and keys. No sockets and no channels here; the dispatcher is its only
+//! writer, and every method is tested without a network.
+
+use crate::codec::{ErrCode, Refusal};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+/// A connection's unique id; users are keyed by it, never by nickname.
+pub type ConnId = u64;
+
+/// A room's key in maps: its name folded to lower case (names are ASCII).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(String);
+
+impl RoomId {
+    /// The id of the room called `name`, in any case.
+    pub fn of(name: &str) -> RoomId {
+        RoomId(name.to_ascii_lowercase())
+    }
+
+    /// The folded name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A connected user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub nick: String,
+    /// Rooms joined, oldest first.
+    pub rooms: Vec<RoomId>,
+}
+
+/// A room: its name as first written, owner, optional key, members in join order.
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub name: String,
+    pub owner: ConnId,
+    pub key: Option<String>,
+    /// Members, longest present first: the first one inherits ownership.
+    pub members: Vec<ConnId>,
+    last_stamp: u64,
+}
+
+impl Room {
+    /// The stamp of a message applied at `now_ms`: strictly increasing per room.
+    pub fn stamp(&mut self, now_ms: u64) -> u64 {
+        self.last_stamp = now_ms.max(self.last_stamp + 1);
+        self.last_stamp
+    }
+
+    /// True if `id` is a member.
+    pub fn has(&self, id: ConnId) -> bool {
+        self.members.contains(&id)
+    }
+
+    /// Removes `id`, passing ownership on; true if the room is now empty.
+    fn remove(&mut self, id: ConnId) -> bool {
+        self.members.retain(|&m| m != id);
+        if self.owner == id
+            && let Some(&next) = self.members.first()
+        {
+            self.owner = next;
+        }
+        self.members.is_empty()
+    }
+}
+
+/// A user left a room: who was there to be told, and whether the room went away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Left {
+    pub room: RoomId,
+    pub name: String,
+    /// Members before the departure, the leaver included.
+    pub told: Vec<ConnId>,
+    /// The room was empty afterwards and no longer exists.
+    pub gone: bool,
+}
+
+/// A user left the server: their nick, the rooms they left, who shared one with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    pub nick: String,
+    pub left: Vec<Left>,
+    /// Everyone who shared at least one room with the user (not the user).
+    pub peers: Vec<ConnId>,
+}
+
+/// Everything the server knows about users and rooms.
+#[derive(Debug)]
+pub struct Chat {
+    users: HashMap<ConnId, User>,
+    /// Lower-case nick to user.
+    nicks: HashMap<String, ConnId>,
+    rooms: HashMap<RoomId, Room>,
+    guests: u64,
+    max_rooms: usize,
+}
+
+impl Chat {
+    /// Empty state allowing at most `max_rooms` rooms at once.
+    pub fn new(max_rooms: usize) -> Chat {
+        Chat {
+            users: HashMap::new(),
+            nicks: HashMap::new(),
+            rooms: HashMap::new(),
+            guests: 0,
+            max_rooms,
+        }
+    }
+
+    /// Adds a new connection under the next guest nickname, which it returns.
+    pub fn connect(&mut self, id: ConnId) -> &str {
+        let nick = loop {
+            self.guests += 1;
+            let nick = format!("guest{}", self.guests);
+            if !self.nicks.contains_key(&nick) {
+                break nick;
+            }
+        };
+        self.nicks.insert(nick.clone(), id);
+        let user = self.users.entry(id).or_insert(User {
+            nick,
+            rooms: Vec::new(),
+        });
+        &user.nick
+    }
+
+    /// The user behind a connection.
+    pub fn user(&self, id: ConnId) -> Option<&User> {
+        self.users.get(&id)
+    }
+
+    /// The nick of a connection ("" if unknown, which the dispatcher never asks).
+    pub fn nick(&self, id: ConnId) -> &str {
+        self.users.get(&id).map_or("", |u| u.nick.as_str())
+    }
+
+    /// The connection using `nick`, in any case.
+    pub fn find(&self, nick: &str) -> Option<ConnId> {
+        self.nicks.get(&nick.to_ascii_lowercase()).copied()
+    }
+
+    /// Every user, by connection id.
+    pub fn users(&self) -> impl Iterator<Item = (ConnId, &User)> {
+        self.users.iter().map(|(&id, u)| (id, u))
+    }
+
+    /// How many users are connected.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The room called `name`, in any case.
+    pub fn room(&self, name: &str) -> Option<&Room> {
+        self.rooms.get(&RoomId::of(name))
+    }
+
+    /// Every room, in no particular order.
+    pub fn rooms(&self) -> impl Iterator<Item = &Room> {
+        self.rooms.values()
+    }
+
+    /// Everyone sharing a room with `id`, `id` itself included, each once.
+    pub fn audience(&self, id: ConnId) -> Vec<ConnId> {
+        let mut seen = vec![id];
+        if let Some(user) = self.users.get(&id) {
+            for room in user.rooms.iter().filter_map(|r| self.rooms.get(r)) {
+                seen.extend(room.members.iter().copied());
+            }
+        }
+        seen.sort_unstable();
+        seen.dedup();
+        seen
+    }
+
+    /// Renames `id` to `nick` (already validated); returns the old nick.
+    ///
+    /// # Errors
+    /// `NICK_TAKEN` when another user holds the name in any case.
+    pub fn rename(&mut self, id: ConnId, nick: &str) -> Result<String, Refusal> {
+        let key = nick.to_ascii_lowercase();
+        match self.nicks.get(&key) {
+            Some(&holder) if holder != id => {
+                return Err(Refusal::new(
+                    ErrCode::NickTaken,
+                    format!("{nick} is already in use"),
+                ));
+            }
+            _ => {}
+        }
+        let user = self.users.get_mut(&id).ok_or_else(unknown)?;
+        let old = std::mem::replace(&mut user.nick, nick.to_string());
+        self.nicks.remove(&old.to_ascii_lowercase());
+        self.nicks.insert(key, id);
+        Ok(old)
+    }
+
+    /// Puts `id` in room `name` (already validated), creating it, locked by
+    /// `key`, if missing. Returns the room's id and whether it was created.
+    ///
+    /// # Errors
+    /// `ALREADY_MEMBER`, `BAD_KEY` (wrong or missing key), `TOO_MANY_ROOMS`.
+    pub fn join(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        key: Option<&str>,
+    ) -> Result<(RoomId, bool), Refusal> {
+        if !self.users.contains_key(&id) {
+            return Err(unknown());
+        }
+        let room_id = RoomId::of(name);
+        let room_count = self.rooms.len();
+        let created = match self.rooms.entry(room_id.clone()) {
+            Entry::Occupied(mut e) => {
+                let room = e.get_mut();
+                if room.has(id) {
+                    return Err(Refusal::new(
+                        ErrCode::AlreadyMember,
+                        format!("you are already in {}", room.name),
+                    ));
+                }
+                if room.key.is_some() && room.key.as_deref() != key {
+                    return Err(Refusal::new(
+                        ErrCode::BadKey,
+                        format!("{} is locked: wrong or missing key", room.name),
+                    ));
+                }
+                room.members.push(id);
+                false
+            }
+            Entry::Vacant(e) => {
+                if room_count >= self.max_rooms {
+                    return Err(Refusal::new(
+                        ErrCode::TooManyRooms,
+                        format!("the server holds at most {} rooms", self.max_rooms),
+                    ));
+                }
+                e.insert(Room {
+                    name: name.to_string(),
+                    owner: id,
+                    key: key.map(str::to_string),
+                    members: vec![id],
+                    last_stamp: 0,
+                });
+                true
+            }
+        };
+        if let Some(user) = self.users.get_mut(&id) {
+            user.rooms.push(room_id.clone());
+        }
+        Ok((room_id, created))
+    }
+
+    /// The room `name` for a command only members may use (SAY, HISTORY).
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER`.
+    pub fn member_room(&mut self, id: ConnId, name: &str) -> Result<&mut Room, Refusal> {
+        let room = self
+            .rooms
+            .get_mut(&RoomId::of(name))
+            .ok_or_else(|| no_room(name))?;
+        if !room.has(id) {
+            return Err(not_member(&room.name));
+        }
+        Ok(room)
+    }
+
+    /// Takes `id` out of room `name`.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER`.
+    pub fn part(&mut self, id: ConnId, name: &str) -> Result<Left, Refusal> {
+        self.member_room(id, name)?;
+        Ok(self.leave(id, &RoomId::of(name)))
+    }
+
+    /// The owner `by` removes `nick` from room `name`; returns the kicked id too.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER`, `NO_SUCH_USER`.
+    pub fn kick(&mut self, by: ConnId, name: &str, nick: &str) -> Result<(ConnId, Left), Refusal> {
+        let room = self.member_room(by, name)?;
+        if room.owner != by {
+            return Err(not_owner(&room.name));
+        }
+        let room_name = room.name.clone();
+        let target = self.find(nick).ok_or_else(|| no_user(nick))?;
+        let room_id = RoomId::of(name);
+        if !self.rooms.get(&room_id).is_some_and(|r| r.has(target)) {
+            return Err(Refusal::new(
+                ErrCode::NotMember,
+                format!("{nick} is not in {room_name}"),
+            ));
+        }
+        Ok((target, self.leave(target, &room_id)))
+    }
+
+    /// The owner `by` deletes room `name`; returns the room as it was.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_OWNER` (members and strangers alike).
+    pub fn delete(&mut self, by: ConnId, name: &str) -> Result<(RoomId, Room), Refusal> {
+        let room_id = RoomId::of(name);
+        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
+        if room.owner != by {
+            return Err(not_owner(&room.name));
+        }
+        let room = self.rooms.remove(&room_id).ok_or_else(unknown)?;
+        for member in &room.members {
+            if let Some(user) = self.users.get_mut(member) {
+                user.rooms.retain(|r| *r != room_id);
+            }
+        }
+        Ok((room_id, room))
+    }
+
+    /// Removes a connection and all its memberships.
+    pub fn disconnect(&mut self, id: ConnId) -> Option<Departure> {
+        let rooms = self.users.get(&id)?.rooms.clone();
+        let peers: Vec<ConnId> = self.audience(id).into_iter().filter(|&p| p != id).collect();
+        let left = rooms.iter().map(|r| self.leave(id, r)).collect();
+        let user = self.users.remove(&id)?;
+        self.nicks.remove(&user.nick.to_ascii_lowercase());
+        Some(Departure {
+            nick: user.nick,
+            left,
+            peers,
+        })
+    }
+
+    /// Takes a member out of a room it is in; drops the room when empty.
+    fn leave(&mut self, id: ConnId, room_id: &RoomId) -> Left {
+        if let Some(user) = self.users.get_mut(&id) {
+            user.rooms.retain(|r| r != room_id);
+        }
+        let Some(room) = self.rooms.get_mut(room_id) else {
+            return Left {
+                room: room_id.clone(),
+                name: String::new(),
+                told: Vec::new(),
+                gone: false,
+            };
+        };
+        let told = room.members.clone();
+        let gone = room.remove(id);
+        let name = room.name.clone();
+        if gone {
+            self.rooms.remove(room_id);
+        }
+        Left {
+            room: room_id.clone(),
+            name,
+            told,
+            gone,
+        }
+    }
+}
+
+fn unknown() -> Refusal {
+    Refusal::new(ErrCode::NoSuchUser, "unknown connection")
+}
+
+fn no_room(name: &str) -> Refusal {
+    Refusal::new(ErrCode::NoSuchRoom, format!("there is no room {name}"))
+}
+
+fn no_user(nick: &str) -> Refusal {
+    Refusal::new(ErrCode::NoSuchUser, format!("there is no user {nick}"))
+}
+
+fn not_member(room: &str) -> Refusal {
+    Refusal::new(ErrCode::NotMember, format!("you are not in {room}"))
+}
+
+fn not_owner(room: &str) -> Refusal {
+    Refusal::new(
+        ErrCode::NotOwner,
+        format!("only the owner of {room} may do that"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat_with(n: u64) -> Chat {
+        let mut chat = Chat::new(10);
+        for id in 1..=n {
+            chat.connect(id);
+        }
+        chat
+    }
+
+    fn code<T: std::fmt::Debug>(r: Result<T, Refusal>) -> ErrCode {
+        r.unwrap_err().code
+    }
+
+    #[test]
+    fn guests_get_counting_names_and_can_rename() {
+        let mut chat = chat_with(2);
+        assert_eq!(chat.nick(1), "guest1");
+        assert_eq!(chat.nick(2), "guest2");
+        assert_eq!(chat.rename(1, "Ana").unwrap(), "guest1");
+        assert_eq!(chat.find("ANA"), Some(1));
+        assert_eq!(chat.find("guest1"), None);
+        assert_eq!(code(chat.rename(2, "ana")), ErrCode::NickTaken);
+        // A user may change the case of their own name.
+        assert_eq!(chat.rename(1, "ANA").unwrap(), "Ana");
+        assert_eq!(chat.nick(1), "ANA");
+    }
+
+    #[test]
+    fn creator_owns_and_ownership_passes_to_longest_present() {
+        let mut chat = chat_with(3);
+        assert_eq!(
+            chat.join(1, "Lobby", None).unwrap(),
+            (RoomId::of("lobby"), true)
+        );
+        assert_eq!(chat.join(2, "lobby", None).unwrap().1, false);
+        chat.join(3, "LOBBY", None).unwrap();
+        assert_eq!(chat.room("lobby").unwrap().name, "Lobby");
+        assert_eq!(chat.room("lobby").unwrap().owner, 1);
+        let left = chat.part(1, "lobby").unwrap();
+        assert_eq!(left.told, vec![1, 2, 3]);
+        assert!(!left.gone);
+        assert_eq!(chat.room("lobby").unwrap().owner, 2);
+        chat.part(2, "lobby").unwrap();
+        assert_eq!(chat.room("lobby").unwrap().owner, 3);
+        let left = chat.part(3, "lobby").unwrap();
+        assert!(left.gone);
+        assert!(chat.room("lobby").is_none());
+    }
+
+    #[test]
+    fn join_refusals() {
+        let mut chat = chat_with(3);
+        chat.join(1, "vault", Some("k1")).unwrap();
+        assert_eq!(
+            code(chat.join(1, "vault", Some("k1"))),
+            ErrCode::AlreadyMember
+        );
+        assert_eq!(code(chat.join(2, "vault", None)), ErrCode::BadKey);
+        assert_eq!(code(chat.join(2, "vault", Some("k2"))), ErrCode::BadKey);
+        chat.join(2, "vault", Some("k1")).unwrap();
+        // A key given for an unlocked room is ignored.
+        chat.join(1, "open", None).unwrap();
+        chat.join(2, "open", Some("whatever")).unwrap();
+    }
+
+    #[test]
+    fn room_cap_counts_rooms_not_joins() {
+        let mut chat = Chat::new(2);
+        chat.connect(1);
+        chat.connect(2);
+        chat.join(1, "a", None).unwrap();
+        chat.join(1, "b", None).unwrap();
+        assert_eq!(code(chat.join(1, "c", None)), ErrCode::TooManyRooms);
+        chat.join(2, "a", None).unwrap();
+        chat.part(1, "b").unwrap();
+        chat.join(1, "c", None).unwrap();
+    }
+
+    #[test]
+    fn members_only_and_owner_only_commands() {
+        let mut chat = chat_with(3);
+        chat.join(1, "r", None).unwrap();
+        chat.join(2, "r", None).unwrap();
+        assert_eq!(code(chat.member_room(3, "r")), ErrCode::NotMember);
+        assert_eq!(code(chat.member_room(3, "nope")), ErrCode::NoSuchRoom);
+        assert_eq!(code(chat.part(3, "r")), ErrCode::NotMember);
+        assert_eq!(code(chat.part(3, "nope")), ErrCode::NoSuchRoom);
+        assert_eq!(code(chat.kick(2, "r", "guest1")), ErrCode::NotOwner);
+        assert_eq!(code(chat.kick(3, "r", "guest1")), ErrCode::NotMember);
+        assert_eq!(code(chat.kick(1, "r", "nobody")), ErrCode::NoSuchUser);
+        assert_eq!(code(chat.kick(1, "r", "guest3")), ErrCode::NotMember);
+        assert_eq!(code(chat.delete(2, "r")), ErrCode::NotOwner);
+        assert_eq!(code(chat.delete(3, "nope")), ErrCode::NoSuchRoom);
+        let (kicked, left) = chat.kick(1, "r", "GUEST2").unwrap();
+        assert_eq!((kicked, left.told), (2, vec![1, 2]));
+        assert!(chat.user(2).unwrap().rooms.is_empty());
+        let (_, room) = chat.delete(1, "r").unwrap();
+        assert_eq!(room.members, vec![1]);
+        assert!(chat.user(1).unwrap().rooms.is_empty());
+        assert!(chat.room("r").is_none());
+    }
+
+    #[test]
+    fn disconnect_leaves_every_room_and_names_the_peers_once() {
+        let mut chat = chat_with(4);
+        chat.join(1, "a", None).unwrap();
+        chat.join(2, "a", None).unwrap();
+        chat.join(1, "b", None).unwrap();
+        chat.join(2, "b", None).unwrap();
+        chat.join(3, "b", None).unwrap();
+        chat.join(4, "c", None).unwrap();
+        let dep = chat.disconnect(2).unwrap();
+        assert_eq!(dep.nick, "guest2");
+        assert_eq!(dep.peers, vec![1, 3]);
+        assert_eq!(dep.left.len(), 2);
+        assert!(chat.find("guest2").is_none());
+        assert_eq!(chat.room("a").unwrap().members, vec![1]);
+        let dep = chat.disconnect(1).unwrap();
+        assert!(dep.left.iter().any(|l| l.room == RoomId::of("a") && l.gone));
+        assert!(chat.room("a").is_none());
+        assert_eq!(chat.room("b").unwrap().owner, 3);
+        assert!(chat.disconnect(1).is_none());
+        assert_eq!(chat.user_count(), 2);
+    }
+
+    #[test]
+    fn stamps_strictly_increase_within_a_room() {
+        let mut chat = chat_with(1);
+        chat.join(1, "r", None).unwrap();
+        let room = chat.member_room(1, "r").unwrap();
+        assert_eq!(room.stamp(1000), 1000);
+        assert_eq!(room.stamp(1000), 1001);
+        assert_eq!(room.stamp(999), 1002);
+        assert_eq!(room.stamp(5000), 5000);
+    }
+
+    #[test]
+    fn audience_is_everyone_sharing_a_room() {
+        let mut chat = chat_with(4);
+        chat.join(1, "a", None).unwrap();
+        chat.join(2, "a", None).unwrap();
+        chat.join(1, "b", None).unwrap();
+        chat.join(3, "b", None).unwrap();
+        assert_eq!(chat.audience(1), vec![1, 2, 3]);
+        assert_eq!(chat.audience(4), vec![4]);
+    }
+}

@@ -1,0 +1,342 @@
+//! The listening socket and the acceptor thread: `socket`, `bind`, `listen`,
+//! then `accept` in a loop, two threads per accepted connection, and an
+//! orderly stop that joins every thread it started.
+
+use crate::codec::{self, ErrCode, Event};
+use crate::connection;
+use crate::dispatcher::{Dispatcher, Input, Routes, Settings};
+use crate::flood::FloodLimit;
+use crate::history::MemoryHistory;
+use crate::outbox;
+use crate::room::{Chat, ConnId};
+use crossbeam_channel::Sender;
+use log::{debug, error, info, warn};
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// Everything the server can be told at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// Queue of connections the kernel completes before we `accept` them.
+    pub backlog: i32,
+    /// Most clients at once; the next one gets `ERR SERVER_FULL` and `BYE`.
+    pub max_clients: usize,
+    /// Most rooms at once.
+    pub max_rooms: usize,
+    /// Messages kept per room.
+    pub history: usize,
+    /// Per-connection flood control (rate 0: off).
+    pub flood: FloodLimit,
+    /// Events a slow reader may have queued before it is cut off.
+    pub send_queue: usize,
+    /// Events waiting for the dispatcher before readers wait in turn.
+    pub input_queue: usize,
+    /// How long one `send` may block on a peer that does not read.
+    pub send_timeout: Duration,
+    /// TCP keepalive: idle time before the first probe (dead peers are dropped).
+    pub keepalive: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 44765)),
+            backlog: 1024,
+            max_clients: 10_000,
+            max_rooms: 1000,
+            history: 100,
+            flood: FloodLimit {
+                rate: 10.0,
+                burst: 20,
+            },
+            send_queue: 16_384,
+            input_queue: 65_536,
+            send_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Stops a running server from any thread (a signal handler's, a test's).
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    stopping: Arc<AtomicBool>,
+    wake: SocketAddr,
+}
+
+impl Stopper {
+    /// Asks the server to stop; [`Server::wait`] returns once everything is joined.
+    pub fn stop(&self) {
+        if self.stopping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // The acceptor is blocked in accept(2): a connection of our own wakes it.
+        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    stopper: Stopper,
+    acceptor: Option<JoinHandle<usize>>,
+    routes: Arc<Routes>,
+    live: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Binds the listening socket and starts the acceptor and dispatcher threads.
+    ///
+    /// # Errors
+    /// The address cannot be bound, or a thread cannot be started.
+    pub fn start(config: Config) -> io::Result<Server> {
+        let listener = listen(config.listen, config.backlog)?;
+        let local_addr = listener.local_addr()?;
+        info!("listening on {local_addr}");
+        let routes = Arc::new(Routes::default());
+        let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
+        let dispatcher = Dispatcher::new(
+            Chat::new(config.max_rooms),
+            Box::new(MemoryHistory::new(config.history)),
+            Arc::clone(&routes),
+            Settings {
+                welcome: "Welcome to Sala (CHAT/1). Type NICK <name>, then JOIN <room>.".into(),
+            },
+        );
+        let dispatcher = thread::Builder::new()
+            .name("dispatcher".into())
+            .spawn(move || dispatcher.run(&queue))?;
+        let stopper = Stopper {
+            stopping: Arc::new(AtomicBool::new(false)),
+            wake: wake_addr(local_addr),
+        };
+        let live = Arc::new(AtomicUsize::new(0));
+        let acceptor = Acceptor {
+            listener,
+            config,
+            inputs,
+            stopping: Arc::clone(&stopper.stopping),
+            live: Arc::clone(&live),
+            threads: Vec::new(),
+        };
+        let acceptor = thread::Builder::new()
+            .name("acceptor".into())
+            .spawn(move || acceptor.run(dispatcher))?;
+        Ok(Server {
+            local_addr,
+            stopper,
+            acceptor: Some(acceptor),
+            routes,
+            live,
+        })
+    }
+
+    /// The address the server listens on (with the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Connections open right now.
+    pub fn clients(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Members of each room, read from the routing table (rooms sorted by id).
+    pub fn room_sizes(&self) -> Vec<(String, usize)> {
+        let routes = self.routes.lock();
+        let mut sizes: Vec<_> = routes
+            .iter()
+            .map(|(id, v)| (id.as_str().to_string(), v.len()))
+            .collect();
+        drop(routes);
+        sizes.sort();
+        sizes
+    }
+
+    /// Blocks until the server has stopped; returns how many connection
+    /// threads were joined at the end.
+    pub fn wait(mut self) -> usize {
+        self.acceptor
+            .take()
+            .map_or(0, |acceptor| acceptor.join().unwrap_or(0))
+    }
+
+    /// Stops the server and waits for every thread.
+    pub fn shutdown(self) -> usize {
+        self.stopper.stop();
+        self.wait()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(acceptor) = self.acceptor.take() {
+            self.stopper.stop();
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// The address that reaches a listener bound to `addr` (which may be unspecified).
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+/// The three steps before a server can accept, each its own system call.
+fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    // socket(2): a new TCP endpoint, not yet tied to any address.
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    debug!("socket() -> TCP socket for {addr}");
+    // A restarted server may bind while old connections linger in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    // bind(2): claim the address and port.
+    socket.bind(&addr.into())?;
+    debug!("bind({addr})");
+    // listen(2): the kernel completes handshakes and queues up to `backlog` for accept.
+    socket.listen(backlog)?;
+    debug!("listen(backlog = {backlog})");
+    Ok(socket.into())
+}
+
+/// The acceptor thread's state.
+struct Acceptor {
+    listener: TcpListener,
+    config: Config,
+    inputs: Sender<Input>,
+    stopping: Arc<AtomicBool>,
+    live: Arc<AtomicUsize>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Acceptor {
+    /// Accepts until stopped, then stops the dispatcher and joins every thread.
+    fn run(mut self, dispatcher: JoinHandle<()>) -> usize {
+        let mut next_id: ConnId = 0;
+        loop {
+            // accept(2): blocks until a handshake completes; a new socket per client.
+            let accepted = self.listener.accept();
+            if self.stopping.load(Ordering::Acquire) {
+                break;
+            }
+            match accepted {
+                Ok((stream, peer)) => {
+                    next_id += 1;
+                    debug!("accept() -> conn {next_id} from {peer}");
+                    self.admit(next_id, stream, peer);
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!("accept() failed: {e}");
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+            if next_id % 256 == 0 {
+                self.threads.retain(|t| !t.is_finished());
+            }
+        }
+        info!("stopping: no longer accepting");
+        let _ = self.inputs.send(Input::Shutdown);
+        drop(self.inputs);
+        if dispatcher.join().is_err() {
+            error!("the dispatcher thread panicked");
+        }
+        let joined = self.threads.len();
+        for t in self.threads {
+            let _ = t.join();
+        }
+        info!("stopped: joined {joined} connection threads");
+        joined
+    }
+
+    /// Starts a connection's threads, or turns it away when the server is full.
+    fn admit(&mut self, id: ConnId, stream: TcpStream, peer: SocketAddr) {
+        if self.live.load(Ordering::Acquire) >= self.config.max_clients {
+            warn!("conn {id} from {peer} refused: server full");
+            refuse_full(stream, self.config.max_clients);
+            return;
+        }
+        if let Err(e) = tune(&stream, &self.config) {
+            warn!("conn {id} from {peer}: cannot set socket options: {e}");
+        }
+        let socket = Arc::new(stream);
+        let (outbox, inbox) = outbox::queue(id, self.config.send_queue);
+        self.live.fetch_add(1, Ordering::AcqRel);
+        let connect = Input::Connect {
+            id,
+            peer,
+            outbox,
+            socket: Some(Arc::clone(&socket)),
+        };
+        if self.inputs.send(connect).is_err() {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        match connection::spawn(
+            id,
+            socket,
+            inbox,
+            self.inputs.clone(),
+            self.config.flood,
+            Arc::clone(&self.live),
+        ) {
+            Ok(threads) => self.threads.extend(threads),
+            Err(e) => {
+                error!("conn {id} from {peer}: cannot start its threads: {e}");
+                self.live.fetch_sub(1, Ordering::AcqRel);
+                let _ = self.inputs.send(Input::Disconnect {
+                    id,
+                    reason: "server out of threads".into(),
+                });
+            }
+        }
+    }
+}
+
+/// Socket options of an accepted connection.
+fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
+    // Lines are batched by the writer already; Nagle's delay would only add latency.
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(config.send_timeout))?;
+    // Keepalive probes find peers that vanished without a FIN or RST.
+    let keepalive = TcpKeepalive::new()
+        .with_time(config.keepalive)
+        .with_interval(Duration::from_secs(10))
+        .with_retries(3);
+    SockRef::from(stream).set_tcp_keepalive(&keepalive)
+}
+
+/// Tells a client the server is full, then closes.
+fn refuse_full(mut stream: TcpStream, max: usize) {
+    let mut out = codec::encode(&Event::Err {
+        code: ErrCode::ServerFull,
+        text: &format!("the server holds at most {max} clients; try again later"),
+    });
+    codec::encode_into(
+        &Event::Bye {
+            text: "server full",
+        },
+        &mut out,
+    );
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    // send(2), then shutdown(2): the client reads both lines, then EOF.
+    let _ = stream.write_all(&out);
+    let _ = stream.shutdown(Shutdown::Both);
+}
