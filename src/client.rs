@@ -1,1 +1,344 @@
+//! The line client's logic, without I/O: what a typed line sends, what the
+//! client remembers (its nick, rooms, current room), and how each server line
+//! is shown to a person.
 
+use crate::codec::{Event, parse_event};
+use std::collections::HashMap;
+
+/// What the client knows of its own session.
+#[derive(Debug, Default, Clone)]
+pub struct View {
+    pub nick: String,
+    /// Rooms joined, in join order.
+    pub rooms: Vec<String>,
+    /// Where plain text goes: the room joined last or chosen with `/join`.
+    pub current: Option<String>,
+    /// Oldest history stamp seen per room (lower case), for `/history` paging.
+    oldest: HashMap<String, u64>,
+}
+
+/// What to do with a typed line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send this protocol line.
+    Send(String),
+    /// Send `QUIT` with this line, then wait for `BYE`.
+    Quit(String),
+    /// Show this to the user; nothing is sent.
+    Show(String),
+}
+
+/// The `/help` text.
+pub const HELP: &str = "\
+commands:
+  /nick NAME            change your nickname
+  /join ROOM [KEY]      join (or create) a room and talk there; switches if already in it
+  /part [ROOM]          leave a room (default: the current one)
+  /w NICK TEXT          whisper to one user
+  /all TEXT             broadcast to everyone connected
+  /rooms                list rooms
+  /who [ROOM]           list a room's members
+  /users                list connected users
+  /kick NICK [TEXT]     remove someone from the current room (owner only)
+  /delete [ROOM]        delete a room (owner only)
+  /history [ROOM]       show older messages of a room, a page at a time
+  /raw LINE             send a raw CHAT/1 line
+  /quit [TEXT]          leave
+  /help                 this text
+anything else is said in the current room";
+
+impl View {
+    fn same(a: &str, b: &str) -> bool {
+        a.eq_ignore_ascii_case(b)
+    }
+
+    fn forget_room(&mut self, room: &str) {
+        self.rooms.retain(|r| !View::same(r, room));
+        self.oldest.remove(&room.to_ascii_lowercase());
+        if self.current.as_deref().is_some_and(|c| View::same(c, room)) {
+            self.current = self.rooms.last().cloned();
+        }
+    }
+
+    /// Updates what the client knows from a server line.
+    pub fn observe(&mut self, line: &str) {
+        let Ok(event) = parse_event(line) else {
+            return;
+        };
+        match event {
+            Event::Welcome { nick, .. } => self.nick = nick.to_string(),
+            Event::Nick { old, new } if View::same(old, &self.nick) => self.nick = new.to_string(),
+            Event::Join { room, nick } if View::same(nick, &self.nick) => {
+                if !self.rooms.iter().any(|r| View::same(r, room)) {
+                    self.rooms.push(room.to_string());
+                }
+                self.current = Some(room.to_string());
+            }
+            Event::Part { room, nick, .. } if View::same(nick, &self.nick) => {
+                self.forget_room(room)
+            }
+            Event::Kicked { room, nick, .. } if View::same(nick, &self.nick) => {
+                self.forget_room(room);
+            }
+            Event::Closed { room, .. } => self.forget_room(room),
+            Event::History { room, at, .. } => {
+                let oldest = self.oldest.entry(room.to_ascii_lowercase()).or_insert(at);
+                *oldest = (*oldest).min(at);
+            }
+            _ => {}
+        }
+    }
+
+    /// Turns a typed line into an action.
+    pub fn translate(&mut self, input: &str) -> Action {
+        let input = input.trim_end_matches(['\r', '\n']);
+        let Some(command) = input.strip_prefix('/') else {
+            return match &self.current {
+                _ if input.trim().is_empty() => Action::Show(String::new()),
+                Some(room) => Action::Send(format!("SAY {room} {input}")),
+                None => Action::Show("you are in no room: /join ROOM first (or /help)".into()),
+            };
+        };
+        let (verb, rest) = command.split_once(' ').unwrap_or((command, ""));
+        let rest = rest.trim_start();
+        let (first, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+        let room_or_current = |r: &str| -> Option<String> {
+            if r.is_empty() {
+                self.current.clone()
+            } else {
+                Some(r.to_string())
+            }
+        };
+        let need_room = || Action::Show("which room? you are in none".into());
+        match verb.to_ascii_lowercase().as_str() {
+            "nick" if !first.is_empty() => Action::Send(format!("NICK {rest}")),
+            "join" if !first.is_empty() => {
+                if let Some(room) = self.rooms.iter().find(|r| View::same(r, first)).cloned() {
+                    self.current = Some(room.clone());
+                    return Action::Show(format!("now talking in {room}"));
+                }
+                // Plain text typed right after /join goes to the new room.
+                self.current = Some(first.to_string());
+                Action::Send(format!("JOIN {rest}"))
+            }
+            "part" => match room_or_current(first) {
+                Some(room) => Action::Send(join_words(&["PART", &room, tail])),
+                None => need_room(),
+            },
+            "w" | "msg" | "whisper" if !first.is_empty() && !tail.is_empty() => {
+                Action::Send(format!("WHISPER {first} {tail}"))
+            }
+            "all" | "broadcast" if !rest.is_empty() => Action::Send(format!("BROADCAST {rest}")),
+            "rooms" | "list" => Action::Send("ROOMS".into()),
+            "who" => match room_or_current(first) {
+                Some(room) => Action::Send(format!("WHO {room}")),
+                None => need_room(),
+            },
+            "users" => Action::Send("USERS".into()),
+            "kick" if !first.is_empty() => match &self.current {
+                Some(room) => Action::Send(join_words(&["KICK", room, first, tail])),
+                None => need_room(),
+            },
+            "delete" => match room_or_current(first) {
+                Some(room) => Action::Send(format!("DELETE {room}")),
+                None => need_room(),
+            },
+            "history" => match room_or_current(first) {
+                Some(room) => match self.oldest.get(&room.to_ascii_lowercase()) {
+                    Some(at) => Action::Send(format!("HISTORY {room} {at}")),
+                    None => Action::Send(format!("HISTORY {room}")),
+                },
+                None => need_room(),
+            },
+            "raw" if !rest.is_empty() => Action::Send(rest.to_string()),
+            "quit" | "exit" => Action::Quit(join_words(&["QUIT", rest])),
+            "help" | "?" => Action::Show(HELP.into()),
+            _ => Action::Show(format!("unknown or incomplete command /{verb}: try /help")),
+        }
+    }
+}
+
+fn join_words(words: &[&str]) -> String {
+    words
+        .iter()
+        .filter(|w| !w.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// How to decorate output: ANSI colours on a terminal, plain text elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Colour,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        match self {
+            Style::Plain => text.to_string(),
+            Style::Colour => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+}
+
+/// How a server line is shown; `None` for lines that only end a list.
+/// `clock` renders a unix-ms stamp (or now, for `None`) as a time of day.
+pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -> Option<String> {
+    let Ok(event) = parse_event(line) else {
+        return Some(line.to_string());
+    };
+    let now = clock(None);
+    let notice = |text: String| Some(style.paint("2", &format!("{now} -- {text}")));
+    let with_text = |t: Option<&str>| t.map(|t| format!(" ({t})")).unwrap_or_default();
+    match event {
+        Event::Welcome { nick, text } => notice(format!("connected as {nick}. {text}")),
+        Event::Nick { old, new } => notice(format!("{old} is now known as {new}")),
+        Event::Join { room, nick } => notice(format!("{nick} joined {room}")),
+        Event::Part { room, nick, text } => {
+            notice(format!("{nick} left {room}{}", with_text(text)))
+        }
+        Event::Msg { room, nick, text } => {
+            Some(format!("{now} [{room}] {}: {text}", style.paint("1", nick)))
+        }
+        Event::Whisper { from, to, text } => {
+            Some(style.paint("35", &format!("{now} *{from} -> {to}* {text}")))
+        }
+        Event::Broadcast { from, text } => {
+            Some(style.paint("33;1", &format!("{now} [everyone] {from}: {text}")))
+        }
+        Event::History {
+            room,
+            at,
+            nick,
+            text,
+        } => Some(style.paint("2", &format!("{} [{room}] {nick}: {text}", clock(Some(at))))),
+        Event::EndHistory { .. } | Event::EndMembers { .. } | Event::EndUsers => None,
+        Event::Offline { at, from, text } => Some(style.paint(
+            "35",
+            &format!("{} *{from} (while you were away)* {text}", clock(Some(at))),
+        )),
+        Event::EndOffline => None,
+        Event::Members { room, nicks } => notice(format!("in {room}: {}", nicks.join(" "))),
+        Event::Room {
+            room,
+            members,
+            owner,
+        } => Some(format!(
+            "   {room:<20} {members:>5} members   owner {owner}"
+        )),
+        Event::EndRooms => notice("end of room list".into()),
+        Event::Users { nicks } => notice(format!("online: {}", nicks.join(" "))),
+        Event::Kicked {
+            room,
+            nick,
+            by,
+            text,
+        } => notice(format!(
+            "{nick} was kicked from {room} by {by}{}",
+            with_text(text)
+        )),
+        Event::Closed { room, by } => notice(format!("{room} was deleted by {by}")),
+        Event::Quit { nick, text } => notice(format!("{nick} quit{}", with_text(text))),
+        Event::Pong { token } => notice(format!("pong {}", token.unwrap_or(""))),
+        Event::Ok { verb, detail } => notice(format!("ok: {verb} {}", detail.unwrap_or(""))),
+        Event::Err { code, text } => Some(style.paint("31", &format!("{now} !! {code}: {text}"))),
+        Event::Bye { text } => notice(format!("server says goodbye: {text}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_in(room: &str) -> View {
+        let mut v = View::default();
+        v.observe("WELCOME guest1 hi");
+        v.observe("NICK guest1 ana");
+        v.observe(&format!("JOIN {room} ana"));
+        v
+    }
+
+    #[test]
+    fn tracks_nick_rooms_and_current_room() {
+        let mut v = view_in("lobby");
+        assert_eq!(v.nick, "ana");
+        v.observe("JOIN games ana");
+        v.observe("JOIN games bob");
+        assert_eq!(v.rooms, vec!["lobby", "games"]);
+        assert_eq!(v.current.as_deref(), Some("games"));
+        v.observe("KICKED games ana bob");
+        assert_eq!(v.current.as_deref(), Some("lobby"));
+        v.observe("CLOSED lobby ana");
+        assert_eq!(v.current, None);
+    }
+
+    #[test]
+    fn plain_text_goes_to_the_current_room() {
+        let mut v = view_in("lobby");
+        assert_eq!(
+            v.translate("hello there"),
+            Action::Send("SAY lobby hello there".into())
+        );
+        let mut lost = View::default();
+        assert!(matches!(lost.translate("hello"), Action::Show(_)));
+    }
+
+    #[test]
+    fn slash_commands_become_protocol_lines() {
+        let mut v = view_in("lobby");
+        let sent = |v: &mut View, s: &str| match v.translate(s) {
+            Action::Send(l) | Action::Quit(l) => l,
+            Action::Show(s) => panic!("not sent: {s}"),
+        };
+        assert_eq!(sent(&mut v, "/nick bob"), "NICK bob");
+        assert_eq!(sent(&mut v, "/w bob psst hey"), "WHISPER bob psst hey");
+        assert_eq!(sent(&mut v, "/all hi all"), "BROADCAST hi all");
+        assert_eq!(sent(&mut v, "/rooms"), "ROOMS");
+        assert_eq!(sent(&mut v, "/who"), "WHO lobby");
+        assert_eq!(sent(&mut v, "/who games"), "WHO games");
+        assert_eq!(sent(&mut v, "/users"), "USERS");
+        assert_eq!(sent(&mut v, "/kick bob go"), "KICK lobby bob go");
+        assert_eq!(sent(&mut v, "/part"), "PART lobby");
+        assert_eq!(sent(&mut v, "/delete"), "DELETE lobby");
+        assert_eq!(sent(&mut v, "/raw PING x"), "PING x");
+        assert_eq!(sent(&mut v, "/quit bye"), "QUIT bye");
+        assert_eq!(sent(&mut v, "/quit"), "QUIT");
+        assert_eq!(sent(&mut v, "/history"), "HISTORY lobby");
+        v.observe("HISTORY lobby 500 bob old");
+        v.observe("HISTORY lobby 400 bob older");
+        assert_eq!(sent(&mut v, "/history"), "HISTORY lobby 400");
+        assert_eq!(sent(&mut v, "/join games key"), "JOIN games key");
+        assert_eq!(v.current.as_deref(), Some("games"));
+        // Joining a room already joined only switches to it.
+        assert!(matches!(v.translate("/join LOBBY"), Action::Show(_)));
+        assert_eq!(v.current.as_deref(), Some("lobby"));
+        assert!(matches!(v.translate("/w bob"), Action::Show(_)));
+        assert!(matches!(v.translate("/frob"), Action::Show(_)));
+    }
+
+    #[test]
+    fn renders_for_people() {
+        let clock = |_: Option<u64>| "12:00".to_string();
+        let show = |l: &str| render(l, Style::Plain, &clock);
+        assert_eq!(show("MSG lobby ana hi").unwrap(), "12:00 [lobby] ana: hi");
+        assert_eq!(
+            show("WHISPER ana bob psst").unwrap(),
+            "12:00 *ana -> bob* psst"
+        );
+        assert_eq!(
+            show("BROADCAST ana hey").unwrap(),
+            "12:00 [everyone] ana: hey"
+        );
+        assert_eq!(show("JOIN lobby bob").unwrap(), "12:00 -- bob joined lobby");
+        assert_eq!(
+            show("ERR NO_SUCH_ROOM no room x").unwrap(),
+            "12:00 !! NO_SUCH_ROOM: no room x"
+        );
+        assert_eq!(show("END MEMBERS lobby"), None);
+        assert_eq!(show("something odd").unwrap(), "something odd");
+        let coloured = render("ERR BAD_NAME x", Style::Colour, &clock).unwrap();
+        assert!(coloured.starts_with("\x1b[31m"));
+    }
+}

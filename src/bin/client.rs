@@ -1,0 +1,142 @@
+//! `client`: a line client for Sala. One thread reads the socket and prints,
+//! the main thread reads the keyboard (or a pipe) and sends.
+
+use clap::Parser;
+use parking_lot::Mutex;
+use sala::client::{Action, Style, View, render};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::net::{Shutdown, TcpStream};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Sala line client: chat in rooms, whisper, broadcast. Type /help once connected.
+///
+/// Plain lines go to the current room; at the end of piped input the client
+/// says QUIT, waits for the server's BYE and exits 0.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Flags {
+    /// Server address.
+    #[arg(default_value = "127.0.0.1:44765")]
+    addr: String,
+    /// Nickname to take after connecting.
+    #[arg(long)]
+    nick: Option<String>,
+    /// Room to join after connecting.
+    #[arg(long)]
+    room: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    let stream = match TcpStream::connect(&flags.addr) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("client: cannot connect to {}: {e}", flags.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let view = Arc::new(Mutex::new(View::default()));
+    let quitting = Arc::new(AtomicBool::new(false));
+    let reader = match stream.try_clone() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("client: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let style = if std::io::stdout().is_terminal() {
+        Style::Colour
+    } else {
+        Style::Plain
+    };
+    let printer = {
+        let (view, quitting) = (Arc::clone(&view), Arc::clone(&quitting));
+        std::thread::spawn(move || print_server_lines(reader, &view, &quitting, style))
+    };
+    let out = stream;
+    // send(2) of one protocol line.
+    let send = |line: &str| -> bool { writeln!(&out, "{line}").is_ok() };
+    if let Some(nick) = &flags.nick {
+        send(&format!("NICK {nick}"));
+    }
+    if let Some(room) = &flags.room {
+        let action = view.lock().translate(&format!("/join {room}"));
+        if let Action::Send(line) = action {
+            send(&line);
+        }
+    }
+    let mut quit_line = "QUIT".to_string();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let action = view.lock().translate(&line);
+        match action {
+            Action::Send(l) => {
+                if !send(&l) {
+                    break;
+                }
+            }
+            Action::Quit(l) => {
+                quit_line = l;
+                break;
+            }
+            Action::Show(text) if !text.is_empty() => println!("{text}"),
+            Action::Show(_) => {}
+        }
+    }
+    // End of input or /quit: say QUIT and let the printer see BYE and the close.
+    quitting.store(true, Ordering::Release);
+    let _ = out.set_read_timeout(Some(Duration::from_secs(10)));
+    if !send(&quit_line) {
+        let _ = out.shutdown(Shutdown::Both);
+    }
+    match printer.join() {
+        Ok(true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Prints every server line until the connection ends; true if it ended with
+/// the `BYE` to our own `QUIT`. When the server goes away first, exits the process.
+fn print_server_lines(
+    stream: TcpStream,
+    view: &Mutex<View>,
+    quitting: &AtomicBool,
+    style: Style,
+) -> bool {
+    let mut said_bye = false;
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        view.lock().observe(&line);
+        said_bye |= line.starts_with("BYE");
+        if let Some(text) = render(&line, style, &clock) {
+            println!("{text}");
+        }
+    }
+    if quitting.load(Ordering::Acquire) {
+        return said_bye;
+    }
+    eprintln!("client: the server closed the connection");
+    std::process::exit(1);
+}
+
+/// A unix-ms stamp (or now) as local HH:MM:SS.
+fn clock(at: Option<u64>) -> String {
+    let ms = at.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+    });
+    let secs = libc::time_t::try_from(ms / 1000).unwrap_or(0);
+    // SAFETY: localtime_r writes only into the tm we own; a zeroed tm is valid.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return "--:--:--".into();
+        }
+        tm
+    };
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
