@@ -1,48 +1,41 @@
-//! One accepted connection: a reader thread that blocks in `recv`, splits and
-//! parses lines and hands them to the dispatcher, and a writer thread that
-//! blocks on the connection's outbox and `send`s whatever is queued at once.
+//! One accepted connection's thread: it blocks in `recv`, splits and parses
+//! lines, and hands them to the dispatcher. (Its `send`s are made by the
+//! writer thread, see [`crate::writer`].)
 
 use crate::codec::{Command, LineSplitter};
 use crate::dispatcher::Input;
 use crate::flood::{Bucket, FloodLimit};
-use crate::outbox::Inbox;
 use crate::room::ConnId;
 use crossbeam_channel::Sender;
 use log::debug;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{ErrorKind, Read};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 
-/// Bytes asked of one `recv`: more than one longest line.
-const RECV_BUFFER: usize = 4096;
-/// Most bytes gathered for one `send`.
-const SEND_BATCH: usize = 64 * 1024;
-/// Stack of each connection thread: they keep little on it, and the space
-/// reserved per thread is what bounds how many clients fit in memory.
+/// Bytes asked of one `recv` while the peer is quiet: an idle connection keeps
+/// only this much, since most chat lines are short.
+const RECV_SMALL: usize = 512;
+/// Bytes asked of one `recv` while the peer sends in bursts (a full small read).
+const RECV_LARGE: usize = 16 * 1024;
+/// Stack of each connection thread: it keeps little on it, and what each
+/// thread touches is what bounds how many clients fit in memory.
 pub const STACK_SIZE: usize = 64 * 1024;
 
-/// Starts the reader and writer threads of connection `id`.
+/// Starts the reader thread of connection `id`.
 ///
 /// # Errors
-/// The OS refused a thread; nothing is left running.
+/// The OS refused a thread.
 pub fn spawn(
     id: ConnId,
     socket: Arc<TcpStream>,
-    inbox: Inbox,
     inputs: Sender<Input>,
     flood: FloodLimit,
     live: Arc<AtomicUsize>,
-) -> std::io::Result<[JoinHandle<()>; 2]> {
-    let writer_socket = Arc::clone(&socket);
-    let closer = Arc::clone(&socket);
-    let writer = thread::Builder::new()
-        .name(format!("conn{id}-write"))
-        .stack_size(STACK_SIZE)
-        .spawn(move || write_loop(id, &writer_socket, &inbox))?;
-    let reader = thread::Builder::new()
-        .name(format!("conn{id}-read"))
+) -> std::io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(format!("conn{id}"))
         .stack_size(STACK_SIZE)
         .spawn(move || {
             let reason = read_loop(id, &socket, &inputs, flood);
@@ -51,15 +44,7 @@ pub fn spawn(
                 let _ = inputs.send(Input::Disconnect { id, reason });
             }
             live.fetch_sub(1, Ordering::AcqRel);
-        });
-    match reader {
-        Ok(reader) => Ok([reader, writer]),
-        Err(e) => {
-            // Without a reader, close the socket so that the writer ends too.
-            let _ = closer.shutdown(Shutdown::Both);
-            Err(e)
-        }
-    }
+        })
 }
 
 /// Reads lines until the peer goes away (returns why) or sends `QUIT` (`None`).
@@ -69,7 +54,7 @@ fn read_loop(
     inputs: &Sender<Input>,
     flood: FloodLimit,
 ) -> Option<String> {
-    let mut buf = vec![0u8; RECV_BUFFER];
+    let mut buf = vec![0u8; RECV_SMALL];
     let mut lines = LineSplitter::new();
     let mut bucket = Bucket::new(flood);
     loop {
@@ -81,6 +66,7 @@ fn read_loop(
             Err(e) => return Some(format!("connection lost: {e}")),
         };
         debug!("recv() conn {id}: {n} bytes");
+        let filled = n == buf.len();
         let mut frames = Vec::new();
         lines.feed(&buf[..n], |f| frames.push(f));
         for frame in frames {
@@ -94,48 +80,10 @@ fn read_loop(
                 return None; // The dispatcher says BYE; nothing more is read.
             }
         }
-    }
-}
-
-/// Writes everything queued for the connection, in as few `send`s as possible.
-fn write_loop(id: ConnId, socket: &TcpStream, inbox: &Inbox) {
-    let mut batch: Vec<u8> = Vec::new();
-    while let Some(first) = inbox.recv() {
-        let mut count = 1;
-        let result = match inbox.try_recv() {
-            // The common quiet case: one event, written straight from the shared bytes.
-            None => send(id, socket, &first),
-            Some(second) => {
-                batch.clear();
-                batch.extend_from_slice(&first);
-                batch.extend_from_slice(&second);
-                count = 2;
-                while batch.len() < SEND_BATCH {
-                    let Some(next) = inbox.try_recv() else { break };
-                    batch.extend_from_slice(&next);
-                    count += 1;
-                }
-                let r = send(id, socket, &batch);
-                if batch.capacity() > 2 * SEND_BATCH {
-                    batch = Vec::new();
-                }
-                r
-            }
-        };
-        inbox.done(count);
-        if let Err(e) = result {
-            debug!("send() conn {id} failed: {e}");
-            break;
+        // A full read suggests more is waiting: read more at a time until it calms down.
+        let want = if filled { RECV_LARGE } else { RECV_SMALL };
+        if buf.len() != want {
+            buf = vec![0u8; want];
         }
     }
-    // shutdown(2): the peer reads what was sent (its last line is BYE), then EOF.
-    debug!("shutdown() conn {id}");
-    let _ = socket.shutdown(Shutdown::Both);
-}
-
-/// send(2) until every byte is in the kernel's buffer for this socket.
-fn send(id: ConnId, mut socket: &TcpStream, bytes: &[u8]) -> std::io::Result<()> {
-    socket.write_all(bytes)?;
-    debug!("send() conn {id}: {} bytes", bytes.len());
-    Ok(())
 }

@@ -189,7 +189,7 @@ impl Dispatcher {
             nick: &nick,
             text: &self.settings.welcome,
         });
-        self.to_one(id, &welcome);
+        self.send_one(id, &welcome);
     }
 
     fn refuse(&mut self, id: ConnId, refusal: &Refusal) {
@@ -197,7 +197,7 @@ impl Dispatcher {
             code: refusal.code,
             text: &refusal.text,
         });
-        self.to_one(id, &line);
+        self.send_one(id, &line);
     }
 
     fn nick(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
@@ -207,7 +207,7 @@ impl Dispatcher {
             new: nick,
         });
         let audience = self.chat.audience(id);
-        self.to_many(&audience, &line);
+        self.send_many(&audience, &line);
         Ok(())
     }
 
@@ -249,8 +249,8 @@ impl Dispatcher {
         let recent = self.history.page(&room_id, None, HISTORY_PAGE);
         encode_history(&room.name, &recent, &mut intro);
         let intro = Bytes::from(intro);
-        self.to_room(&room_id, &line);
-        self.to_one(id, &intro);
+        self.send_room(&room_id, &line);
+        self.send_one(id, &intro);
         Ok(())
     }
 
@@ -261,7 +261,7 @@ impl Dispatcher {
             nick: self.chat.nick(id),
             text,
         });
-        self.to_many(&left.told, &line);
+        self.send_many(&left.told, &line);
         self.unroute(id, &left);
         Ok(())
     }
@@ -285,7 +285,7 @@ impl Dispatcher {
                 text: text.to_string(),
             },
         );
-        self.to_room(&room_id, &line);
+        self.send_room(&room_id, &line);
         Ok(())
     }
 
@@ -299,9 +299,9 @@ impl Dispatcher {
             to: self.chat.nick(to),
             text,
         });
-        self.to_one(to, &line);
+        self.send_one(to, &line);
         if to != id {
-            self.to_one(id, &line);
+            self.send_one(id, &line);
         }
         Ok(())
     }
@@ -312,7 +312,7 @@ impl Dispatcher {
             text,
         });
         let everyone: Vec<ConnId> = self.clients.keys().copied().collect();
-        self.to_many(&everyone, &line);
+        self.send_many(&everyone, &line);
         Ok(())
     }
 
@@ -331,7 +331,7 @@ impl Dispatcher {
             );
         }
         codec::encode_into(&Event::EndRooms, &mut out);
-        self.to_one(id, &Bytes::from(out));
+        self.send_one(id, &Bytes::from(out));
         Ok(())
     }
 
@@ -340,7 +340,7 @@ impl Dispatcher {
         let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
         let mut out = Vec::new();
         codec::encode_members(&room.name, &nicks, &mut out);
-        self.to_one(id, &Bytes::from(out));
+        self.send_one(id, &Bytes::from(out));
         Ok(())
     }
 
@@ -349,7 +349,7 @@ impl Dispatcher {
         nicks.sort_unstable_by_key(|n| n.to_ascii_lowercase());
         let mut out = Vec::new();
         codec::encode_users(&nicks, &mut out);
-        self.to_one(id, &Bytes::from(out));
+        self.send_one(id, &Bytes::from(out));
         Ok(())
     }
 
@@ -367,7 +367,7 @@ impl Dispatcher {
             by: self.chat.nick(id),
             text,
         });
-        self.to_many(&left.told, &line);
+        self.send_many(&left.told, &line);
         self.unroute(target, &left);
         Ok(())
     }
@@ -378,7 +378,7 @@ impl Dispatcher {
             room: &room.name,
             by: self.chat.nick(id),
         });
-        self.to_many(&room.members, &line);
+        self.send_many(&room.members, &line);
         self.routes.lock().remove(&room_id);
         self.history.forget(&room_id);
         Ok(())
@@ -390,12 +390,12 @@ impl Dispatcher {
         let entries = self.history.page(&RoomId::of(name), before, HISTORY_PAGE);
         let mut out = Vec::new();
         encode_history(&room_name, &entries, &mut out);
-        self.to_one(id, &Bytes::from(out));
+        self.send_one(id, &Bytes::from(out));
         Ok(())
     }
 
     fn pong(&mut self, id: ConnId, token: Option<&str>) -> Result<(), Refusal> {
-        self.to_one(id, &bytes(&Event::Pong { token }));
+        self.send_one(id, &bytes(&Event::Pong { token }));
         Ok(())
     }
 
@@ -427,7 +427,7 @@ impl Dispatcher {
                 nick: &departure.nick,
                 text: Some(quit_text),
             });
-            self.to_many(&departure.peers, &line);
+            self.send_many(&departure.peers, &line);
         }
         client
             .outbox
@@ -474,7 +474,7 @@ impl Dispatcher {
         self.routes.lock().clear();
     }
 
-    fn to_one(&mut self, id: ConnId, line: &Bytes) {
+    fn send_one(&mut self, id: ConnId, line: &Bytes) {
         if let Some(client) = self.clients.get(&id)
             && client.outbox.push(line).is_err()
         {
@@ -482,13 +482,13 @@ impl Dispatcher {
         }
     }
 
-    fn to_many(&mut self, ids: &[ConnId], line: &Bytes) {
+    fn send_many(&mut self, ids: &[ConnId], line: &Bytes) {
         for &id in ids {
-            self.to_one(id, line);
+            self.send_one(id, line);
         }
     }
 
-    fn to_room(&mut self, room: &RoomId, line: &Bytes) {
+    fn send_room(&mut self, room: &RoomId, line: &Bytes) {
         let routes = self.routes.lock();
         for outbox in routes.get(room).into_iter().flatten() {
             if outbox.push(line).is_err() {

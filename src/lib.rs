@@ -1,8 +1,9 @@
 //! # Sala
 //!
 //! A small chat server and client speaking CHAT/1, a protocol of plain text
-//! lines (see `docs/protocol.md`). One OS thread reads each connection, one
-//! writes it, and a single dispatcher thread applies every command in order.
+//! lines (see `docs/protocol.md`). One OS thread reads each connection, a
+//! single dispatcher thread applies every command in order, and a single
+//! writer thread sends the results without ever blocking on a slow peer.
 //! It doubles as a classroom demo of the socket calls: `socket`, `bind`,
 //! `listen`, `accept`, `recv`, `send`, `shutdown` each appear once, commented,
 //! and are logged with `RUST_LOG=debug`.
@@ -27,17 +28,18 @@
 //! - [`history`]: room history behind a trait (memory now, a database later).
 //! - [`dispatcher`]: the one thread that changes state and routes events.
 //! - [`outbox`]: a connection's bounded queue of encoded events.
-//! - [`connection`]: a connection's reader and writer threads.
+//! - [`connection`]: a connection's reader thread.
+//! - [`writer`]: the one thread that `send`s for every connection.
 //! - [`flood`]: the per-connection token bucket.
 //! - [`server`]: `socket`/`bind`/`listen`, the accept loop, shutdown.
 //! - [`client`]: what the line client shows people.
 //!
 //! # Threads
 //! ```text
-//!  client A ──TCP──▶ [reader A] ─┐                        ┌─▶ outbox A ─▶ [writer A] ──TCP──▶ client A
-//!  client B ──TCP──▶ [reader B] ─┼─▶ inputs ─▶ [dispatcher] ┼─▶ outbox B ─▶ [writer B] ──TCP──▶ client B
-//!  client C ──TCP──▶ [reader C] ─┘  (bounded)   (routes:   └─▶ outbox C ─▶ [writer C] ──TCP──▶ client C
-//!                    [acceptor] ── Connect ──▶   room → outboxes)  (bounded)
+//!  client A ─TCP─▶ [reader A] ─┐                            ┌▶ outbox A ─┐
+//!  client B ─TCP─▶ [reader B] ─┼▶ inputs ─▶ [dispatcher] ───┼▶ outbox B ─┼─▶ [writer] ─TCP─▶ A, B, C
+//!  client C ─TCP─▶ [reader C] ─┘ (bounded)   │ routes:      └▶ outbox C ─┘  (send, MSG_DONTWAIT;
+//!                  [acceptor] ── Connect ──▶ │ room → outboxes  (bounded)    poll when stalled)
 //! ```
 
 pub mod client;
@@ -49,5 +51,6 @@ pub mod history;
 pub mod outbox;
 pub mod room;
 pub mod server;
+pub mod writer;
 
 pub use server::{Config, Server, Stopper};

@@ -1,5 +1,5 @@
 //! A connection's outgoing queue: the dispatcher pushes encoded events, the
-//! connection's writer thread drains them into its socket.
+//! writer thread drains them into the connection's socket.
 //!
 //! The queue is a crossbeam channel whose bound is counted here rather than by
 //! `crossbeam_channel::bounded`, which allocates and touches every slot of its
@@ -7,44 +7,59 @@
 //! then cost more memory per idle connection than the rest of the connection.
 
 use crate::room::ConnId;
+use crate::writer::Post;
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// An encoded event, shared by every recipient: fan-out copies a pointer.
 pub type Bytes = Arc<[u8]>;
+
+/// What the dispatcher's and the writer's ends of one queue share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Events in the channel, not yet taken by the writer.
+    queued: AtomicUsize,
+    /// The writer has been told (or is about to look) that events wait.
+    ready: AtomicBool,
+    /// The last event (`BYE`) has been queued; close after writing it.
+    closed: AtomicBool,
+}
 
 /// The sending end of a connection's queue, kept by the dispatcher and the room table.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     id: ConnId,
     tx: Sender<Bytes>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     limit: usize,
+    mail: Sender<Post>,
 }
 
-/// The receiving end, owned by the connection's writer thread.
+/// The receiving end, served by the writer thread.
 #[derive(Debug)]
 pub struct Inbox {
     rx: Receiver<Bytes>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 /// The queue was full: the reader is too slow and is to be cut off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// A queue for connection `id` holding at most `limit` events.
-pub fn queue(id: ConnId, limit: usize) -> (Outbox, Inbox) {
+/// A queue for connection `id` holding at most `limit` events; the writer
+/// learns through `mail` when it has events.
+pub fn queue(id: ConnId, limit: usize, mail: Sender<Post>) -> (Outbox, Inbox) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let queued = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared::default());
     let outbox = Outbox {
         id,
         tx,
-        queued: Arc::clone(&queued),
+        shared: Arc::clone(&shared),
         limit: limit.max(1),
+        mail,
     };
-    (outbox, Inbox { rx, queued })
+    (outbox, Inbox { rx, shared })
 }
 
 impl Outbox {
@@ -58,25 +73,35 @@ impl Outbox {
     /// # Errors
     /// [`Full`] when `limit` events are already waiting; nothing is queued.
     pub fn push(&self, bytes: &Bytes) -> Result<(), Full> {
-        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.limit {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        if self.shared.queued.fetch_add(1, Ordering::AcqRel) >= self.limit {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(Full);
         }
-        // A send fails only when the writer has gone, and then nobody is left to tell.
+        // The Inbox lives as long as the writer; a failed send means shutdown.
         let _ = self.tx.send(Arc::clone(bytes));
+        self.notify();
         Ok(())
     }
 
-    /// Queues a last event past the limit (the `BYE`); the writer closes after it
-    /// once every copy of this outbox is dropped.
+    /// Queues the last event past the limit (the `BYE`); the writer closes
+    /// the connection once it is written.
     pub fn push_last(&self, bytes: &Bytes) {
-        self.queued.fetch_add(1, Ordering::AcqRel);
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
         let _ = self.tx.send(Arc::clone(bytes));
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Tells the writer, once per idle-to-busy change, that events wait.
+    fn notify(&self) {
+        if !self.shared.ready.swap(true, Ordering::SeqCst) {
+            let _ = self.mail.send(Post::Ready(self.id));
+        }
     }
 
     /// Events waiting to be written.
     pub fn len(&self) -> usize {
-        self.queued.load(Ordering::Acquire)
+        self.shared.queued.load(Ordering::Acquire)
     }
 
     /// True when nothing waits to be written.
@@ -86,19 +111,24 @@ impl Outbox {
 }
 
 impl Inbox {
-    /// Waits for the next event; `None` once every outbox is dropped and all is drained.
-    pub fn recv(&self) -> Option<Bytes> {
-        self.rx.recv().ok()
-    }
-
-    /// The next event if one is already waiting.
+    /// The next event if one is waiting.
     pub fn try_recv(&self) -> Option<Bytes> {
         self.rx.try_recv().ok()
     }
 
-    /// Marks `n` received events as written, making room for more.
+    /// Marks `n` received events as taken, making room for more.
     pub fn done(&self, n: usize) {
-        self.queued.fetch_sub(n, Ordering::AcqRel);
+        self.shared.queued.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Called before draining: the next push after this notifies the writer again.
+    pub fn clear_ready(&self) {
+        self.shared.ready.store(false, Ordering::SeqCst);
+    }
+
+    /// True once the last event was queued (it may still be waiting to be taken).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
     }
 }
 
@@ -107,22 +137,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bound_is_enforced_and_freed_by_the_writer() {
-        let (out, inbox) = queue(7, 2);
+    fn bound_is_enforced_and_the_writer_is_told_once_per_idle_period() {
+        let (mail, posts) = crossbeam_channel::unbounded();
+        let (out, inbox) = queue(7, 2, mail);
         let b: Bytes = Arc::from(&b"MSG r a hi\n"[..]);
         assert_eq!(out.id(), 7);
         assert!(out.push(&b).is_ok());
         assert!(out.push(&b).is_ok());
         assert_eq!(out.push(&b), Err(Full));
         assert_eq!(out.len(), 2);
-        assert!(inbox.recv().is_some());
+        assert!(matches!(posts.try_recv(), Ok(Post::Ready(7))));
+        assert!(posts.try_recv().is_err(), "one notice while busy");
+        inbox.clear_ready();
+        assert!(inbox.try_recv().is_some());
         inbox.done(1);
         assert!(out.push(&b).is_ok());
+        assert!(matches!(posts.try_recv(), Ok(Post::Ready(7))));
+        assert!(!inbox.is_closed());
         out.push_last(&b);
-        assert_eq!(out.len(), 3);
-        drop(out);
+        assert!(inbox.is_closed());
         let mut n = 0;
-        while inbox.recv().is_some() {
+        while inbox.try_recv().is_some() {
             n += 1;
         }
         assert_eq!(n, 3);

@@ -1,5 +1,5 @@
 //! The listening socket and the acceptor thread: `socket`, `bind`, `listen`,
-//! then `accept` in a loop, two threads per accepted connection, and an
+//! then `accept` in a loop, one reader thread per accepted connection, and an
 //! orderly stop that joins every thread it started.
 
 use crate::codec::{self, ErrCode, Event};
@@ -9,6 +9,7 @@ use crate::flood::FloodLimit;
 use crate::history::MemoryHistory;
 use crate::outbox;
 use crate::room::{Chat, ConnId};
+use crate::writer::{Post, Writer};
 use crossbeam_channel::Sender;
 use log::{debug, error, info, warn};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
@@ -38,7 +39,7 @@ pub struct Config {
     pub send_queue: usize,
     /// Events waiting for the dispatcher before readers wait in turn.
     pub input_queue: usize,
-    /// How long one `send` may block on a peer that does not read.
+    /// How long a peer may take no bytes at all before it is dropped.
     pub send_timeout: Duration,
     /// TCP keepalive: idle time before the first probe (dead peers are dropped).
     pub keepalive: Duration,
@@ -114,6 +115,11 @@ impl Server {
         let dispatcher = thread::Builder::new()
             .name("dispatcher".into())
             .spawn(move || dispatcher.run(&queue))?;
+        let (mail, posts) = crossbeam_channel::unbounded();
+        let writer = Writer::new(posts, config.send_timeout);
+        let writer = thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || writer.run())?;
         let stopper = Stopper {
             stopping: Arc::new(AtomicBool::new(false)),
             wake: wake_addr(local_addr),
@@ -123,13 +129,14 @@ impl Server {
             listener,
             config,
             inputs,
+            mail,
             stopping: Arc::clone(&stopper.stopping),
             live: Arc::clone(&live),
             threads: Vec::new(),
         };
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run(dispatcher))?;
+            .spawn(move || acceptor.run(dispatcher, writer))?;
         Ok(Server {
             local_addr,
             stopper,
@@ -221,6 +228,8 @@ struct Acceptor {
     listener: TcpListener,
     config: Config,
     inputs: Sender<Input>,
+    /// Tells the writer thread about new connections.
+    mail: Sender<Post>,
     stopping: Arc<AtomicBool>,
     live: Arc<AtomicUsize>,
     threads: Vec<JoinHandle<()>>,
@@ -228,7 +237,7 @@ struct Acceptor {
 
 impl Acceptor {
     /// Accepts until stopped, then stops the dispatcher and joins every thread.
-    fn run(mut self, dispatcher: JoinHandle<()>) -> usize {
+    fn run(mut self, dispatcher: JoinHandle<()>, writer: JoinHandle<()>) -> usize {
         let mut next_id: ConnId = 0;
         loop {
             // accept(2): blocks until a handshake completes; a new socket per client.
@@ -248,7 +257,7 @@ impl Acceptor {
                     thread::sleep(Duration::from_millis(20));
                 }
             }
-            if next_id % 256 == 0 {
+            if next_id.is_multiple_of(256) {
                 self.threads.retain(|t| !t.is_finished());
             }
         }
@@ -257,6 +266,12 @@ impl Acceptor {
         drop(self.inputs);
         if dispatcher.join().is_err() {
             error!("the dispatcher thread panicked");
+        }
+        // With the dispatcher gone, only we hold a mail sender: the writer
+        // finishes the last lines (the BYEs) and returns.
+        drop(self.mail);
+        if writer.join().is_err() {
+            error!("the writer thread panicked");
         }
         let joined = self.threads.len();
         for t in self.threads {
@@ -277,7 +292,15 @@ impl Acceptor {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
         let socket = Arc::new(stream);
-        let (outbox, inbox) = outbox::queue(id, self.config.send_queue);
+        let (outbox, inbox) = outbox::queue(id, self.config.send_queue, self.mail.clone());
+        let open = Post::Open {
+            id,
+            inbox,
+            socket: Arc::clone(&socket),
+        };
+        if self.mail.send(open).is_err() {
+            return;
+        }
         self.live.fetch_add(1, Ordering::AcqRel);
         let connect = Input::Connect {
             id,
@@ -292,12 +315,11 @@ impl Acceptor {
         match connection::spawn(
             id,
             socket,
-            inbox,
             self.inputs.clone(),
             self.config.flood,
             Arc::clone(&self.live),
         ) {
-            Ok(threads) => self.threads.extend(threads),
+            Ok(thread) => self.threads.push(thread),
             Err(e) => {
                 error!("conn {id} from {peer}: cannot start its threads: {e}");
                 self.live.fetch_sub(1, Ordering::AcqRel);
@@ -314,7 +336,6 @@ impl Acceptor {
 fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
     // Lines are batched by the writer already; Nagle's delay would only add latency.
     stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(config.send_timeout))?;
     // Keepalive probes find peers that vanished without a FIN or RST.
     let keepalive = TcpKeepalive::new()
         .with_time(config.keepalive)

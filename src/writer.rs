@@ -1,0 +1,294 @@
+//! The writer thread: one thread `send`s for every connection, so that each
+//! connection costs one thread (its reader), not two.
+//!
+//! The dispatcher pushes encoded events into a connection's [`Outbox`] and, when
+//! the outbox was idle, tells the writer which connection has mail. The writer
+//! drains that outbox into one buffer and `send`s it without blocking
+//! (`MSG_DONTWAIT`). What the kernel will not take now waits, and the outbox is
+//! not drained again until it is written: a reader that stops reading fills its
+//! outbox, and the dispatcher cuts it off. `poll(2)` tells when a stalled socket
+//! can take more.
+//!
+//! [`Outbox`]: crate::outbox::Outbox
+
+use crate::outbox::Inbox;
+use crate::room::ConnId;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use log::{debug, warn};
+use socket2::SockRef;
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Most bytes taken from one outbox per turn, so one busy connection cannot
+/// hold up the others.
+const TURN_BYTES: usize = 64 * 1024;
+/// How long the writer waits for mail while some socket is stalled, before it
+/// asks `poll(2)` whether the stalled ones can take more.
+const STALL_TICK: Duration = Duration::from_millis(1);
+
+/// What reaches the writer thread.
+#[derive(Debug)]
+pub enum Post {
+    /// A new connection: where to find its events and its socket.
+    Open {
+        id: ConnId,
+        inbox: Inbox,
+        socket: Arc<TcpStream>,
+    },
+    /// The connection's outbox has events waiting.
+    Ready(ConnId),
+}
+
+/// One connection, as the writer sees it.
+#[derive(Debug)]
+struct Mailbox {
+    inbox: Inbox,
+    socket: Arc<TcpStream>,
+    /// Bytes taken from the inbox and not yet accepted by the kernel.
+    pending: Vec<u8>,
+    sent: usize,
+    /// Since when the kernel has refused more bytes.
+    stalled: Option<Instant>,
+}
+
+/// What became of a connection after a turn.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// Everything queued was sent.
+    Idle,
+    /// The kernel's send buffer is full; wait for `poll`.
+    Stalled,
+    /// The connection is finished (closed by the dispatcher, or broken).
+    Done,
+}
+
+impl Mailbox {
+    /// Sends what is pending, then drains the inbox and sends that, until the
+    /// inbox is empty or the socket is full.
+    fn turn(&mut self, id: ConnId) -> Turn {
+        loop {
+            if self.sent < self.pending.len() {
+                match self.flush(id) {
+                    Ok(true) => {}
+                    Ok(false) => return Turn::Stalled,
+                    Err(e) => {
+                        debug!("send() conn {id} failed: {e}");
+                        return Turn::Done;
+                    }
+                }
+            }
+            self.pending.clear();
+            self.sent = 0;
+            self.inbox.clear_ready();
+            let mut taken = 0;
+            while self.pending.len() < TURN_BYTES {
+                let Some(bytes) = self.inbox.try_recv() else {
+                    break;
+                };
+                self.pending.extend_from_slice(&bytes);
+                taken += 1;
+            }
+            self.inbox.done(taken);
+            if taken == 0 {
+                // Idle: an idle connection keeps no buffer.
+                self.pending = Vec::new();
+                return if self.inbox.is_closed() {
+                    Turn::Done
+                } else {
+                    Turn::Idle
+                };
+            }
+        }
+    }
+
+    /// send(2) without blocking; true once all pending bytes are in the kernel.
+    fn flush(&mut self, id: ConnId) -> std::io::Result<bool> {
+        let socket = SockRef::from(&*self.socket);
+        while self.sent < self.pending.len() {
+            match socket.send_with_flags(
+                &self.pending[self.sent..],
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            ) {
+                Ok(n) => {
+                    debug!("send() conn {id}: {n} bytes");
+                    self.sent += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.stalled.get_or_insert_with(Instant::now);
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.stalled = None;
+        Ok(true)
+    }
+}
+
+/// The writer thread's state.
+pub struct Writer {
+    mail: Receiver<Post>,
+    boxes: HashMap<ConnId, Mailbox>,
+    /// Connections whose socket was full at their last turn.
+    stalled: Vec<ConnId>,
+    /// How long a socket may stay full before the connection is dropped.
+    send_timeout: Duration,
+}
+
+impl Writer {
+    /// A writer reading `mail`; a peer that takes nothing for `send_timeout` is dropped.
+    pub fn new(mail: Receiver<Post>, send_timeout: Duration) -> Writer {
+        Writer {
+            mail,
+            boxes: HashMap::new(),
+            stalled: Vec::new(),
+            send_timeout,
+        }
+    }
+
+    /// Writes until every sender of mail is gone and every connection is finished.
+    pub fn run(mut self) {
+        loop {
+            let post = if self.stalled.is_empty() {
+                match self.mail.recv() {
+                    Ok(post) => Some(post),
+                    Err(_) => break,
+                }
+            } else {
+                match self.mail.recv_timeout(STALL_TICK) {
+                    Ok(post) => Some(post),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.retry_stalled();
+                        continue;
+                    }
+                }
+            };
+            if let Some(post) = post {
+                self.handle(post);
+                while let Ok(post) = self.mail.try_recv() {
+                    self.handle(post);
+                }
+            }
+            self.retry_stalled();
+        }
+        // Mail has stopped: the server is shutting down. Finish what is queued.
+        let ids: Vec<ConnId> = self.boxes.keys().copied().collect();
+        for id in ids {
+            self.serve(id);
+        }
+        let deadline = Instant::now() + self.send_timeout.min(Duration::from_secs(2));
+        while !self.stalled.is_empty() && Instant::now() < deadline {
+            self.wait_writable(STALL_TICK);
+            self.retry_stalled();
+        }
+        for (id, mailbox) in self.boxes.drain() {
+            close(id, &mailbox);
+        }
+    }
+
+    fn handle(&mut self, post: Post) {
+        match post {
+            Post::Open { id, inbox, socket } => {
+                self.boxes.insert(
+                    id,
+                    Mailbox {
+                        inbox,
+                        socket,
+                        pending: Vec::new(),
+                        sent: 0,
+                        stalled: None,
+                    },
+                );
+            }
+            Post::Ready(id) => {
+                if !self.stalled.contains(&id) {
+                    self.serve(id);
+                }
+            }
+        }
+    }
+
+    /// Gives connection `id` a turn and files it by the outcome.
+    fn serve(&mut self, id: ConnId) {
+        let Some(mailbox) = self.boxes.get_mut(&id) else {
+            return;
+        };
+        match mailbox.turn(id) {
+            Turn::Idle => {}
+            Turn::Stalled => {
+                if !self.stalled.contains(&id) {
+                    self.stalled.push(id);
+                }
+            }
+            Turn::Done => {
+                if let Some(mailbox) = self.boxes.remove(&id) {
+                    close(id, &mailbox);
+                }
+            }
+        }
+    }
+
+    /// Gives stalled connections whose socket can take bytes again another turn.
+    fn retry_stalled(&mut self) {
+        if self.stalled.is_empty() {
+            return;
+        }
+        let writable = self.wait_writable(Duration::ZERO);
+        let now = Instant::now();
+        let stalled = std::mem::take(&mut self.stalled);
+        for (id, ready) in stalled.into_iter().zip(writable) {
+            let expired = self
+                .boxes
+                .get(&id)
+                .and_then(|m| m.stalled)
+                .is_some_and(|since| now.duration_since(since) > self.send_timeout);
+            if expired {
+                warn!(
+                    "conn {id}: peer took nothing for {:?}; dropped",
+                    self.send_timeout
+                );
+                if let Some(mailbox) = self.boxes.remove(&id) {
+                    close(id, &mailbox);
+                }
+            } else if ready {
+                self.serve(id);
+            } else {
+                self.stalled.push(id);
+            }
+        }
+    }
+
+    /// poll(2): which stalled sockets can take bytes now (waiting at most `timeout`).
+    fn wait_writable(&self, timeout: Duration) -> Vec<bool> {
+        let mut fds: Vec<libc::pollfd> = self
+            .stalled
+            .iter()
+            .map(|id| libc::pollfd {
+                fd: self.boxes.get(id).map_or(-1, |m| m.socket.as_raw_fd()),
+                events: libc::POLLOUT,
+                revents: 0,
+            })
+            .collect();
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        let nfds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
+        // SAFETY: `fds` is a valid array of `nfds` pollfd structs that outlives the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) };
+        if n < 0 {
+            return vec![true; fds.len()];
+        }
+        // An error or hang-up also counts: the next send reports it.
+        fds.iter().map(|p| p.revents != 0).collect()
+    }
+}
+
+/// shutdown(2): no more sends; the peer reads what was sent (its last line is BYE), then EOF.
+fn close(id: ConnId, mailbox: &Mailbox) {
+    debug!("shutdown() conn {id}");
+    let _ = mailbox.socket.shutdown(Shutdown::Both);
+}
