@@ -38,13 +38,37 @@ pub fn spawn(
         .name(format!("conn{id}"))
         .stack_size(STACK_SIZE)
         .spawn(move || {
-            let reason = read_loop(id, &socket, &inputs, flood);
-            if let Some(reason) = reason {
-                // The dispatcher may be gone already when the server is stopping.
-                let _ = inputs.send(Input::Disconnect { id, reason });
-            }
-            live.fetch_sub(1, Ordering::AcqRel);
+            let mut farewell = Farewell {
+                id,
+                inputs,
+                live,
+                reason: Some("connection thread failed".into()),
+            };
+            farewell.reason = read_loop(id, &socket, &farewell.inputs, flood);
         })
+}
+
+/// Tells the dispatcher the connection is gone when the reader ends, even by
+/// a panic, so that no ghost user stays behind.
+struct Farewell {
+    id: ConnId,
+    inputs: Sender<Input>,
+    live: Arc<AtomicUsize>,
+    /// Why the reader stopped; `None` after QUIT (the dispatcher knows already).
+    reason: Option<String>,
+}
+
+impl Drop for Farewell {
+    fn drop(&mut self) {
+        if let Some(reason) = self.reason.take() {
+            // The dispatcher may be gone already when the server is stopping.
+            let _ = self.inputs.send(Input::Disconnect {
+                id: self.id,
+                reason,
+            });
+        }
+        self.live.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Reads lines until the peer goes away (returns why) or sends `QUIT` (`None`).

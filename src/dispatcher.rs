@@ -8,10 +8,11 @@ use crate::history::{Entry, History};
 use crate::outbox::{Bytes, Outbox};
 use crate::room::{Chat, ConnId, Left, RoomId};
 use crossbeam_channel::Receiver;
-use log::{info, warn};
+use log::{error, info, warn};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -110,8 +111,11 @@ impl Dispatcher {
     /// Applies inputs until [`Input::Shutdown`] or until every sender is gone.
     pub fn run(mut self, inputs: &Receiver<Input>) {
         while let Ok(input) = inputs.recv() {
-            if !self.handle(input) {
-                break;
+            // A bug in one command must not take every user down with it.
+            match std::panic::catch_unwind(AssertUnwindSafe(|| self.handle(input))) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => error!("dispatcher: a command panicked and was skipped"),
             }
         }
         self.goodbye("server shutting down");
