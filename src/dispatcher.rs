@@ -16,6 +16,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Most inputs applied per batch.
+const BATCH: usize = 1024;
+
 /// What reaches the dispatcher, from the acceptor and the connections' readers.
 #[derive(Debug)]
 pub enum Input {
@@ -109,13 +112,21 @@ impl Dispatcher {
     }
 
     /// Applies inputs until [`Input::Shutdown`] or until every sender is gone.
+    ///
+    /// Inputs are taken in batches: whatever queued up while the last batch was
+    /// applied is applied next, without a wake-up per input.
     pub fn run(mut self, inputs: &Receiver<Input>) {
-        while let Ok(input) = inputs.recv() {
-            // A bug in one command must not take every user down with it.
-            match std::panic::catch_unwind(AssertUnwindSafe(|| self.handle(input))) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(_) => error!("dispatcher: a command panicked and was skipped"),
+        let mut batch = Vec::with_capacity(BATCH);
+        'run: while let Ok(first) = inputs.recv() {
+            batch.push(first);
+            batch.extend(inputs.try_iter().take(BATCH - 1));
+            for input in batch.drain(..) {
+                // A bug in one command must not take every user down with it.
+                match std::panic::catch_unwind(AssertUnwindSafe(|| self.handle(input))) {
+                    Ok(true) => {}
+                    Ok(false) => break 'run,
+                    Err(_) => error!("dispatcher: a command panicked and was skipped"),
+                }
             }
         }
         self.goodbye("server shutting down");
@@ -519,4 +530,211 @@ fn encode_history(room: &str, entries: &[Entry], out: &mut Vec<u8>) {
         );
     }
     codec::encode_into(&Event::EndHistory { room }, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::MemoryHistory;
+    use crate::outbox::{Inbox, queue};
+    use crate::writer::Post;
+    use crossbeam_channel::Receiver as Rx;
+
+    struct Rig {
+        dispatcher: Dispatcher,
+        inboxes: HashMap<ConnId, Inbox>,
+        _mail: Rx<Post>,
+        limit: usize,
+        mail_tx: crossbeam_channel::Sender<Post>,
+    }
+
+    impl Rig {
+        fn new(limit: usize) -> Rig {
+            let (mail_tx, mail) = crossbeam_channel::unbounded();
+            let dispatcher = Dispatcher::new(
+                Chat::new(10),
+                Box::new(MemoryHistory::new(100)),
+                Arc::new(Routes::default()),
+                Settings {
+                    welcome: "hi".into(),
+                },
+            );
+            Rig {
+                dispatcher,
+                inboxes: HashMap::new(),
+                _mail: mail,
+                limit,
+                mail_tx,
+            }
+        }
+
+        fn connect(&mut self, id: ConnId) {
+            let (outbox, inbox) = queue(id, self.limit, self.mail_tx.clone());
+            self.inboxes.insert(id, inbox);
+            self.dispatcher.handle(Input::Connect {
+                id,
+                peer: SocketAddr::from(([127, 0, 0, 1], 1000 + u16::try_from(id).unwrap())),
+                outbox,
+                socket: None,
+            });
+        }
+
+        fn line(&mut self, id: ConnId, line: &str) {
+            let command = codec::parse_command(line);
+            self.dispatcher.handle(Input::Line { id, command });
+        }
+
+        /// Every line queued for `id` since the last call.
+        fn lines(&mut self, id: ConnId) -> Vec<String> {
+            let inbox = &self.inboxes[&id];
+            let mut out = String::new();
+            let mut n = 0;
+            while let Some(b) = inbox.try_recv() {
+                out.push_str(std::str::from_utf8(&b).unwrap());
+                n += 1;
+            }
+            inbox.done(n);
+            out.lines().map(str::to_string).collect()
+        }
+    }
+
+    #[test]
+    fn a_room_message_reaches_members_only_in_order() {
+        let mut rig = Rig::new(100);
+        for id in 1..=3 {
+            rig.connect(id);
+        }
+        rig.line(1, "NICK ana");
+        rig.line(2, "NICK bob");
+        rig.line(1, "JOIN lobby");
+        rig.line(2, "JOIN lobby");
+        rig.line(1, "SAY lobby one");
+        rig.line(2, "SAY lobby two");
+        assert_eq!(
+            rig.lines(1),
+            [
+                "WELCOME guest1 hi",
+                "NICK guest1 ana",
+                "JOIN lobby ana",
+                "MEMBERS lobby ana",
+                "END MEMBERS lobby",
+                "END HISTORY lobby",
+                "JOIN lobby bob",
+                "MSG lobby ana one",
+                "MSG lobby bob two",
+            ]
+        );
+        let bob = rig.lines(2);
+        assert!(bob[2..].starts_with(&[
+            "JOIN lobby bob".to_string(),
+            "MEMBERS lobby ana bob".to_string(),
+            "END MEMBERS lobby".to_string(),
+        ]));
+        assert_eq!(
+            bob[5..],
+            [
+                "END HISTORY lobby",
+                "MSG lobby ana one",
+                "MSG lobby bob two"
+            ]
+        );
+        // A later joiner gets the history.
+        rig.line(3, "JOIN lobby");
+        let carl = rig.lines(3);
+        assert!(carl[4].starts_with("HISTORY lobby ") && carl[4].ends_with(" ana one"));
+        // Before joining, the outsider saw nothing of the room.
+        assert_eq!(carl[..2], ["WELCOME guest3 hi", "JOIN lobby guest3"]);
+    }
+
+    #[test]
+    fn a_full_outbox_cuts_off_that_reader_only() {
+        let mut rig = Rig::new(8);
+        for id in 1..=3 {
+            rig.connect(id);
+            rig.line(id, "JOIN lobby");
+        }
+        for id in [1, 2] {
+            rig.lines(id);
+        }
+        // guest3 never reads: its outbox fills and it is cut off with BYE.
+        let mut ana = Vec::new();
+        for i in 0..20 {
+            rig.line(1, &format!("SAY lobby m{i}"));
+            ana.extend(rig.lines(1));
+            let got = rig.lines(2);
+            assert!(
+                got.iter().any(|l| l.ends_with(&format!(" m{i}"))),
+                "{got:?}"
+            );
+        }
+        assert!(!rig.dispatcher.clients.contains_key(&3));
+        let cut = rig.lines(3);
+        assert_eq!(
+            cut.last().unwrap(),
+            "BYE send queue full: you read too slowly"
+        );
+        assert!(rig.inboxes[&3].is_closed());
+        assert!(
+            ana.contains(&"QUIT guest3 send queue full".to_string()),
+            "{ana:?}"
+        );
+    }
+
+    #[test]
+    fn quit_tells_room_mates_and_closes_the_outbox() {
+        let mut rig = Rig::new(100);
+        for id in 1..=3 {
+            rig.connect(id);
+        }
+        rig.line(1, "JOIN a");
+        rig.line(2, "JOIN a");
+        rig.line(3, "JOIN b");
+        for id in 1..=3 {
+            rig.lines(id);
+        }
+        rig.line(1, "QUIT off to lunch");
+        assert_eq!(rig.lines(1), ["BYE goodbye"]);
+        assert!(rig.inboxes[&1].is_closed());
+        assert_eq!(rig.lines(2), ["QUIT guest1 off to lunch"]);
+        assert!(rig.lines(3).is_empty());
+        rig.line(2, "ROOMS");
+        assert_eq!(
+            rig.lines(2),
+            ["ROOM a 1 guest2", "ROOM b 1 guest3", "END ROOMS"]
+        );
+        // A line that was in flight from a dropped connection is ignored.
+        rig.line(1, "SAY a late");
+        assert!(rig.lines(2).is_empty());
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let mut rig = Rig::new(100);
+        rig.connect(1);
+        rig.lines(1);
+        rig.line(1, "SAY nowhere hi");
+        rig.line(1, "REGISTER pw");
+        rig.dispatcher.handle(Input::Line {
+            id: 1,
+            command: codec::Frame::BadUtf8.command(),
+        });
+        let got = rig.lines(1);
+        assert!(got[0].starts_with("ERR NO_SUCH_ROOM "));
+        assert!(got[1].starts_with("ERR NICK_RESERVED "));
+        assert!(got[2].starts_with("ERR BAD_UTF8 "));
+        assert_eq!(rig.dispatcher.chat.rooms().count(), 0);
+    }
+
+    #[test]
+    fn shutdown_says_bye_to_everyone() {
+        let mut rig = Rig::new(100);
+        rig.connect(1);
+        rig.connect(2);
+        assert!(!rig.dispatcher.handle(Input::Shutdown));
+        rig.dispatcher.goodbye("server shutting down");
+        for id in [1, 2] {
+            assert_eq!(rig.lines(id).last().unwrap(), "BYE server shutting down");
+            assert!(rig.inboxes[&id].is_closed());
+        }
+    }
 }
