@@ -2,12 +2,17 @@
 //! in the order they arrive, and routes the resulting events to the
 //! connections' outboxes. It never blocks on a socket: a full outbox means a
 //! slow reader, which is cut off.
+//!
+//! It works in batches: it applies every input that is waiting, commits the
+//! store once, and only then hands the batch's events to the outboxes, so an
+//! echo never announces a message that a crash could still lose.
 
+use crate::auth::Job;
 use crate::codec::{self, Command, ErrCode, Event, HISTORY_PAGE, Refusal};
-use crate::history::{Entry, History};
 use crate::outbox::{Bytes, Outbox};
 use crate::room::{Chat, ConnId, Left, RoomId};
-use crossbeam_channel::Receiver;
+use crate::store::{Entry, Offline, Store};
+use crossbeam_channel::{Receiver, Sender};
 use log::{error, info, warn};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -19,10 +24,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
 
-/// What reaches the dispatcher, from the acceptor and the connections' readers.
+/// What reaches the dispatcher, from the acceptor, the readers and the password worker.
 #[derive(Debug)]
 pub enum Input {
-    /// A connection was accepted; its writer waits on `outbox`.
+    /// A connection was accepted; the writer serves `outbox`.
     Connect {
         id: ConnId,
         peer: SocketAddr,
@@ -37,6 +42,14 @@ pub enum Input {
     },
     /// The connection's reader stopped: the peer closed, reset or timed out.
     Disconnect { id: ConnId, reason: String },
+    /// The password worker checked a `NICK nick password`.
+    Verified { id: ConnId, nick: String, ok: bool },
+    /// The password worker hashed a `REGISTER` password.
+    Hashed {
+        id: ConnId,
+        nick: String,
+        hash: Result<String, String>,
+    },
     /// The server is stopping: say `BYE` to everyone and return.
     Shutdown,
 }
@@ -52,6 +65,8 @@ pub type Routes = Mutex<HashMap<RoomId, Vec<Outbox>>>;
 pub struct Settings {
     /// Text of the `WELCOME` line.
     pub welcome: String,
+    /// Most whispers kept for one absent account.
+    pub inbox_cap: usize,
 }
 
 /// A connected client as the dispatcher sees it.
@@ -71,15 +86,32 @@ impl Client {
     }
 }
 
+/// An event waiting for the batch's commit, with the outbox it goes to.
+#[derive(Debug)]
+struct Staged {
+    to: Outbox,
+    line: Bytes,
+    /// The `BYE`: queued past the outbox's bound, and the connection closes after it.
+    last: bool,
+}
+
 /// The single writer of chat state.
 pub struct Dispatcher {
     chat: Chat,
-    history: Box<dyn History>,
+    store: Box<dyn Store>,
+    /// Registered nicks (lower case) to (nick as written, password hash).
+    accounts: HashMap<String, (String, String)>,
     clients: HashMap<ConnId, Client>,
     routes: Arc<Routes>,
     settings: Settings,
-    /// Connections whose outbox was full during the current command.
+    /// Events of the current batch, in order, waiting for the commit.
+    staged: Vec<Staged>,
+    /// Connections whose outbox was full when the batch was handed over.
     slow: Vec<ConnId>,
+    /// Where password work goes; `None` in tests without a worker.
+    jobs: Option<Sender<Job>>,
+    /// Nicks with a registration under way.
+    registering: Vec<String>,
 }
 
 /// Now, in unix milliseconds.
@@ -94,46 +126,76 @@ fn bytes(event: &Event<'_>) -> Bytes {
 }
 
 impl Dispatcher {
-    /// A dispatcher over `chat` and `history`, publishing membership in `routes`.
+    /// A dispatcher over `chat` and `store`, publishing membership in `routes`.
+    /// Accounts and account rooms are loaded from the store.
+    ///
+    /// # Errors
+    /// The store cannot be read.
     pub fn new(
-        chat: Chat,
-        history: Box<dyn History>,
+        mut chat: Chat,
+        mut store: Box<dyn Store>,
         routes: Arc<Routes>,
         settings: Settings,
-    ) -> Dispatcher {
-        Dispatcher {
+        jobs: Option<Sender<Job>>,
+    ) -> Result<Dispatcher, crate::store::StoreError> {
+        for room in store.rooms()? {
+            chat.restore(&room);
+        }
+        let accounts = store
+            .accounts()?
+            .into_iter()
+            .map(|(nick, hash)| (nick.to_ascii_lowercase(), (nick, hash)))
+            .collect();
+        Ok(Dispatcher {
             chat,
-            history,
+            store,
+            accounts,
             clients: HashMap::new(),
             routes,
             settings,
+            staged: Vec::new(),
             slow: Vec::new(),
-        }
+            jobs,
+            registering: Vec::new(),
+        })
     }
 
     /// Applies inputs until [`Input::Shutdown`] or until every sender is gone.
     ///
     /// Inputs are taken in batches: whatever queued up while the last batch was
-    /// applied is applied next, without a wake-up per input.
+    /// applied is applied next, with one store commit for all of it.
     pub fn run(mut self, inputs: &Receiver<Input>) {
         let mut batch = Vec::with_capacity(BATCH);
-        'run: while let Ok(first) = inputs.recv() {
+        let mut running = true;
+        while running {
+            let Ok(first) = inputs.recv() else { break };
             batch.push(first);
             batch.extend(inputs.try_iter().take(BATCH - 1));
             for input in batch.drain(..) {
                 // A bug in one command must not take every user down with it.
-                match std::panic::catch_unwind(AssertUnwindSafe(|| self.handle(input))) {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| self.apply(input))) {
                     Ok(true) => {}
-                    Ok(false) => break 'run,
+                    Ok(false) => {
+                        running = false;
+                        break;
+                    }
                     Err(_) => error!("dispatcher: a command panicked and was skipped"),
                 }
             }
+            self.deliver();
         }
         self.goodbye("server shutting down");
     }
 
-    /// Applies one input; false when it was [`Input::Shutdown`].
+    /// Applies one input and delivers its events at once (tests, one at a time).
     pub fn handle(&mut self, input: Input) -> bool {
+        let go_on = self.apply(input);
+        self.deliver();
+        go_on
+    }
+
+    /// Applies one input; false when it was [`Input::Shutdown`].
+    fn apply(&mut self, input: Input) -> bool {
         match input {
             Input::Connect {
                 id,
@@ -150,9 +212,10 @@ impl Dispatcher {
                 command: Err(refusal),
             } => self.refuse(id, &refusal),
             Input::Disconnect { id, reason } => self.drop_client(id, &reason),
+            Input::Verified { id, nick, ok } => self.verified(id, &nick, ok),
+            Input::Hashed { id, nick, hash } => self.hashed(id, &nick, hash),
             Input::Shutdown => return false,
         }
-        self.cut_off_slow();
         true
     }
 
@@ -162,8 +225,8 @@ impl Dispatcher {
             return; // Already dropped: a line that was in flight.
         }
         let done = match command {
-            Command::Nick { nick, .. } => self.nick(id, &nick),
-            Command::Register { .. } => self.register(id),
+            Command::Nick { nick, password } => self.nick(id, &nick, password),
+            Command::Register { password } => self.register(id, password),
             Command::Join { room, key } => self.join(id, &room, key.as_deref()),
             Command::Part { room, text } => self.part(id, &room, text.as_deref()),
             Command::Say { room, text } => self.say(id, &room, &text),
@@ -215,7 +278,47 @@ impl Dispatcher {
         self.send_one(id, &line);
     }
 
-    fn nick(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
+    fn nick(&mut self, id: ConnId, nick: &str, password: Option<String>) -> Result<(), Refusal> {
+        let Some((_, hash)) = self.accounts.get(&nick.to_ascii_lowercase()) else {
+            return self.rename(id, nick);
+        };
+        if self.chat.find(nick).is_some_and(|holder| holder != id) {
+            return Err(Refusal::new(
+                ErrCode::NickTaken,
+                format!("{nick} is already in use"),
+            ));
+        }
+        let Some(password) = password else {
+            return Err(Refusal::new(
+                ErrCode::BadPassword,
+                format!("{nick} is registered: NICK {nick} <password>"),
+            ));
+        };
+        self.ask(Job::Verify {
+            id,
+            nick: nick.to_string(),
+            password,
+            hash: hash.clone(),
+        })
+    }
+
+    /// Hands password work to the worker; its answer comes back as an input.
+    fn ask(&mut self, job: Job) -> Result<(), Refusal> {
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(Refusal::new(
+                ErrCode::BadPassword,
+                "passwords cannot be checked right now",
+            ))
+        }
+    }
+
+    fn rename(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
         let old = self.chat.rename(id, nick)?;
         let line = bytes(&Event::Nick {
             old: &old,
@@ -226,21 +329,102 @@ impl Dispatcher {
         Ok(())
     }
 
-    fn register(&mut self, id: ConnId) -> Result<(), Refusal> {
-        if codec::is_guest_nick(self.chat.nick(id)) {
+    /// The answer to a `NICK nick password`: rename, log in, hand over whispers.
+    fn verified(&mut self, id: ConnId, nick: &str, ok: bool) {
+        if !self.clients.contains_key(&id) {
+            return;
+        }
+        if !ok {
+            let refusal = Refusal::new(ErrCode::BadPassword, format!("wrong password for {nick}"));
+            return self.refuse(id, &refusal);
+        }
+        if let Err(refusal) = self.rename(id, nick) {
+            return self.refuse(id, &refusal);
+        }
+        self.chat.log_in(id);
+        info!("conn {id} logged in as {nick}");
+        let waiting = self.store.take_offline(nick).unwrap_or_else(|e| {
+            error!("cannot read whispers for {nick}: {e}");
+            Vec::new()
+        });
+        let mut out = Vec::new();
+        for w in &waiting {
+            codec::encode_into(
+                &Event::Offline {
+                    at: w.at,
+                    from: &w.from,
+                    text: &w.text,
+                },
+                &mut out,
+            );
+        }
+        codec::encode_into(&Event::EndOffline, &mut out);
+        self.send_one(id, &Bytes::from(out));
+    }
+
+    fn register(&mut self, id: ConnId, password: String) -> Result<(), Refusal> {
+        let nick = self.chat.nick(id).to_string();
+        if codec::is_guest_nick(&nick) {
             return Err(Refusal::new(
                 ErrCode::NickReserved,
                 "guests cannot register: pick a nickname with NICK first",
             ));
         }
-        Err(Refusal::new(
-            ErrCode::UnknownCommand,
-            "REGISTER: accounts are not enabled on this server",
-        ))
+        let key = nick.to_ascii_lowercase();
+        if self.accounts.contains_key(&key) || self.registering.contains(&key) {
+            return Err(Refusal::new(
+                ErrCode::AlreadyRegistered,
+                format!("{nick} is already registered"),
+            ));
+        }
+        self.ask(Job::Hash {
+            id,
+            nick: nick.clone(),
+            password,
+        })?;
+        self.registering.push(key);
+        Ok(())
+    }
+
+    /// The answer to a `REGISTER`: save the account and log the user in.
+    fn hashed(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
+        let key = nick.to_ascii_lowercase();
+        self.registering.retain(|k| *k != key);
+        let hash = match hash {
+            Ok(hash) => hash,
+            Err(e) => {
+                error!("REGISTER {nick}: {e}");
+                let refusal =
+                    Refusal::new(ErrCode::BadPassword, "the password could not be hashed");
+                return self.refuse(id, &refusal);
+            }
+        };
+        if !self.chat.nick(id).eq_ignore_ascii_case(nick) {
+            let refusal = Refusal::new(
+                ErrCode::NickTaken,
+                format!("you are no longer {nick}: register again"),
+            );
+            return self.refuse(id, &refusal);
+        }
+        if let Err(e) = self.store.save_account(nick, &hash) {
+            error!("cannot save account {nick}: {e}");
+            return self.refuse(
+                id,
+                &Refusal::new(ErrCode::BadPassword, "the account could not be saved"),
+            );
+        }
+        self.accounts.insert(key, (nick.to_string(), hash));
+        self.chat.log_in(id);
+        info!("conn {id} registered {nick}");
+        let line = bytes(&Event::Ok {
+            verb: "REGISTER",
+            detail: Some(nick),
+        });
+        self.send_one(id, &line);
     }
 
     fn join(&mut self, id: ConnId, name: &str, key: Option<&str>) -> Result<(), Refusal> {
-        let (room_id, _created) = self.chat.join(id, name, key)?;
+        let (room_id, created) = self.chat.join(id, name, key)?;
         if let Some(client) = self.clients.get(&id) {
             let outbox = client.outbox.clone();
             self.routes
@@ -252,6 +436,12 @@ impl Dispatcher {
         let Some(room) = self.chat.room(name) else {
             return Ok(());
         };
+        if created
+            && let Some(saved) = room.stored(now_ms())
+            && let Err(e) = self.store.save_room(&saved)
+        {
+            error!("cannot save room {name}: {e}");
+        }
         let nick = self.chat.nick(id);
         let line = bytes(&Event::Join {
             room: &room.name,
@@ -261,7 +451,13 @@ impl Dispatcher {
         let mut intro = Vec::new();
         let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
         codec::encode_members(&room.name, &nicks, &mut intro);
-        let recent = self.history.page(&room_id, None, HISTORY_PAGE);
+        let recent = self
+            .store
+            .page(&room_id, None, HISTORY_PAGE)
+            .unwrap_or_else(|e| {
+                error!("cannot read history of {name}: {e}");
+                Vec::new()
+            });
         encode_history(&room.name, &recent, &mut intro);
         let intro = Bytes::from(intro);
         self.send_room(&room_id, &line);
@@ -292,23 +488,22 @@ impl Dispatcher {
             nick: &nick,
             text,
         });
-        self.history.append(
-            &room_id,
-            Entry {
-                at,
-                nick,
-                text: text.to_string(),
-            },
-        );
+        let entry = Entry {
+            at,
+            nick,
+            text: text.to_string(),
+        };
+        if let Err(e) = self.store.append(&room_id, &entry) {
+            error!("cannot store a message of {room_name}: {e}");
+        }
         self.send_room(&room_id, &line);
         Ok(())
     }
 
     fn whisper(&mut self, id: ConnId, nick: &str, text: &str) -> Result<(), Refusal> {
-        let to = self
-            .chat
-            .find(nick)
-            .ok_or_else(|| Refusal::new(ErrCode::NoSuchUser, format!("there is no user {nick}")))?;
+        let Some(to) = self.chat.find(nick) else {
+            return self.whisper_offline(id, nick, text);
+        };
         let line = bytes(&Event::Whisper {
             from: self.chat.nick(id),
             to: self.chat.nick(to),
@@ -318,6 +513,50 @@ impl Dispatcher {
         if to != id {
             self.send_one(id, &line);
         }
+        Ok(())
+    }
+
+    /// A whisper to a registered nick that is away is kept for its next login.
+    fn whisper_offline(&mut self, id: ConnId, nick: &str, text: &str) -> Result<(), Refusal> {
+        let Some((account, _)) = self.accounts.get(&nick.to_ascii_lowercase()) else {
+            return Err(Refusal::new(
+                ErrCode::NoSuchUser,
+                format!("there is no user {nick}"),
+            ));
+        };
+        let account = account.clone();
+        let stored = self.store.offline_count(&account).map_err(|e| {
+            error!("cannot count whispers for {account}: {e}");
+            Refusal::new(
+                ErrCode::InboxFull,
+                format!("{account} cannot take whispers now"),
+            )
+        })?;
+        if stored >= self.settings.inbox_cap {
+            return Err(Refusal::new(
+                ErrCode::InboxFull,
+                format!("{account} has {stored} whispers waiting already"),
+            ));
+        }
+        let from = self.chat.nick(id).to_string();
+        let whisper = Offline {
+            at: now_ms(),
+            from: from.clone(),
+            text: text.to_string(),
+        };
+        self.store.put_offline(&account, &whisper).map_err(|e| {
+            error!("cannot keep a whisper for {account}: {e}");
+            Refusal::new(
+                ErrCode::InboxFull,
+                format!("{account} cannot take whispers now"),
+            )
+        })?;
+        let line = bytes(&Event::Whisper {
+            from: &from,
+            to: &account,
+            text,
+        });
+        self.send_one(id, &line);
         Ok(())
     }
 
@@ -340,7 +579,7 @@ impl Dispatcher {
                 &Event::Room {
                     room: &room.name,
                     members: room.members.len(),
-                    owner: self.chat.nick(room.owner),
+                    owner: self.chat.owner_nick(room),
                 },
                 &mut out,
             );
@@ -395,14 +634,27 @@ impl Dispatcher {
         });
         self.send_many(&room.members, &line);
         self.routes.lock().remove(&room_id);
-        self.history.forget(&room_id);
+        self.forget(&room_id);
         Ok(())
+    }
+
+    /// A room is gone: its record and its history go too.
+    fn forget(&mut self, room: &RoomId) {
+        if let Err(e) = self.store.forget_room(room) {
+            error!("cannot forget room {}: {e}", room.as_str());
+        }
     }
 
     fn page(&mut self, id: ConnId, name: &str, before: Option<u64>) -> Result<(), Refusal> {
         let room = self.chat.member_room(id, name)?;
         let room_name = room.name.clone();
-        let entries = self.history.page(&RoomId::of(name), before, HISTORY_PAGE);
+        let entries = self
+            .store
+            .page(&RoomId::of(name), before, HISTORY_PAGE)
+            .unwrap_or_else(|e| {
+                error!("cannot read history of {name}: {e}");
+                Vec::new()
+            });
         let mut out = Vec::new();
         encode_history(&room_name, &entries, &mut out);
         self.send_one(id, &Bytes::from(out));
@@ -425,7 +677,7 @@ impl Dispatcher {
     }
 
     /// Removes a client: `QUIT` to everyone sharing a room, `BYE` to the client,
-    /// and its writer closes the socket once that is written.
+    /// and the writer closes the socket once that is written.
     fn remove(&mut self, id: ConnId, quit_text: &str, bye_text: &str) {
         let Some(client) = self.clients.remove(&id) else {
             return;
@@ -444,23 +696,55 @@ impl Dispatcher {
             });
             self.send_many(&departure.peers, &line);
         }
-        client
-            .outbox
-            .push_last(&bytes(&Event::Bye { text: bye_text }));
+        self.staged.push(Staged {
+            to: client.outbox.clone(),
+            line: bytes(&Event::Bye { text: bye_text }),
+            last: true,
+        });
         client.stop_reading();
     }
 
     /// Takes `id` out of the routing table entry of a room it left.
     fn unroute(&mut self, id: ConnId, left: &Left) {
-        let mut routes = self.routes.lock();
+        {
+            let mut routes = self.routes.lock();
+            if left.gone {
+                routes.remove(&left.room);
+            } else if let Some(outboxes) = routes.get_mut(&left.room) {
+                outboxes.retain(|o| o.id() != id);
+            }
+        }
         if left.gone {
-            routes.remove(&left.room);
-        } else if let Some(outboxes) = routes.get_mut(&left.room) {
-            outboxes.retain(|o| o.id() != id);
+            self.forget(&left.room);
         }
     }
 
-    /// Cuts off every client whose outbox overflowed; that can overflow others.
+    /// Ends the batch: commits the store, then hands every staged event to its
+    /// outbox, and cuts off the readers whose outbox overflowed (which stages
+    /// more events: `QUIT` to their room-mates), until nothing is left.
+    fn deliver(&mut self) {
+        while !self.staged.is_empty() {
+            if let Err(e) = self.store.commit() {
+                error!("cannot commit to the store: {e}");
+            }
+            for staged in std::mem::take(&mut self.staged) {
+                if staged.last {
+                    staged.to.push_last(&staged.line);
+                } else if staged.to.push(&staged.line).is_err()
+                    && !self.slow.contains(&staged.to.id())
+                {
+                    self.slow.push(staged.to.id());
+                }
+            }
+            self.cut_off_slow();
+        }
+        // Reads (HISTORY) may have opened nothing; a batch of refusals writes nothing.
+        if let Err(e) = self.store.commit() {
+            error!("cannot commit to the store: {e}");
+        }
+    }
+
+    /// Cuts off every client whose outbox overflowed.
     fn cut_off_slow(&mut self) {
         while let Some(id) = self.slow.pop() {
             if let Some(client) = self.clients.get(&id) {
@@ -479,7 +763,7 @@ impl Dispatcher {
         }
     }
 
-    /// Says `BYE` to every client and wakes its reader; the writers close.
+    /// Says `BYE` to every client and wakes its reader; the writer closes them.
     fn goodbye(&mut self, text: &str) {
         let line = bytes(&Event::Bye { text });
         for (_, client) in self.clients.drain() {
@@ -490,10 +774,12 @@ impl Dispatcher {
     }
 
     fn send_one(&mut self, id: ConnId, line: &Bytes) {
-        if let Some(client) = self.clients.get(&id)
-            && client.outbox.push(line).is_err()
-        {
-            self.slow.push(id);
+        if let Some(client) = self.clients.get(&id) {
+            self.staged.push(Staged {
+                to: client.outbox.clone(),
+                line: Arc::clone(line),
+                last: false,
+            });
         }
     }
 
@@ -506,9 +792,11 @@ impl Dispatcher {
     fn send_room(&mut self, room: &RoomId, line: &Bytes) {
         let routes = self.routes.lock();
         for outbox in routes.get(room).into_iter().flatten() {
-            if outbox.push(line).is_err() {
-                self.slow.push(outbox.id());
-            }
+            self.staged.push(Staged {
+                to: outbox.clone(),
+                line: Arc::clone(line),
+                last: false,
+            });
         }
     }
 }
@@ -535,8 +823,8 @@ fn encode_history(room: &str, entries: &[Entry], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::MemoryHistory;
     use crate::outbox::{Inbox, queue};
+    use crate::store::MemoryStore;
     use crate::writer::Post;
     use crossbeam_channel::Receiver as Rx;
 
@@ -553,12 +841,15 @@ mod tests {
             let (mail_tx, mail) = crossbeam_channel::unbounded();
             let dispatcher = Dispatcher::new(
                 Chat::new(10),
-                Box::new(MemoryHistory::new(100)),
+                Box::new(MemoryStore::new(100)),
                 Arc::new(Routes::default()),
                 Settings {
                     welcome: "hi".into(),
+                    inbox_cap: 2,
                 },
-            );
+                None,
+            )
+            .unwrap();
             Rig {
                 dispatcher,
                 inboxes: HashMap::new(),

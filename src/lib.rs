@@ -25,7 +25,10 @@
 //! # Layout
 //! - [`codec`]: the wire format, pure: lines to commands, events to lines.
 //! - [`room`]: chat state as plain data: users, rooms, members, owners.
-//! - [`history`]: room history behind a trait (memory now, a database later).
+//! - [`store`]: history, accounts, account rooms, offline whispers, behind a trait.
+//! - [`sqlite`]: the durable store (SQLite, WAL, one commit per batch).
+//! - [`secret`]: password hashes (Argon2id) and room key hashes.
+//! - [`auth`]: the worker thread that hashes and checks passwords.
 //! - [`dispatcher`]: the one thread that changes state and routes events.
 //! - [`outbox`]: a connection's bounded queue of encoded events.
 //! - [`connection`]: a connection's reader thread.
@@ -42,15 +45,18 @@
 //!                  [acceptor] ── Connect ──▶ │ room → outboxes  (bounded)    poll when stalled)
 //! ```
 
+pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod connection;
 pub mod dispatcher;
 pub mod flood;
-pub mod history;
 pub mod outbox;
 pub mod room;
+pub mod secret;
 pub mod server;
+pub mod sqlite;
+pub mod store;
 pub mod writer;
 
 pub use server::{Config, Server, Stopper};

@@ -26,9 +26,13 @@ struct Shared {
     closed: AtomicBool,
 }
 
-/// The sending end of a connection's queue, kept by the dispatcher and the room table.
+/// The sending end of a connection's queue, kept by the dispatcher and the
+/// room table; a clone is one reference count.
 #[derive(Debug, Clone)]
-pub struct Outbox {
+pub struct Outbox(Arc<Sending>);
+
+#[derive(Debug)]
+struct Sending {
     id: ConnId,
     tx: Sender<Bytes>,
     shared: Arc<Shared>,
@@ -52,20 +56,20 @@ pub struct Full;
 pub fn queue(id: ConnId, limit: usize, mail: Sender<Post>) -> (Outbox, Inbox) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared::default());
-    let outbox = Outbox {
+    let outbox = Outbox(Arc::new(Sending {
         id,
         tx,
         shared: Arc::clone(&shared),
         limit: limit.max(1),
         mail,
-    };
+    }));
     (outbox, Inbox { rx, shared })
 }
 
 impl Outbox {
     /// The connection this queue belongs to.
     pub fn id(&self) -> ConnId {
-        self.id
+        self.0.id
     }
 
     /// Queues an event.
@@ -73,12 +77,12 @@ impl Outbox {
     /// # Errors
     /// [`Full`] when `limit` events are already waiting; nothing is queued.
     pub fn push(&self, bytes: &Bytes) -> Result<(), Full> {
-        if self.shared.queued.fetch_add(1, Ordering::AcqRel) >= self.limit {
-            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+        if self.0.shared.queued.fetch_add(1, Ordering::AcqRel) >= self.0.limit {
+            self.0.shared.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(Full);
         }
         // The Inbox lives as long as the writer; a failed send means shutdown.
-        let _ = self.tx.send(Arc::clone(bytes));
+        let _ = self.0.tx.send(Arc::clone(bytes));
         self.notify();
         Ok(())
     }
@@ -86,22 +90,22 @@ impl Outbox {
     /// Queues the last event past the limit (the `BYE`); the writer closes
     /// the connection once it is written.
     pub fn push_last(&self, bytes: &Bytes) {
-        self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        let _ = self.tx.send(Arc::clone(bytes));
-        self.shared.closed.store(true, Ordering::SeqCst);
+        self.0.shared.queued.fetch_add(1, Ordering::AcqRel);
+        let _ = self.0.tx.send(Arc::clone(bytes));
+        self.0.shared.closed.store(true, Ordering::SeqCst);
         self.notify();
     }
 
     /// Tells the writer, once per idle-to-busy change, that events wait.
     fn notify(&self) {
-        if !self.shared.ready.swap(true, Ordering::SeqCst) {
-            let _ = self.mail.send(Post::Ready(self.id));
+        if !self.0.shared.ready.swap(true, Ordering::SeqCst) {
+            let _ = self.0.mail.send(Post::Ready(self.0.id));
         }
     }
 
     /// Events waiting to be written.
     pub fn len(&self) -> usize {
-        self.shared.queued.load(Ordering::Acquire)
+        self.0.shared.queued.load(Ordering::Acquire)
     }
 
     /// True when nothing waits to be written.

@@ -3,6 +3,8 @@
 //! writer, and every method is tested without a network.
 
 use crate::codec::{ErrCode, Refusal};
+use crate::secret;
+use crate::store::StoredRoom;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -31,13 +33,20 @@ pub struct User {
     pub nick: String,
     /// Rooms joined, oldest first.
     pub rooms: Vec<RoomId>,
+    /// Logged in to the account of `nick` (by `NICK nick password` or `REGISTER`).
+    pub account: bool,
 }
 
 /// A room: its name as first written, owner, optional key, members in join order.
 #[derive(Debug, Clone)]
 pub struct Room {
     pub name: String,
+    /// The owning connection (rooms of guests and unregistered nicks).
     pub owner: ConnId,
+    /// The owning account: such a room outlives its members, and only that
+    /// account, logged in, owns it.
+    pub account: Option<String>,
+    /// The key as a salted hash ([`secret::hash_key`]), if the room is locked.
     pub key: Option<String>,
     /// Members, longest present first: the first one inherits ownership.
     pub members: Vec<ConnId>,
@@ -56,15 +65,30 @@ impl Room {
         self.members.contains(&id)
     }
 
-    /// Removes `id`, passing ownership on; true if the room is now empty.
+    /// Removes `id`, passing ownership on; true if the room is to go away
+    /// (empty, and not kept by an account).
     fn remove(&mut self, id: ConnId) -> bool {
         self.members.retain(|&m| m != id);
+        if self.account.is_some() {
+            return false;
+        }
         if self.owner == id
             && let Some(&next) = self.members.first()
         {
             self.owner = next;
         }
         self.members.is_empty()
+    }
+
+    /// The record a store keeps of an account's room.
+    pub fn stored(&self, created: u64) -> Option<StoredRoom> {
+        Some(StoredRoom {
+            name: self.name.clone(),
+            owner: self.account.clone()?,
+            key: self.key.clone(),
+            created,
+            last_stamp: self.last_stamp,
+        })
     }
 }
 
@@ -124,6 +148,7 @@ impl Chat {
         let user = self.users.entry(id).or_insert(User {
             nick,
             rooms: Vec::new(),
+            account: false,
         });
         &user.nick
     }
@@ -193,13 +218,56 @@ impl Chat {
         }
         let user = self.users.get_mut(&id).ok_or_else(unknown)?;
         let old = std::mem::replace(&mut user.nick, nick.to_string());
+        // A new name is a new identity: logging in to it is the caller's business.
+        user.account = false;
         self.nicks.remove(&old.to_ascii_lowercase());
         self.nicks.insert(key, id);
         Ok(old)
     }
 
+    /// Marks `id` as logged in to the account of its nick.
+    pub fn log_in(&mut self, id: ConnId) {
+        if let Some(user) = self.users.get_mut(&id) {
+            user.account = true;
+        }
+    }
+
+    /// Brings back an account's room saved by a store (with no members).
+    pub fn restore(&mut self, saved: &StoredRoom) {
+        self.rooms.insert(
+            RoomId::of(&saved.name),
+            Room {
+                name: saved.name.clone(),
+                owner: 0,
+                account: Some(saved.owner.clone()),
+                key: saved.key.clone(),
+                members: Vec::new(),
+                last_stamp: saved.last_stamp,
+            },
+        );
+    }
+
+    /// True if `id` owns `room`: its creator or heir, or for an account's room,
+    /// that account logged in.
+    pub fn owns(&self, id: ConnId, room: &Room) -> bool {
+        match &room.account {
+            Some(account) => self
+                .users
+                .get(&id)
+                .is_some_and(|u| u.account && u.nick.eq_ignore_ascii_case(account)),
+            None => room.owner == id,
+        }
+    }
+
+    /// The name shown as a room's owner.
+    pub fn owner_nick<'a>(&'a self, room: &'a Room) -> &'a str {
+        room.account
+            .as_deref()
+            .unwrap_or_else(|| self.nick(room.owner))
+    }
+
     /// Puts `id` in room `name` (already validated), creating it, locked by
-    /// `key`, if missing. Returns the room's id and whether it was created.
+    /// `key`, if missing; a room created by a logged-in user belongs to the account. Returns the room's id and whether it was created.
     ///
     /// # Errors
     /// `ALREADY_MEMBER`, `BAD_KEY` (wrong or missing key), `TOO_MANY_ROOMS`.
@@ -223,7 +291,8 @@ impl Chat {
                         format!("you are already in {}", room.name),
                     ));
                 }
-                if room.key.is_some() && room.key.as_deref() != key {
+                let opens = |hash: &str| key.is_some_and(|k| secret::key_matches(k, hash));
+                if room.key.as_deref().is_some_and(|hash| !opens(hash)) {
                     return Err(Refusal::new(
                         ErrCode::BadKey,
                         format!("{} is locked: wrong or missing key", room.name),
@@ -239,10 +308,16 @@ impl Chat {
                         format!("the server holds at most {} rooms", self.max_rooms),
                     ));
                 }
+                let account = self
+                    .users
+                    .get(&id)
+                    .filter(|u| u.account)
+                    .map(|u| u.nick.clone());
                 e.insert(Room {
                     name: name.to_string(),
                     owner: id,
-                    key: key.map(str::to_string),
+                    account,
+                    key: key.map(secret::hash_key),
                     members: vec![id],
                     last_stamp: 0,
                 });
@@ -285,10 +360,15 @@ impl Chat {
     /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER`, `NO_SUCH_USER`.
     pub fn kick(&mut self, by: ConnId, name: &str, nick: &str) -> Result<(ConnId, Left), Refusal> {
         let room = self.member_room(by, name)?;
-        if room.owner != by {
-            return Err(not_owner(&room.name));
-        }
         let room_name = room.name.clone();
+        if !self.owns(
+            by,
+            self.rooms
+                .get(&RoomId::of(name))
+                .ok_or_else(|| no_room(name))?,
+        ) {
+            return Err(not_owner(&room_name));
+        }
         let target = self.find(nick).ok_or_else(|| no_user(nick))?;
         let room_id = RoomId::of(name);
         if !self.rooms.get(&room_id).is_some_and(|r| r.has(target)) {
@@ -307,7 +387,7 @@ impl Chat {
     pub fn delete(&mut self, by: ConnId, name: &str) -> Result<(RoomId, Room), Refusal> {
         let room_id = RoomId::of(name);
         let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
-        if room.owner != by {
+        if !self.owns(by, room) {
             return Err(not_owner(&room.name));
         }
         let room = self.rooms.remove(&room_id).ok_or_else(unknown)?;
@@ -510,6 +590,42 @@ mod tests {
         assert_eq!(chat.room("b").unwrap().owner, 3);
         assert!(chat.disconnect(1).is_none());
         assert_eq!(chat.user_count(), 2);
+    }
+
+    #[test]
+    fn an_accounts_room_outlives_its_members_and_keeps_its_owner() {
+        let mut chat = chat_with(3);
+        chat.rename(1, "ana").unwrap();
+        chat.log_in(1);
+        chat.join(1, "home", Some("door")).unwrap();
+        assert_eq!(chat.room("home").unwrap().account.as_deref(), Some("ana"));
+        assert_ne!(
+            chat.room("home").unwrap().key.as_deref(),
+            Some("door"),
+            "hashed"
+        );
+        assert_eq!(code(chat.join(2, "home", Some("window"))), ErrCode::BadKey);
+        chat.join(2, "home", Some("door")).unwrap();
+        let left = chat.part(1, "home").unwrap();
+        assert!(!left.gone);
+        // Ownership stays with the account, not with the member present longest.
+        assert!(!chat.owns(2, chat.room("home").unwrap()));
+        assert_eq!(chat.owner_nick(chat.room("home").unwrap()), "ana");
+        assert!(!chat.part(2, "home").unwrap().gone);
+        assert!(chat.room("home").unwrap().members.is_empty());
+        // Someone else called ana without the login does not own it.
+        chat.disconnect(1);
+        chat.rename(3, "ana").unwrap();
+        assert!(!chat.owns(3, chat.room("home").unwrap()));
+        chat.log_in(3);
+        assert!(chat.owns(3, chat.room("home").unwrap()));
+        let saved = chat.room("home").unwrap().stored(5).unwrap();
+        let mut fresh = Chat::new(10);
+        fresh.restore(&saved);
+        assert_eq!(fresh.room("HOME").unwrap().account.as_deref(), Some("ana"));
+        // A guest's room is not an account's.
+        chat.join(2, "open", None).unwrap();
+        assert!(chat.room("open").unwrap().stored(0).is_none());
     }
 
     #[test]

@@ -6,15 +6,17 @@ use crate::codec::{self, ErrCode, Event};
 use crate::connection;
 use crate::dispatcher::{Dispatcher, Input, Routes, Settings};
 use crate::flood::FloodLimit;
-use crate::history::MemoryHistory;
 use crate::outbox;
 use crate::room::{Chat, ConnId};
+use crate::sqlite::SqliteStore;
+use crate::store::{MemoryStore, Store};
 use crate::writer::{Post, Writer};
 use crossbeam_channel::Sender;
 use log::{debug, error, info, warn};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -31,8 +33,12 @@ pub struct Config {
     pub max_clients: usize,
     /// Most rooms at once.
     pub max_rooms: usize,
-    /// Messages kept per room.
+    /// Messages kept per room in memory (without a data directory).
     pub history: usize,
+    /// Where the SQLite database lives; `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Most whispers kept for one absent account.
+    pub inbox_cap: usize,
     /// Per-connection flood control (rate 0: off).
     pub flood: FloodLimit,
     /// Events a slow reader may have queued before it is cut off.
@@ -53,6 +59,8 @@ impl Default for Config {
             max_clients: 10_000,
             max_rooms: 1000,
             history: 100,
+            data_dir: None,
+            inbox_cap: 1000,
             flood: FloodLimit {
                 rate: 10.0,
                 burst: 20,
@@ -102,16 +110,28 @@ impl Server {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
         info!("listening on {local_addr}");
+        let store: Box<dyn Store> = match &config.data_dir {
+            Some(dir) => Box::new(SqliteStore::open(dir).map_err(io::Error::other)?),
+            None => Box::new(MemoryStore::new(config.history)),
+        };
         let routes = Arc::new(Routes::default());
         let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
+        let (jobs, work) = crossbeam_channel::unbounded();
         let dispatcher = Dispatcher::new(
             Chat::new(config.max_rooms),
-            Box::new(MemoryHistory::new(config.history)),
+            store,
             Arc::clone(&routes),
             Settings {
                 welcome: "Welcome to Sala (CHAT/1). Type NICK <name>, then JOIN <room>.".into(),
+                inbox_cap: config.inbox_cap,
             },
-        );
+            Some(jobs),
+        )
+        .map_err(io::Error::other)?;
+        let answers = inputs.clone();
+        let auth = thread::Builder::new()
+            .name("passwords".into())
+            .spawn(move || crate::auth::work(&work, &answers))?;
         let dispatcher = thread::Builder::new()
             .name("dispatcher".into())
             .spawn(move || dispatcher.run(&queue))?;
@@ -136,7 +156,7 @@ impl Server {
         };
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run(dispatcher, writer))?;
+            .spawn(move || acceptor.run([dispatcher, auth], writer))?;
         Ok(Server {
             local_addr,
             stopper,
@@ -237,7 +257,7 @@ struct Acceptor {
 
 impl Acceptor {
     /// Accepts until stopped, then stops the dispatcher and joins every thread.
-    fn run(mut self, dispatcher: JoinHandle<()>, writer: JoinHandle<()>) -> usize {
+    fn run(mut self, workers: [JoinHandle<()>; 2], writer: JoinHandle<()>) -> usize {
         let mut next_id: ConnId = 0;
         loop {
             // accept(2): blocks until a handshake completes; a new socket per client.
@@ -264,8 +284,11 @@ impl Acceptor {
         info!("stopping: no longer accepting");
         let _ = self.inputs.send(Input::Shutdown);
         drop(self.inputs);
-        if dispatcher.join().is_err() {
-            error!("the dispatcher thread panicked");
+        // The dispatcher first; the password worker ends when it has gone.
+        for worker in workers {
+            if worker.join().is_err() {
+                error!("a worker thread panicked");
+            }
         }
         // With the dispatcher gone, only we hold a mail sender: the writer
         // finishes the last lines (the BYEs) and returns.

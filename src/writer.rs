@@ -163,10 +163,7 @@ impl Writer {
                 match self.mail.recv_timeout(STALL_TICK) {
                     Ok(post) => Some(post),
                     Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => {
-                        self.retry_stalled();
-                        continue;
-                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
             };
             if let Some(post) = post {

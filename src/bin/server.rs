@@ -6,6 +6,7 @@ use sala::{Config, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,9 +27,20 @@ struct Flags {
     /// Most rooms at once; creating one more is refused with ERR TOO_MANY_ROOMS.
     #[arg(long, default_value_t = 1000)]
     max_rooms: usize,
-    /// Messages kept per room (in memory) and shown on JOIN and by HISTORY.
+    /// With --no-persist: messages kept per room in memory, for JOIN and HISTORY.
+    /// (With a data directory every message is kept.)
     #[arg(long, default_value_t = 100)]
     history: usize,
+    /// Directory of the database (SQLite): rooms of registered users, history,
+    /// accounts and whispers waiting for absent users survive restarts. Created if missing.
+    #[arg(long, default_value = "sala-data")]
+    data_dir: PathBuf,
+    /// Keep everything in memory only: nothing survives a restart.
+    #[arg(long)]
+    no_persist: bool,
+    /// Most whispers kept for one absent registered user (ERR INBOX_FULL past it).
+    #[arg(long, default_value_t = 1000)]
+    inbox_cap: usize,
     /// Flood control: lines per second a connection may send (0 turns it off).
     /// Lines beyond it are read later, never dropped.
     #[arg(long, default_value_t = 10.0)]
@@ -57,6 +69,8 @@ fn main() -> ExitCode {
         max_clients: flags.max_clients,
         max_rooms: flags.max_rooms,
         history: flags.history,
+        data_dir: (!flags.no_persist).then(|| flags.data_dir.clone()),
+        inbox_cap: flags.inbox_cap,
         flood: FloodLimit {
             rate: flags.flood_rate,
             burst: flags.flood_burst,
@@ -68,7 +82,7 @@ fn main() -> ExitCode {
     let server = match Server::start(config) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("server: cannot listen on {}: {e}", flags.listen);
+            eprintln!("server: cannot start on {}: {e}", flags.listen);
             return ExitCode::FAILURE;
         }
     };

@@ -1,0 +1,285 @@
+//! What outlives a connection: room history, accounts, rooms owned by
+//! accounts, and whispers waiting for an absent account. One trait, two
+//! stores: [`MemoryStore`] (`--no-persist`) and [`crate::sqlite::SqliteStore`].
+//!
+//! Only the dispatcher calls a store. Writes of one batch of commands become
+//! durable together at [`Store::commit`], which the dispatcher calls before it
+//! sends the batch's events, so an echo is never sent for a message that could
+//! still be lost.
+
+use crate::room::RoomId;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+
+/// One stored room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Unix milliseconds, strictly increasing within a room.
+    pub at: u64,
+    pub nick: String,
+    pub text: String,
+}
+
+/// A room that belongs to an account and outlives its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    pub name: String,
+    /// The owning account's nick.
+    pub owner: String,
+    /// The key as a salted hash (see [`crate::secret`]), if the room is locked.
+    pub key: Option<String>,
+    /// Unix ms of creation.
+    pub created: u64,
+    /// Stamp of the room's newest stored message (0 if none).
+    pub last_stamp: u64,
+}
+
+/// A whisper kept for an absent account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offline {
+    pub at: u64,
+    pub from: String,
+    pub text: String,
+}
+
+/// A store failed: a message for the log, or for the operator at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where durable chat data lives.
+pub trait Store: Send {
+    /// Rooms owned by accounts, as saved.
+    fn rooms(&mut self) -> StoreResult<Vec<StoredRoom>>;
+    /// Every account: nick and password hash.
+    fn accounts(&mut self) -> StoreResult<Vec<(String, String)>>;
+    /// Stores a message of `room`.
+    fn append(&mut self, room: &RoomId, entry: &Entry) -> StoreResult<()>;
+    /// Up to `limit` messages stamped before `before` (all if `None`), oldest first.
+    fn page(&mut self, room: &RoomId, before: Option<u64>, limit: usize)
+    -> StoreResult<Vec<Entry>>;
+    /// Saves (or updates) an account-owned room.
+    fn save_room(&mut self, room: &StoredRoom) -> StoreResult<()>;
+    /// Forgets a room: its saved record, if any, and its whole history.
+    fn forget_room(&mut self, room: &RoomId) -> StoreResult<()>;
+    /// Saves a new account.
+    fn save_account(&mut self, nick: &str, hash: &str) -> StoreResult<()>;
+    /// Keeps a whisper for account `to`.
+    fn put_offline(&mut self, to: &str, whisper: &Offline) -> StoreResult<()>;
+    /// How many whispers wait for account `to`.
+    fn offline_count(&mut self, to: &str) -> StoreResult<usize>;
+    /// Takes every whisper waiting for account `to`, oldest first.
+    fn take_offline(&mut self, to: &str) -> StoreResult<Vec<Offline>>;
+    /// Makes every write since the last commit durable.
+    fn commit(&mut self) -> StoreResult<()>;
+}
+
+/// Everything in memory: the last `keep` messages per room, and the rest
+/// until the process ends.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    keep: usize,
+    history: HashMap<RoomId, VecDeque<Entry>>,
+    rooms: HashMap<RoomId, StoredRoom>,
+    accounts: Vec<(String, String)>,
+    offline: HashMap<String, Vec<Offline>>,
+}
+
+impl MemoryStore {
+    /// Keeps at most `keep` messages per room (0 keeps none).
+    pub fn new(keep: usize) -> MemoryStore {
+        MemoryStore {
+            keep,
+            ..MemoryStore::default()
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn rooms(&mut self) -> StoreResult<Vec<StoredRoom>> {
+        Ok(self.rooms.values().cloned().collect())
+    }
+
+    fn accounts(&mut self) -> StoreResult<Vec<(String, String)>> {
+        Ok(self.accounts.clone())
+    }
+
+    fn append(&mut self, room: &RoomId, entry: &Entry) -> StoreResult<()> {
+        if self.keep == 0 {
+            return Ok(());
+        }
+        let ring = self.history.entry(room.clone()).or_default();
+        if ring.len() == self.keep {
+            ring.pop_front();
+        }
+        ring.push_back(entry.clone());
+        Ok(())
+    }
+
+    fn page(
+        &mut self,
+        room: &RoomId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<Entry>> {
+        let Some(ring) = self.history.get(room) else {
+            return Ok(Vec::new());
+        };
+        // Stamps increase along the ring, so the cut is a binary search.
+        let end = before.map_or(ring.len(), |b| ring.partition_point(|e| e.at < b));
+        let start = end.saturating_sub(limit);
+        Ok(ring.range(start..end).cloned().collect())
+    }
+
+    fn save_room(&mut self, room: &StoredRoom) -> StoreResult<()> {
+        self.rooms.insert(RoomId::of(&room.name), room.clone());
+        Ok(())
+    }
+
+    fn forget_room(&mut self, room: &RoomId) -> StoreResult<()> {
+        self.rooms.remove(room);
+        self.history.remove(room);
+        Ok(())
+    }
+
+    fn save_account(&mut self, nick: &str, hash: &str) -> StoreResult<()> {
+        self.accounts.push((nick.to_string(), hash.to_string()));
+        Ok(())
+    }
+
+    fn put_offline(&mut self, to: &str, whisper: &Offline) -> StoreResult<()> {
+        self.offline
+            .entry(to.to_ascii_lowercase())
+            .or_default()
+            .push(whisper.clone());
+        Ok(())
+    }
+
+    fn offline_count(&mut self, to: &str) -> StoreResult<usize> {
+        Ok(self
+            .offline
+            .get(&to.to_ascii_lowercase())
+            .map_or(0, Vec::len))
+    }
+
+    fn take_offline(&mut self, to: &str) -> StoreResult<Vec<Offline>> {
+        Ok(self
+            .offline
+            .remove(&to.to_ascii_lowercase())
+            .unwrap_or_default())
+    }
+
+    fn commit(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// The behaviour every store must share, run against each implementation.
+#[cfg(test)]
+pub(crate) fn exercise(store: &mut dyn Store) {
+    let room = RoomId::of("Lobby");
+    let entry = |at: u64| Entry {
+        at,
+        nick: "ana".into(),
+        text: format!("m{at}"),
+    };
+    let stamps = |v: Vec<Entry>| v.iter().map(|e| e.at).collect::<Vec<_>>();
+    for at in 1..=5 {
+        store.append(&room, &entry(at)).unwrap();
+    }
+    store.append(&RoomId::of("other"), &entry(9)).unwrap();
+    assert_eq!(
+        stamps(store.page(&room, None, 50).unwrap()),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(stamps(store.page(&room, None, 2).unwrap()), vec![4, 5]);
+    assert_eq!(stamps(store.page(&room, Some(4), 2).unwrap()), vec![2, 3]);
+    assert_eq!(stamps(store.page(&room, Some(2), 2).unwrap()), vec![1]);
+    assert!(store.page(&room, Some(1), 2).unwrap().is_empty());
+    assert_eq!(store.page(&room, None, 1).unwrap()[0], entry(5));
+
+    let saved = StoredRoom {
+        name: "Lobby".into(),
+        owner: "ana".into(),
+        key: Some("hash".into()),
+        created: 7,
+        last_stamp: 0,
+    };
+    store.save_room(&saved).unwrap();
+    let rooms = store.rooms().unwrap();
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(rooms[0].name, "Lobby");
+    assert_eq!(rooms[0].owner, "ana");
+    assert_eq!(rooms[0].key.as_deref(), Some("hash"));
+    store.forget_room(&room).unwrap();
+    assert!(store.rooms().unwrap().is_empty());
+    assert!(store.page(&room, None, 50).unwrap().is_empty());
+    assert_eq!(store.page(&RoomId::of("other"), None, 50).unwrap().len(), 1);
+
+    store.save_account("Ana", "h1").unwrap();
+    assert_eq!(store.accounts().unwrap(), vec![("Ana".into(), "h1".into())]);
+
+    let w = |at: u64| Offline {
+        at,
+        from: "bob".into(),
+        text: format!("w{at}"),
+    };
+    store.put_offline("Ana", &w(1)).unwrap();
+    store.put_offline("ana", &w(2)).unwrap();
+    assert_eq!(store.offline_count("ANA").unwrap(), 2);
+    assert_eq!(store.take_offline("ana").unwrap(), vec![w(1), w(2)]);
+    assert_eq!(store.offline_count("ana").unwrap(), 0);
+    store.commit().unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_behaves() {
+        exercise(&mut MemoryStore::new(100));
+    }
+
+    #[test]
+    fn memory_store_keeps_the_last_n() {
+        let room = RoomId::of("r");
+        let mut s = MemoryStore::new(3);
+        for at in 1..=8 {
+            let e = Entry {
+                at,
+                nick: "a".into(),
+                text: String::new(),
+            };
+            s.append(&room, &e).unwrap();
+        }
+        let got: Vec<u64> = s
+            .page(&room, None, 50)
+            .unwrap()
+            .iter()
+            .map(|e| e.at)
+            .collect();
+        assert_eq!(got, vec![6, 7, 8]);
+        let mut none = MemoryStore::new(0);
+        none.append(
+            &room,
+            &Entry {
+                at: 1,
+                nick: "a".into(),
+                text: String::new(),
+            },
+        )
+        .unwrap();
+        assert!(none.page(&room, None, 50).unwrap().is_empty());
+    }
+}
