@@ -31,7 +31,8 @@ pub enum Action {
 /// The `/help` text.
 pub const HELP: &str = "\
 commands:
-  /nick NAME            change your nickname
+  /nick NAME [PASSWORD] change your nickname (a registered one needs its password)
+  /register PASSWORD    register your current nickname, so only you can use it
   /join ROOM [KEY]      join (or create) a room and talk there; switches if already in it
   /part [ROOM]          leave a room (default: the current one)
   /w NICK TEXT          whisper to one user
@@ -112,6 +113,7 @@ impl View {
         let need_room = || Action::Show("which room? you are in none".into());
         match verb.to_ascii_lowercase().as_str() {
             "nick" if !first.is_empty() => Action::Send(format!("NICK {rest}")),
+            "register" if !first.is_empty() => Action::Send(format!("REGISTER {first}")),
             "join" if !first.is_empty() => {
                 if let Some(room) = self.rooms.iter().find(|r| View::same(r, first)).cloned() {
                     self.current = Some(room.clone());
@@ -293,6 +295,8 @@ mod tests {
             Action::Show(s) => panic!("not sent: {s}"),
         };
         assert_eq!(sent(&mut v, "/nick bob"), "NICK bob");
+        assert_eq!(sent(&mut v, "/nick bob pw"), "NICK bob pw");
+        assert_eq!(sent(&mut v, "/register pw"), "REGISTER pw");
         assert_eq!(sent(&mut v, "/w bob psst hey"), "WHISPER bob psst hey");
         assert_eq!(sent(&mut v, "/all hi all"), "BROADCAST hi all");
         assert_eq!(sent(&mut v, "/rooms"), "ROOMS");

@@ -15,7 +15,7 @@ use crate::store::{Entry, Offline, Store};
 use crossbeam_channel::{Receiver, Sender};
 use log::{error, info, warn};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
+/// Most lines kept from a connection while its password is being checked.
+const MAX_WAITING: usize = 4096;
 
 /// What reaches the dispatcher, from the acceptor, the readers and the password worker.
 #[derive(Debug)]
@@ -112,6 +114,8 @@ pub struct Dispatcher {
     jobs: Option<Sender<Job>>,
     /// Nicks with a registration under way.
     registering: Vec<String>,
+    /// Lines of connections waiting for a password check, applied after it.
+    waiting: HashMap<ConnId, VecDeque<Result<Command, Refusal>>>,
 }
 
 /// Now, in unix milliseconds.
@@ -157,6 +161,7 @@ impl Dispatcher {
             slow: Vec::new(),
             jobs,
             registering: Vec::new(),
+            waiting: HashMap::new(),
         })
     }
 
@@ -203,20 +208,48 @@ impl Dispatcher {
                 outbox,
                 socket,
             } => self.connect(id, peer, outbox, socket),
-            Input::Line {
-                id,
-                command: Ok(command),
-            } => self.command(id, command),
-            Input::Line {
-                id,
-                command: Err(refusal),
-            } => self.refuse(id, &refusal),
+            Input::Line { id, command } => self.line(id, command),
             Input::Disconnect { id, reason } => self.drop_client(id, &reason),
             Input::Verified { id, nick, ok } => self.verified(id, &nick, ok),
             Input::Hashed { id, nick, hash } => self.hashed(id, &nick, hash),
             Input::Shutdown => return false,
         }
         true
+    }
+
+    /// A line from `id`: applied now, or after the password check it waits for.
+    fn line(&mut self, id: ConnId, command: Result<Command, Refusal>) {
+        if let Some(waiting) = self.waiting.get_mut(&id) {
+            if waiting.len() < MAX_WAITING {
+                waiting.push_back(command);
+            } else {
+                warn!("conn {id}: too many lines while its password is checked");
+                self.remove(
+                    id,
+                    "flooded while logging in",
+                    "too many lines while logging in",
+                );
+            }
+            return;
+        }
+        match command {
+            Ok(command) => self.command(id, command),
+            Err(refusal) => self.refuse(id, &refusal),
+        }
+    }
+
+    /// Applies the lines that waited for a password check, until one starts another.
+    fn resume(&mut self, id: ConnId) {
+        let Some(mut queue) = self.waiting.remove(&id) else {
+            return;
+        };
+        while let Some(command) = queue.pop_front() {
+            self.line(id, command);
+            if let Some(waiting) = self.waiting.get_mut(&id) {
+                waiting.extend(queue);
+                return;
+            }
+        }
     }
 
     /// One arm per verb of the contract.
@@ -294,21 +327,26 @@ impl Dispatcher {
                 format!("{nick} is registered: NICK {nick} <password>"),
             ));
         };
-        self.ask(Job::Verify {
+        self.ask(
             id,
-            nick: nick.to_string(),
-            password,
-            hash: hash.clone(),
-        })
+            Job::Verify {
+                id,
+                nick: nick.to_string(),
+                password,
+                hash: hash.clone(),
+            },
+        )
     }
 
     /// Hands password work to the worker; its answer comes back as an input.
-    fn ask(&mut self, job: Job) -> Result<(), Refusal> {
+    /// The connection's next lines wait for it, so they apply in order.
+    fn ask(&mut self, id: ConnId, job: Job) -> Result<(), Refusal> {
         let sent = self
             .jobs
             .as_ref()
             .is_some_and(|jobs| jobs.send(job).is_ok());
         if sent {
+            self.waiting.insert(id, VecDeque::new());
             Ok(())
         } else {
             Err(Refusal::new(
@@ -329,8 +367,14 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// The answer to a `NICK nick password`: rename, log in, hand over whispers.
+    /// The answer to a `NICK nick password`, then the lines that waited for it.
     fn verified(&mut self, id: ConnId, nick: &str, ok: bool) {
+        self.log_in(id, nick, ok);
+        self.resume(id);
+    }
+
+    /// Renames and logs in `id` if `ok`, and hands over its waiting whispers.
+    fn log_in(&mut self, id: ConnId, nick: &str, ok: bool) {
         if !self.clients.contains_key(&id) {
             return;
         }
@@ -377,17 +421,26 @@ impl Dispatcher {
                 format!("{nick} is already registered"),
             ));
         }
-        self.ask(Job::Hash {
+        self.ask(
             id,
-            nick: nick.clone(),
-            password,
-        })?;
+            Job::Hash {
+                id,
+                nick: nick.clone(),
+                password,
+            },
+        )?;
         self.registering.push(key);
         Ok(())
     }
 
-    /// The answer to a `REGISTER`: save the account and log the user in.
+    /// The answer to a `REGISTER`, then the lines that waited for it.
     fn hashed(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
+        self.save_account(id, nick, hash);
+        self.resume(id);
+    }
+
+    /// Saves the account and logs the user in.
+    fn save_account(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
         let key = nick.to_ascii_lowercase();
         self.registering.retain(|k| *k != key);
         let hash = match hash {
@@ -633,6 +686,10 @@ impl Dispatcher {
             by: self.chat.nick(id),
         });
         self.send_many(&room.members, &line);
+        // The owner of an account's room may delete it from outside.
+        if !room.members.contains(&id) {
+            self.send_one(id, &line);
+        }
         self.routes.lock().remove(&room_id);
         self.forget(&room_id);
         Ok(())
@@ -679,6 +736,7 @@ impl Dispatcher {
     /// Removes a client: `QUIT` to everyone sharing a room, `BYE` to the client,
     /// and the writer closes the socket once that is written.
     fn remove(&mut self, id: ConnId, quit_text: &str, bye_text: &str) {
+        self.waiting.remove(&id);
         let Some(client) = self.clients.remove(&id) else {
             return;
         };

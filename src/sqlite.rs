@@ -88,6 +88,7 @@ impl SqliteStore {
             writing: false,
         };
         store.prepare()?;
+        store.prune()?;
         Ok(store)
     }
 
@@ -134,6 +135,19 @@ impl SqliteStore {
             )),
             v => Err(fail("unknown schema version in", &path, v)),
         }
+    }
+
+    /// Forgets the history of rooms that did not outlive the last run: rooms of
+    /// guests and unregistered nicks vanish when their members are gone, and
+    /// at a restart every member is gone.
+    fn prune(&mut self) -> StoreResult<()> {
+        self.db
+            .execute(
+                "DELETE FROM messages WHERE room_key NOT IN (SELECT room_key FROM rooms)",
+                [],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     /// Opens a transaction for the writes of this batch, once.
@@ -353,6 +367,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(dir.path()).unwrap();
         crate::store::exercise(&mut store);
+        let kept = StoredRoom {
+            name: "kept".into(),
+            owner: "ana".into(),
+            key: None,
+            created: 1,
+            last_stamp: 0,
+        };
+        store.save_room(&kept).unwrap();
         store
             .append(
                 &RoomId::of("kept"),

@@ -24,6 +24,9 @@ struct Flags {
     /// Nickname to take after connecting.
     #[arg(long)]
     nick: Option<String>,
+    /// Password of the nickname, if it is registered.
+    #[arg(long, requires = "nick")]
+    password: Option<String>,
     /// Room to join after connecting.
     #[arg(long)]
     room: Option<String>,
@@ -59,9 +62,11 @@ fn main() -> ExitCode {
     let out = stream;
     // send(2) of one protocol line.
     let send = |line: &str| -> bool { writeln!(&out, "{line}").is_ok() };
-    if let Some(nick) = &flags.nick {
-        send(&format!("NICK {nick}"));
-    }
+    match (&flags.nick, &flags.password) {
+        (Some(nick), Some(password)) => send(&format!("NICK {nick} {password}")),
+        (Some(nick), None) => send(&format!("NICK {nick}")),
+        _ => true,
+    };
     if let Some(room) = &flags.room {
         let action = view.lock().translate(&format!("/join {room}"));
         if let Action::Send(line) = action {

@@ -14,7 +14,7 @@ TARGET
                    memory/thread/CPU figures from /proc (skipped otherwise).
   --spawn          start target/<profile>/server next to this executable on a
                    free 127.0.0.1 port, with --server-args (default
-                   \"--flood-rate 0\"; giving --server-args replaces the default),
+                   \"--flood-rate 0 --no-persist\"; giving --server-args replaces the default),
                    and stop it at the end (SIGTERM, then SIGKILL).
 
 KEY JSON FIELDS
@@ -69,7 +69,7 @@ pub struct Common {
     #[arg(
         long,
         global = true,
-        default_value = "--flood-rate 0",
+        default_value = "--flood-rate 0 --no-persist",
         allow_hyphen_values = true,
         value_name = "FLAGS"
     )]
