@@ -23,6 +23,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
+/// Staged events that make the dispatcher commit and deliver before the
+/// batch ends: the writer starts sending while the rest is applied.
+const DELIVER_AT: usize = 4096;
 /// Most lines kept from a connection while its password is being checked.
 const MAX_WAITING: usize = 4096;
 
@@ -185,6 +188,10 @@ impl Dispatcher {
                         break;
                     }
                     Err(_) => error!("dispatcher: a command panicked and was skipped"),
+                }
+                // Hand big batches over in parts, so the writer works meanwhile.
+                if self.staged.len() >= DELIVER_AT {
+                    self.deliver();
                 }
             }
             self.deliver();

@@ -13,10 +13,10 @@
 
 use crate::outbox::Inbox;
 use crate::room::ConnId;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use log::{debug, warn};
 use socket2::SockRef;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::ErrorKind;
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
@@ -51,8 +51,12 @@ struct Mailbox {
     /// Bytes taken from the inbox and not yet accepted by the kernel.
     pending: Vec<u8>,
     sent: usize,
-    /// Since when the kernel has refused more bytes.
+    /// Since when the kernel has refused more bytes (then it is in `Writer::stalled`).
     stalled: Option<Instant>,
+    /// Waiting in `Writer::busy` for another turn.
+    busy: bool,
+    /// Listed in `Writer::stalled`, waiting for `poll`.
+    polled: bool,
 }
 
 /// What became of a connection after a turn.
@@ -60,6 +64,8 @@ struct Mailbox {
 enum Turn {
     /// Everything queued was sent.
     Idle,
+    /// Its turn is over but more is queued (or its end is near): serve it again soon.
+    More,
     /// The kernel's send buffer is full; wait for `poll`.
     Stalled,
     /// The connection is finished (closed by the dispatcher, or broken).
@@ -67,40 +73,55 @@ enum Turn {
 }
 
 impl Mailbox {
-    /// Sends what is pending, then drains the inbox and sends that, until the
-    /// inbox is empty or the socket is full.
+    /// Sends what is pending; then takes at most [`TURN_BYTES`] from the inbox
+    /// and sends that.
     fn turn(&mut self, id: ConnId) -> Turn {
-        loop {
-            if self.sent < self.pending.len() {
-                match self.flush(id) {
-                    Ok(true) => {}
-                    Ok(false) => return Turn::Stalled,
-                    Err(e) => {
-                        debug!("send() conn {id} failed: {e}");
-                        return Turn::Done;
-                    }
-                }
+        if let Some(stop) = self.flush_or_stop(id) {
+            return stop;
+        }
+        self.pending.clear();
+        self.sent = 0;
+        // From here on, a push notifies the writer again.
+        self.inbox.clear_ready();
+        let mut taken = 0;
+        let mut full = false;
+        while let Some(bytes) = self.inbox.try_recv() {
+            self.pending.extend_from_slice(&bytes);
+            taken += 1;
+            if self.pending.len() >= TURN_BYTES {
+                full = true;
+                break;
             }
-            self.pending.clear();
-            self.sent = 0;
-            self.inbox.clear_ready();
-            let mut taken = 0;
-            while self.pending.len() < TURN_BYTES {
-                let Some(bytes) = self.inbox.try_recv() else {
-                    break;
-                };
-                self.pending.extend_from_slice(&bytes);
-                taken += 1;
-            }
-            self.inbox.done(taken);
-            if taken == 0 {
-                // Idle: an idle connection keeps no buffer.
-                self.pending = Vec::new();
-                return if self.inbox.is_closed() {
-                    Turn::Done
-                } else {
-                    Turn::Idle
-                };
+        }
+        self.inbox.done(taken);
+        if taken == 0 {
+            // An idle connection keeps no buffer.
+            self.pending = Vec::new();
+            return if self.inbox.is_closed() {
+                Turn::Done
+            } else {
+                Turn::Idle
+            };
+        }
+        if let Some(stop) = self.flush_or_stop(id) {
+            return stop;
+        }
+        // Left over, or closing (the next turn finds the end): come back later.
+        if full || self.inbox.is_closed() {
+            Turn::More
+        } else {
+            Turn::Idle
+        }
+    }
+
+    /// Flushes; `None` when everything went out, else what became of the connection.
+    fn flush_or_stop(&mut self, id: ConnId) -> Option<Turn> {
+        match self.flush(id) {
+            Ok(true) => None,
+            Ok(false) => Some(Turn::Stalled),
+            Err(e) => {
+                debug!("send() conn {id} failed: {e}");
+                Some(Turn::Done)
             }
         }
     }
@@ -116,6 +137,8 @@ impl Mailbox {
                 Ok(n) => {
                     debug!("send() conn {id}: {n} bytes");
                     self.sent += n;
+                    // The peer is reading: the send timeout counts from now on.
+                    self.stalled = None;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     self.stalled.get_or_insert_with(Instant::now);
@@ -125,7 +148,6 @@ impl Mailbox {
                 Err(e) => return Err(e),
             }
         }
-        self.stalled = None;
         Ok(true)
     }
 }
@@ -136,6 +158,8 @@ pub struct Writer {
     boxes: HashMap<ConnId, Mailbox>,
     /// Connections whose socket was full at their last turn.
     stalled: Vec<ConnId>,
+    /// Connections with more queued than one turn takes, in turn order.
+    busy: VecDeque<ConnId>,
     /// How long a socket may stay full before the connection is dropped.
     send_timeout: Duration,
 }
@@ -147,6 +171,7 @@ impl Writer {
             mail,
             boxes: HashMap::new(),
             stalled: Vec::new(),
+            busy: VecDeque::new(),
             send_timeout,
         }
     }
@@ -154,7 +179,13 @@ impl Writer {
     /// Writes until every sender of mail is gone and every connection is finished.
     pub fn run(mut self) {
         loop {
-            let post = if self.stalled.is_empty() {
+            let post = if !self.busy.is_empty() {
+                match self.mail.try_recv() {
+                    Ok(post) => Some(post),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => break,
+                }
+            } else if self.stalled.is_empty() {
                 match self.mail.recv() {
                     Ok(post) => Some(post),
                     Err(_) => break,
@@ -172,6 +203,7 @@ impl Writer {
                     self.handle(post);
                 }
             }
+            self.serve_busy();
             self.retry_stalled();
         }
         // Mail has stopped: the server is shutting down. Finish what is queued.
@@ -180,12 +212,24 @@ impl Writer {
             self.serve(id);
         }
         let deadline = Instant::now() + self.send_timeout.min(Duration::from_secs(2));
-        while !self.stalled.is_empty() && Instant::now() < deadline {
-            self.wait_writable(STALL_TICK);
-            self.retry_stalled();
+        while !(self.busy.is_empty() && self.stalled.is_empty()) && Instant::now() < deadline {
+            self.serve_busy();
+            if !self.stalled.is_empty() {
+                self.wait_writable(STALL_TICK);
+                self.retry_stalled();
+            }
         }
         for (id, mailbox) in self.boxes.drain() {
             close(id, &mailbox);
+        }
+    }
+
+    /// One more turn for each connection that had more queued.
+    fn serve_busy(&mut self) {
+        for _ in 0..self.busy.len() {
+            if let Some(id) = self.busy.pop_front() {
+                self.serve(id);
+            }
         }
     }
 
@@ -200,11 +244,14 @@ impl Writer {
                         pending: Vec::new(),
                         sent: 0,
                         stalled: None,
+                        busy: false,
+                        polled: false,
                     },
                 );
             }
+            // A stalled connection waits for poll; a busy one for its turn.
             Post::Ready(id) => {
-                if !self.stalled.contains(&id) {
+                if self.boxes.get(&id).is_some_and(|m| !m.polled && !m.busy) {
                     self.serve(id);
                 }
             }
@@ -216,10 +263,14 @@ impl Writer {
         let Some(mailbox) = self.boxes.get_mut(&id) else {
             return;
         };
-        match mailbox.turn(id) {
+        let turn = mailbox.turn(id);
+        mailbox.busy = turn == Turn::More;
+        match turn {
             Turn::Idle => {}
+            Turn::More => self.busy.push_back(id),
             Turn::Stalled => {
-                if !self.stalled.contains(&id) {
+                if !mailbox.polled {
+                    mailbox.polled = true;
                     self.stalled.push(id);
                 }
             }
@@ -254,6 +305,9 @@ impl Writer {
                     close(id, &mailbox);
                 }
             } else if ready {
+                if let Some(mailbox) = self.boxes.get_mut(&id) {
+                    mailbox.polled = false;
+                }
                 self.serve(id);
             } else {
                 self.stalled.push(id);
