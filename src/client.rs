@@ -2,7 +2,7 @@
 //! client remembers (its nick, rooms, current room), and how each server line
 //! is shown to a person.
 
-use crate::codec::{Event, parse_event};
+use crate::codec::{ErrCode, Event, parse_event};
 use std::collections::HashMap;
 
 /// What the client knows of its own session.
@@ -82,6 +82,11 @@ impl View {
                 self.forget_room(room);
             }
             Event::Closed { room, .. } => self.forget_room(room),
+            // A refused JOIN: talk where we really are, not in the room asked for.
+            Event::Err {
+                code: ErrCode::BadKey | ErrCode::BadName | ErrCode::TooManyRooms,
+                ..
+            } => self.current = self.rooms.last().cloned(),
             Event::History { room, at, .. } => {
                 let oldest = self.oldest.entry(room.to_ascii_lowercase()).or_insert(at);
                 *oldest = (*oldest).min(at);
@@ -319,6 +324,10 @@ mod tests {
         assert!(matches!(v.translate("/join LOBBY"), Action::Show(_)));
         assert_eq!(v.current.as_deref(), Some("lobby"));
         assert!(matches!(v.translate("/w bob"), Action::Show(_)));
+        // A refused join leaves plain text going where we really are.
+        assert!(matches!(v.translate("/join vault"), Action::Send(_)));
+        v.observe("ERR BAD_KEY vault is locked");
+        assert_eq!(v.current.as_deref(), Some("lobby"));
         assert!(matches!(v.translate("/frob"), Action::Show(_)));
     }
 

@@ -261,14 +261,18 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
         "NICK" => {
             let nick = args.need("NICK", "nick")?;
             check_nick(nick)?;
+            let password = args.word().map(own);
+            one_word_password(&mut args)?;
             Command::Nick {
                 nick: own(nick),
-                password: args.word().map(own),
+                password,
             }
         }
-        "REGISTER" => Command::Register {
-            password: own(args.need("REGISTER", "password")?),
-        },
+        "REGISTER" => {
+            let password = own(args.need("REGISTER", "password")?);
+            one_word_password(&mut args)?;
+            Command::Register { password }
+        }
         "JOIN" => {
             let room = args.need("JOIN", "room")?;
             if !is_valid_room(room) {
@@ -362,6 +366,17 @@ fn check_nick(nick: &str) -> Result<(), Refusal> {
         ));
     }
     Ok(())
+}
+
+/// A password is one word: refuse a phrase rather than keep only its first word.
+fn one_word_password(args: &mut Args<'_>) -> Result<(), Refusal> {
+    match args.text() {
+        None => Ok(()),
+        Some(_) => Err(Refusal::new(
+            ErrCode::BadPassword,
+            "a password is one word, without spaces",
+        )),
+    }
 }
 
 fn bad_room(room: &str) -> Refusal {
@@ -1030,6 +1045,8 @@ mod tests {
             ("HISTORY lobby yesterday", ErrCode::MissingArgument),
             ("REGISTER", ErrCode::MissingArgument),
             ("PART", ErrCode::MissingArgument),
+            ("REGISTER my long phrase", ErrCode::BadPassword),
+            ("NICK ana my phrase", ErrCode::BadPassword),
         ];
         for (line, code) in cases {
             assert_eq!(parse_command(line).map_err(|r| r.code), Err(code), "{line}");

@@ -84,7 +84,10 @@ fn read_loop(
     loop {
         // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
         let n = match (&*socket).read(&mut buf) {
-            Ok(0) => return Some("connection closed".to_string()),
+            Ok(0) => {
+                debug!("recv() conn {id}: 0 bytes: the peer closed its side");
+                return Some("connection closed".to_string());
+            }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Some(format!("connection lost: {e}")),

@@ -41,6 +41,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Each line is one write already; Nagle's delay would only hold it back.
+    let _ = stream.set_nodelay(true);
     let view = Arc::new(Mutex::new(View::default()));
     let quitting = Arc::new(AtomicBool::new(false));
     let reader = match stream.try_clone() {
@@ -61,7 +63,7 @@ fn main() -> ExitCode {
     };
     let out = stream;
     // send(2) of one protocol line.
-    let send = |line: &str| -> bool { writeln!(&out, "{line}").is_ok() };
+    let send = |line: &str| -> bool { (&out).write_all(format!("{line}\n").as_bytes()).is_ok() };
     match (&flags.nick, &flags.password) {
         (Some(nick), Some(password)) => send(&format!("NICK {nick} {password}")),
         (Some(nick), None) => send(&format!("NICK {nick}")),

@@ -54,7 +54,7 @@ struct Flags {
     /// Length of the kernel's queue of completed connections not yet accepted.
     #[arg(long, default_value_t = 1024)]
     backlog: i32,
-    /// Seconds one send may wait for a peer that does not read before it is dropped.
+    /// Seconds a peer may take no byte at all of what is sent to it before it is dropped.
     #[arg(long, default_value_t = 10)]
     send_timeout: u64,
 }
