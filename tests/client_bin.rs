@@ -1,0 +1,158 @@
+//! The `client` binary driven through piped stdin, watched by a test client
+//! in the same room. Every wait is bounded; a child left running is killed.
+
+mod common;
+
+use common::{Client, start_default};
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the client may take to exit once it has reason to.
+const EXIT_LIMIT: Duration = Duration::from_secs(20);
+
+/// A running `client` process; killed if the test ends first.
+struct Running {
+    child: Child,
+}
+
+impl Running {
+    /// Starts the client for `addr` with extra `args`, all three streams piped.
+    fn start(addr: SocketAddr, args: &[&str]) -> Running {
+        let child = Command::new(env!("CARGO_BIN_EXE_client"))
+            .arg(addr.to_string())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the client binary");
+        Running { child }
+    }
+
+    fn stdin(&mut self) -> ChildStdin {
+        self.child.stdin.take().expect("stdin is piped")
+    }
+
+    /// Waits (polling, bounded) for the process to exit; returns its status,
+    /// stdout and stderr. Kills it and panics if it does not exit in time.
+    fn wait(mut self) -> (ExitStatus, String, String) {
+        let deadline = Instant::now() + EXIT_LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let (out, err) = self.output();
+                panic!("the client did not exit in {EXIT_LIMIT:?}\nstdout:\n{out}\nstderr:\n{err}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let (out, err) = self.output();
+        (status, out, err)
+    }
+
+    /// What the (exited) process wrote.
+    fn output(&mut self) -> (String, String) {
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut s) = self.child.stdout.take() {
+            let _ = s.read_to_string(&mut out);
+        }
+        if let Some(mut s) = self.child.stderr.take() {
+            let _ = s.read_to_string(&mut err);
+        }
+        (out, err)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn piped_lines_are_said_whispered_broadcast_then_eof_quits_with_status_0() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut bob = Client::login(addr, "bob");
+    bob.join("lobby");
+    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
+    let mut stdin = ana.stdin();
+    stdin
+        .write_all(b"hello\n/w bob psst\n/all hi\n")
+        .expect("write the client's stdin");
+    drop(stdin);
+    bob.expect_all(&[
+        "JOIN lobby ana",
+        "MSG lobby ana hello",
+        "WHISPER ana bob psst",
+        "BROADCAST ana hi",
+    ]);
+    let quit = bob.expect_prefix("QUIT ana");
+    let (status, out, err) = ana.wait();
+    assert!(status.success(), "{status}\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("hello"), "its own message is shown:\n{out}");
+    bob.assert_silent();
+    eprintln!("bob saw {quit:?}");
+    server.shutdown();
+}
+
+#[test]
+fn slash_quit_sends_its_text_and_exits_0() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut bob = Client::login(addr, "bob");
+    bob.join("lobby");
+    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
+    let mut stdin = ana.stdin();
+    stdin
+        .write_all(b"/quit see you\n")
+        .expect("write the client's stdin");
+    bob.expect_all(&["JOIN lobby ana", "QUIT ana see you"]);
+    let (status, out, err) = ana.wait();
+    assert!(status.success(), "{status}\nstdout:\n{out}\nstderr:\n{err}");
+    drop(stdin);
+    server.shutdown();
+}
+
+#[test]
+fn server_shutdown_while_the_client_runs_exits_non_zero() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut bob = Client::login(addr, "bob");
+    bob.join("lobby");
+    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
+    // Stdin stays open: the client has no reason to leave but the server's.
+    let stdin = ana.stdin();
+    bob.expect("JOIN lobby ana");
+    server.shutdown();
+    assert_eq!(bob.expect_bye(), "server shutting down");
+    let (status, out, err) = ana.wait();
+    assert!(
+        !status.success(),
+        "exited 0 although the server went away\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    drop(stdin);
+}
+
+#[test]
+fn no_server_exits_non_zero() {
+    let server = start_default();
+    let addr = server.local_addr();
+    server.shutdown();
+    let mut ana = Running::start(addr, &["--nick", "ana"]);
+    drop(ana.stdin());
+    let (status, out, err) = ana.wait();
+    assert!(
+        !status.success(),
+        "exited 0 with no server\nstdout:\n{out}\nstderr:\n{err}"
+    );
+}
