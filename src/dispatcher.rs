@@ -11,6 +11,7 @@ use crate::auth::Job;
 use crate::codec::{self, Command, ErrCode, Event, HISTORY_PAGE, Refusal};
 use crate::outbox::{Bytes, Outbox};
 use crate::room::{Chat, ConnId, Left, RoomId};
+use crate::server::Stopper;
 use crate::store::{Entry, Offline, Store};
 use crossbeam_channel::{Receiver, Sender};
 use log::{error, info, warn};
@@ -119,6 +120,10 @@ pub struct Dispatcher {
     registering: Vec<String>,
     /// Lines of connections waiting for a password check, applied after it.
     waiting: HashMap<ConnId, VecDeque<Result<Command, Refusal>>>,
+    /// The store failed to commit: stop.
+    broken: bool,
+    /// Stops the whole server when the store fails; `None` in tests.
+    stopper: Option<Stopper>,
 }
 
 /// Now, in unix milliseconds.
@@ -165,7 +170,14 @@ impl Dispatcher {
             jobs,
             registering: Vec::new(),
             waiting: HashMap::new(),
+            broken: false,
+            stopper: None,
         })
+    }
+
+    /// Asks `stopper` to stop the server if the store fails.
+    pub fn stop_on_failure(&mut self, stopper: Stopper) {
+        self.stopper = Some(stopper);
     }
 
     /// Applies inputs until [`Input::Shutdown`] or until every sender is gone.
@@ -195,8 +207,18 @@ impl Dispatcher {
                 }
             }
             self.deliver();
+            if self.broken {
+                break;
+            }
         }
-        self.goodbye("server shutting down");
+        if self.broken {
+            self.goodbye("server stopping: it cannot write its database");
+            if let Some(stopper) = &self.stopper {
+                stopper.stop();
+            }
+        } else {
+            self.goodbye("server shutting down");
+        }
     }
 
     /// Applies one input and delivers its events at once (tests, one at a time).
@@ -789,8 +811,8 @@ impl Dispatcher {
     /// more events: `QUIT` to their room-mates), until nothing is left.
     fn deliver(&mut self) {
         while !self.staged.is_empty() {
-            if let Err(e) = self.store.commit() {
-                error!("cannot commit to the store: {e}");
+            if !self.commit() {
+                return;
             }
             for staged in std::mem::take(&mut self.staged) {
                 if staged.last {
@@ -804,8 +826,23 @@ impl Dispatcher {
             self.cut_off_slow();
         }
         // Reads (HISTORY) may have opened nothing; a batch of refusals writes nothing.
-        if let Err(e) = self.store.commit() {
-            error!("cannot commit to the store: {e}");
+        self.commit();
+    }
+
+    /// Commits the store. If that fails, nothing of the batch is announced:
+    /// its events are dropped and the server stops, rather than acknowledge
+    /// a message the store may not hold.
+    fn commit(&mut self) -> bool {
+        match self.store.commit() {
+            Ok(()) => true,
+            Err(e) => {
+                error!(
+                    "cannot commit to the store: {e}; stopping, so that nothing unsaved is acknowledged"
+                );
+                self.staged.clear();
+                self.broken = true;
+                false
+            }
         }
     }
 
@@ -1079,6 +1116,91 @@ mod tests {
         assert!(got[1].starts_with("ERR NICK_RESERVED "));
         assert!(got[2].starts_with("ERR BAD_UTF8 "));
         assert_eq!(rig.dispatcher.chat.rooms().count(), 0);
+    }
+
+    /// A store whose commits fail, as on a full or broken disk.
+    struct BrokenDisk(MemoryStore);
+
+    impl Store for BrokenDisk {
+        fn rooms(&mut self) -> crate::store::StoreResult<Vec<crate::store::StoredRoom>> {
+            self.0.rooms()
+        }
+        fn accounts(&mut self) -> crate::store::StoreResult<Vec<(String, String)>> {
+            self.0.accounts()
+        }
+        fn append(&mut self, room: &RoomId, entry: &Entry) -> crate::store::StoreResult<()> {
+            self.0.append(room, entry)
+        }
+        fn page(
+            &mut self,
+            room: &RoomId,
+            before: Option<u64>,
+            limit: usize,
+        ) -> crate::store::StoreResult<Vec<Entry>> {
+            self.0.page(room, before, limit)
+        }
+        fn save_room(&mut self, room: &crate::store::StoredRoom) -> crate::store::StoreResult<()> {
+            self.0.save_room(room)
+        }
+        fn forget_room(&mut self, room: &RoomId) -> crate::store::StoreResult<()> {
+            self.0.forget_room(room)
+        }
+        fn save_account(&mut self, nick: &str, hash: &str) -> crate::store::StoreResult<()> {
+            self.0.save_account(nick, hash)
+        }
+        fn put_offline(&mut self, to: &str, w: &Offline) -> crate::store::StoreResult<()> {
+            self.0.put_offline(to, w)
+        }
+        fn offline_count(&mut self, to: &str) -> crate::store::StoreResult<usize> {
+            self.0.offline_count(to)
+        }
+        fn take_offline(&mut self, to: &str) -> crate::store::StoreResult<Vec<Offline>> {
+            self.0.take_offline(to)
+        }
+        fn commit(&mut self) -> crate::store::StoreResult<()> {
+            Err(crate::store::StoreError("disk full".into()))
+        }
+    }
+
+    #[test]
+    fn nothing_is_acknowledged_when_the_store_cannot_commit() {
+        let (mail_tx, _mail) = crossbeam_channel::unbounded();
+        let dispatcher = Dispatcher::new(
+            Chat::new(10),
+            Box::new(BrokenDisk(MemoryStore::new(10))),
+            Arc::new(Routes::default()),
+            Settings {
+                welcome: "hi".into(),
+                inbox_cap: 2,
+            },
+            None,
+        )
+        .unwrap();
+        let (outbox, inbox) = queue(1, 100, mail_tx);
+        let (inputs, queue_rx) = crossbeam_channel::unbounded();
+        inputs
+            .send(Input::Connect {
+                id: 1,
+                peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+                outbox,
+                socket: None,
+            })
+            .unwrap();
+        for line in ["JOIN r", "SAY r never acknowledged"] {
+            inputs
+                .send(Input::Line {
+                    id: 1,
+                    command: codec::parse_command(line),
+                })
+                .unwrap();
+        }
+        drop(inputs);
+        dispatcher.run(&queue_rx);
+        let mut got = Vec::new();
+        while let Some(b) = inbox.try_recv() {
+            got.push(String::from_utf8(b.to_vec()).unwrap());
+        }
+        assert_eq!(got, ["BYE server stopping: it cannot write its database\n"]);
     }
 
     #[test]

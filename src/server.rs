@@ -117,7 +117,7 @@ impl Server {
         let routes = Arc::new(Routes::default());
         let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
         let (jobs, work) = crossbeam_channel::unbounded();
-        let dispatcher = Dispatcher::new(
+        let mut dispatcher = Dispatcher::new(
             Chat::new(config.max_rooms),
             store,
             Arc::clone(&routes),
@@ -128,6 +128,11 @@ impl Server {
             Some(jobs),
         )
         .map_err(io::Error::other)?;
+        let stopper = Stopper {
+            stopping: Arc::new(AtomicBool::new(false)),
+            wake: wake_addr(local_addr),
+        };
+        dispatcher.stop_on_failure(stopper.clone());
         let answers = inputs.clone();
         let auth = thread::Builder::new()
             .name("passwords".into())
@@ -140,10 +145,6 @@ impl Server {
         let writer = thread::Builder::new()
             .name("writer".into())
             .spawn(move || writer.run())?;
-        let stopper = Stopper {
-            stopping: Arc::new(AtomicBool::new(false)),
-            wake: wake_addr(local_addr),
-        };
         let live = Arc::new(AtomicUsize::new(0));
         let acceptor = Acceptor {
             listener,
