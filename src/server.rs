@@ -3,10 +3,10 @@
 //! orderly stop that joins every thread it started.
 
 use crate::codec::{self, ErrCode, Event};
-use crate::connection;
+use crate::connection::{self, Reading};
 use crate::dispatcher::{Dispatcher, Input, Routes, Settings};
 use crate::flood::FloodLimit;
-use crate::outbox;
+use crate::outbox::{self, Door};
 use crate::room::{Chat, ConnId};
 use crate::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -27,6 +27,10 @@ use std::time::Duration;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// Address of the IRC front door, if open.
+    pub irc_listen: Option<SocketAddr>,
+    /// An IRC client quiet this long gets a `PING`; quiet as long again, it is dropped.
+    pub irc_ping: Duration,
     /// Queue of connections the kernel completes before we `accept` them.
     pub backlog: i32,
     /// Most clients at once; the next one gets `ERR SERVER_FULL` and `BYE`.
@@ -55,6 +59,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 44765)),
+            irc_listen: None,
+            irc_ping: Duration::from_secs(120),
             backlog: 1024,
             max_clients: 10_000,
             max_rooms: 1000,
@@ -77,7 +83,8 @@ impl Default for Config {
 #[derive(Debug, Clone)]
 pub struct Stopper {
     stopping: Arc<AtomicBool>,
-    wake: SocketAddr,
+    /// The listeners whose acceptor threads wait in accept(2).
+    wake: Vec<SocketAddr>,
 }
 
 impl Stopper {
@@ -86,8 +93,10 @@ impl Stopper {
         if self.stopping.swap(true, Ordering::AcqRel) {
             return;
         }
-        // The acceptor is blocked in accept(2): a connection of our own wakes it.
-        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
+        // The acceptors are blocked in accept(2): a connection of our own wakes each.
+        for addr in &self.wake {
+            let _ = TcpStream::connect_timeout(addr, Duration::from_secs(1));
+        }
     }
 }
 
@@ -95,6 +104,7 @@ impl Stopper {
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
+    irc_addr: Option<SocketAddr>,
     stopper: Stopper,
     acceptor: Option<JoinHandle<usize>>,
     routes: Arc<Routes>,
@@ -110,6 +120,17 @@ impl Server {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
         info!("listening on {local_addr}");
+        let irc_listener = match config.irc_listen {
+            Some(addr) => Some(listen(addr, config.backlog)?),
+            None => None,
+        };
+        let irc_addr = match &irc_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        if let Some(addr) = irc_addr {
+            info!("IRC front door open on {addr}");
+        }
         let store: Box<dyn Store> = match &config.data_dir {
             Some(dir) => Box::new(SqliteStore::open(dir).map_err(io::Error::other)?),
             None => Box::new(MemoryStore::new(config.history)),
@@ -130,7 +151,10 @@ impl Server {
         .map_err(io::Error::other)?;
         let stopper = Stopper {
             stopping: Arc::new(AtomicBool::new(false)),
-            wake: wake_addr(local_addr),
+            wake: std::iter::once(local_addr)
+                .chain(irc_addr)
+                .map(wake_addr)
+                .collect(),
         };
         dispatcher.stop_on_failure(stopper.clone());
         let answers = inputs.clone();
@@ -148,18 +172,33 @@ impl Server {
         let live = Arc::new(AtomicUsize::new(0));
         let acceptor = Acceptor {
             listener,
+            door: Door::Chat,
             config,
             inputs,
             mail,
             stopping: Arc::clone(&stopper.stopping),
             live: Arc::clone(&live),
+            next_id: Arc::new(AtomicU64::new(0)),
             threads: Vec::new(),
         };
+        let mut doors = Vec::new();
+        if let Some(listener) = irc_listener {
+            let mut irc = acceptor.sibling(listener, Door::Irc);
+            doors.push(
+                thread::Builder::new()
+                    .name("irc-acceptor".into())
+                    .spawn(move || {
+                        irc.accept_all();
+                        irc.threads
+                    })?,
+            );
+        }
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run([dispatcher, auth], writer))?;
+            .spawn(move || acceptor.run([dispatcher, auth], writer, doors))?;
         Ok(Server {
             local_addr,
+            irc_addr,
             stopper,
             acceptor: Some(acceptor),
             routes,
@@ -170,6 +209,11 @@ impl Server {
     /// The address the server listens on (with the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the IRC front door, if it is open.
+    pub fn irc_addr(&self) -> Option<SocketAddr> {
+        self.irc_addr
     }
 
     /// A handle that stops the server from another thread.
@@ -244,22 +288,40 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// The acceptor thread's state.
+/// An acceptor thread's state: one per listening socket (CHAT/1, IRC).
 struct Acceptor {
     listener: TcpListener,
+    /// The protocol its connections speak.
+    door: Door,
     config: Config,
     inputs: Sender<Input>,
     /// Tells the writer thread about new connections.
     mail: Sender<Post>,
     stopping: Arc<AtomicBool>,
     live: Arc<AtomicUsize>,
+    /// Connection ids, unique across every listener.
+    next_id: Arc<AtomicU64>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Acceptor {
-    /// Accepts until stopped, then stops the dispatcher and joins every thread.
-    fn run(mut self, workers: [JoinHandle<()>; 2], writer: JoinHandle<()>) -> usize {
-        let mut next_id: ConnId = 0;
+    /// An acceptor for another listener, feeding the same dispatcher and writer.
+    fn sibling(&self, listener: TcpListener, door: Door) -> Acceptor {
+        Acceptor {
+            listener,
+            door,
+            config: self.config.clone(),
+            inputs: self.inputs.clone(),
+            mail: self.mail.clone(),
+            stopping: Arc::clone(&self.stopping),
+            live: Arc::clone(&self.live),
+            next_id: Arc::clone(&self.next_id),
+            threads: Vec::new(),
+        }
+    }
+
+    /// Accepts connections until the server stops.
+    fn accept_all(&mut self) {
         loop {
             // accept(2): blocks until a handshake completes; a new socket per client.
             let accepted = self.listener.accept();
@@ -268,9 +330,9 @@ impl Acceptor {
             }
             match accepted {
                 Ok((stream, peer)) => {
-                    next_id += 1;
-                    debug!("accept() -> conn {next_id} from {peer}");
-                    self.admit(next_id, stream, peer);
+                    let id: ConnId = self.next_id.fetch_add(1, Ordering::AcqRel) + 1;
+                    debug!("accept() -> conn {id} from {peer} ({:?})", self.door);
+                    self.admit(id, stream, peer);
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -278,11 +340,28 @@ impl Acceptor {
                     thread::sleep(Duration::from_millis(20));
                 }
             }
-            if next_id.is_multiple_of(256) {
+            if self.threads.len() >= 256 {
                 self.threads.retain(|t| !t.is_finished());
             }
         }
+    }
+
+    /// Accepts until stopped, then stops the dispatcher and joins every
+    /// thread, the other listeners' acceptors (`doors`) and their readers too.
+    fn run(
+        mut self,
+        workers: [JoinHandle<()>; 2],
+        writer: JoinHandle<()>,
+        doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
+    ) -> usize {
+        self.accept_all();
         info!("stopping: no longer accepting");
+        for door in doors {
+            match door.join() {
+                Ok(threads) => self.threads.extend(threads),
+                Err(_) => error!("an acceptor thread panicked"),
+            }
+        }
         let _ = self.inputs.send(Input::Shutdown);
         drop(self.inputs);
         // The dispatcher first; the password worker ends when it has gone.
@@ -309,14 +388,15 @@ impl Acceptor {
     fn admit(&mut self, id: ConnId, stream: TcpStream, peer: SocketAddr) {
         if self.live.load(Ordering::Acquire) >= self.config.max_clients {
             warn!("conn {id} from {peer} refused: server full");
-            refuse_full(stream, self.config.max_clients);
+            refuse_full(stream, self.door, self.config.max_clients);
             return;
         }
         if let Err(e) = tune(&stream, &self.config) {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
         let socket = Arc::new(stream);
-        let (outbox, inbox) = outbox::queue(id, self.config.send_queue, self.mail.clone());
+        let (outbox, inbox) =
+            outbox::queue_for(id, self.door, self.config.send_queue, self.mail.clone());
         let open = Post::Open {
             id,
             inbox,
@@ -340,7 +420,11 @@ impl Acceptor {
             id,
             socket,
             self.inputs.clone(),
-            self.config.flood,
+            Reading {
+                door: self.door,
+                flood: self.config.flood,
+                ping_after: self.config.irc_ping,
+            },
             Arc::clone(&self.live),
         ) {
             Ok(thread) => self.threads.push(thread),
@@ -369,17 +453,24 @@ fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
 }
 
 /// Tells a client the server is full, then closes.
-fn refuse_full(mut stream: TcpStream, max: usize) {
-    let mut out = codec::encode(&Event::Err {
-        code: ErrCode::ServerFull,
-        text: &format!("the server holds at most {max} clients; try again later"),
-    });
-    codec::encode_into(
-        &Event::Bye {
-            text: "server full",
-        },
-        &mut out,
-    );
+fn refuse_full(mut stream: TcpStream, door: Door, max: usize) {
+    let text = format!("the server holds at most {max} clients; try again later");
+    let out = match door {
+        Door::Chat => {
+            let mut out = codec::encode(&Event::Err {
+                code: ErrCode::ServerFull,
+                text: &text,
+            });
+            codec::encode_into(
+                &Event::Bye {
+                    text: "server full",
+                },
+                &mut out,
+            );
+            out
+        }
+        Door::Irc => format!("ERROR :Closing link: {text}\r\n").into_bytes(),
+    };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     // send(2), then shutdown(2): the client reads both lines, then EOF.
     let _ = stream.write_all(&out);
