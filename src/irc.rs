@@ -594,6 +594,21 @@ fn civil(days: u64) -> (u64, u64, u64) {
 /// Appends the numeric for a CHAT/1 refusal; `subject` is the channel or nick
 /// the failed command named (`*` when none).
 pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &str, text: &str) {
+    // A KICK's subject is `#room nick`: what concerns the kicked nick names it.
+    let (subject, target) = match subject.split_once(' ') {
+        Some((chan, nick)) => (chan, Some(nick)),
+        None => (subject, None),
+    };
+    if let Some(nick) = target {
+        match code {
+            ErrCode::NoSuchUser => return put_numeric(out, 401, me, &[nick], text),
+            // The kicked nick is not on the channel (not the kicker: that is 442).
+            ErrCode::NotMember if text.starts_with(&format!("{nick} ")) => {
+                return put_numeric(out, 441, me, &[nick, subject], text);
+            }
+            _ => {}
+        }
+    }
     let (n, param): (u16, Option<&str>) = match code {
         ErrCode::BadName => (432, Some(subject)),
         ErrCode::NickTaken | ErrCode::NickReserved => (433, Some(subject)),
@@ -629,7 +644,7 @@ pub fn subject(command: &Command) -> String {
         | Command::Who { room }
         | Command::Delete { room }
         | Command::History { room, .. } => channel(room),
-        Command::Kick { room, .. } => channel(room),
+        Command::Kick { room, nick, .. } => format!("{} {nick}", channel(room)),
         Command::Nick { nick, .. } | Command::Whisper { nick, .. } => nick.clone(),
         Command::Irc(Query::Names { room: Some(room) })
         | Command::Irc(Query::ChannelMode { room, .. })
@@ -994,6 +1009,46 @@ mod tests {
         assert_eq!(
             text(&out),
             ":sala 475 ana #vault :wrong key\r\n:sala 433 ana bob :bob is taken\r\n:sala 464 ana :wrong password\r\n"
+        );
+    }
+
+    #[test]
+    fn kick_refusals_name_the_channel_or_the_kicked_nick() {
+        let kick = Command::Kick {
+            room: "lobby".into(),
+            nick: "dan".into(),
+            text: None,
+        };
+        let subject = subject(&kick);
+        let mut out = Vec::new();
+        refusal(&mut out, "ana", ErrCode::NotOwner, &subject, "not yours");
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject,
+            "you are not in lobby",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NoSuchUser,
+            &subject,
+            "there is no user dan",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject,
+            "dan is not in lobby",
+        );
+        assert_eq!(
+            text(&out),
+            ":sala 482 ana #lobby :not yours\r\n\
+             :sala 442 ana #lobby :you are not in lobby\r\n\
+             :sala 401 ana dan :there is no user dan\r\n\
+             :sala 441 ana dan #lobby :dan is not in lobby\r\n"
         );
     }
 
