@@ -57,6 +57,7 @@ pub mod secret;
 pub mod server;
 pub mod sqlite;
 pub mod store;
+pub mod web;
 pub mod writer;
 
 pub use server::{Config, Server, Stopper};

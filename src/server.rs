@@ -10,7 +10,8 @@ use crate::outbox;
 use crate::room::{Chat, ConnId};
 use crate::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
-use crate::writer::{Post, Writer};
+use crate::web::WebAcceptor;
+use crate::writer::{Framing, Post, Writer};
 use crossbeam_channel::Sender;
 use log::{debug, error, info, warn};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
@@ -18,7 +19,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ use std::time::Duration;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// Address of the web client's HTTP and WebSocket listener; `None`: no web client.
+    pub web_listen: Option<SocketAddr>,
     /// Queue of connections the kernel completes before we `accept` them.
     pub backlog: i32,
     /// Most clients at once; the next one gets `ERR SERVER_FULL` and `BYE`.
@@ -55,6 +58,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 44765)),
+            web_listen: None,
             backlog: 1024,
             max_clients: 10_000,
             max_rooms: 1000,
@@ -78,6 +82,8 @@ impl Default for Config {
 pub struct Stopper {
     stopping: Arc<AtomicBool>,
     wake: SocketAddr,
+    /// The web listener's address, when there is one: its acceptor is woken too.
+    wake_web: Option<SocketAddr>,
 }
 
 impl Stopper {
@@ -86,7 +92,10 @@ impl Stopper {
         if self.stopping.swap(true, Ordering::AcqRel) {
             return;
         }
-        // The acceptor is blocked in accept(2): a connection of our own wakes it.
+        // The acceptors are blocked in accept(2): a connection of our own wakes each.
+        if let Some(web) = self.wake_web {
+            let _ = TcpStream::connect_timeout(&web, Duration::from_secs(1));
+        }
         let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
     }
 }
@@ -95,6 +104,7 @@ impl Stopper {
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
+    web_addr: Option<SocketAddr>,
     stopper: Stopper,
     acceptor: Option<JoinHandle<usize>>,
     routes: Arc<Routes>,
@@ -110,6 +120,17 @@ impl Server {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
         info!("listening on {local_addr}");
+        let web_listener = match config.web_listen {
+            Some(addr) => Some(listen(addr, config.backlog)?),
+            None => None,
+        };
+        let web_addr = match &web_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
+        if let Some(addr) = web_addr {
+            info!("web client on http://{addr}/");
+        }
         let store: Box<dyn Store> = match &config.data_dir {
             Some(dir) => Box::new(SqliteStore::open(dir).map_err(io::Error::other)?),
             None => Box::new(MemoryStore::new(config.history)),
@@ -131,6 +152,7 @@ impl Server {
         let stopper = Stopper {
             stopping: Arc::new(AtomicBool::new(false)),
             wake: wake_addr(local_addr),
+            wake_web: web_addr.map(wake_addr),
         };
         dispatcher.stop_on_failure(stopper.clone());
         let answers = inputs.clone();
@@ -146,6 +168,26 @@ impl Server {
             .name("writer".into())
             .spawn(move || writer.run())?;
         let live = Arc::new(AtomicUsize::new(0));
+        let ids = Arc::new(AtomicU64::new(0));
+        let web = match web_listener {
+            Some(listener) => {
+                let web = WebAcceptor {
+                    listener,
+                    config: config.clone(),
+                    inputs: inputs.clone(),
+                    mail: mail.clone(),
+                    stopping: Arc::clone(&stopper.stopping),
+                    live: Arc::clone(&live),
+                    ids: Arc::clone(&ids),
+                };
+                Some(
+                    thread::Builder::new()
+                        .name("web".into())
+                        .spawn(move || web.run())?,
+                )
+            }
+            None => None,
+        };
         let acceptor = Acceptor {
             listener,
             config,
@@ -153,13 +195,15 @@ impl Server {
             mail,
             stopping: Arc::clone(&stopper.stopping),
             live: Arc::clone(&live),
+            ids,
             threads: Vec::new(),
         };
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run([dispatcher, auth], writer))?;
+            .spawn(move || acceptor.run([dispatcher, auth], writer, web))?;
         Ok(Server {
             local_addr,
+            web_addr,
             stopper,
             acceptor: Some(acceptor),
             routes,
@@ -170,6 +214,11 @@ impl Server {
     /// The address the server listens on (with the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the web client's listener, when it has one (with the real port).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// A handle that stops the server from another thread.
@@ -229,7 +278,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
 }
 
 /// The three steps before a server can accept, each its own system call.
-fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+pub(crate) fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     // socket(2): a new TCP endpoint, not yet tied to any address.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     debug!("socket() -> TCP socket for {addr}");
@@ -253,13 +302,20 @@ struct Acceptor {
     mail: Sender<Post>,
     stopping: Arc<AtomicBool>,
     live: Arc<AtomicUsize>,
+    /// Connection ids, shared with the web acceptor so that none is used twice.
+    ids: Arc<AtomicU64>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl Acceptor {
     /// Accepts until stopped, then stops the dispatcher and joins every thread.
-    fn run(mut self, workers: [JoinHandle<()>; 2], writer: JoinHandle<()>) -> usize {
-        let mut next_id: ConnId = 0;
+    fn run(
+        mut self,
+        workers: [JoinHandle<()>; 2],
+        writer: JoinHandle<()>,
+        web: Option<JoinHandle<Vec<JoinHandle<()>>>>,
+    ) -> usize {
+        let mut accepted_count: u64 = 0;
         loop {
             // accept(2): blocks until a handshake completes; a new socket per client.
             let accepted = self.listener.accept();
@@ -268,9 +324,9 @@ impl Acceptor {
             }
             match accepted {
                 Ok((stream, peer)) => {
-                    next_id += 1;
-                    debug!("accept() -> conn {next_id} from {peer}");
-                    self.admit(next_id, stream, peer);
+                    let id = next_id(&self.ids);
+                    debug!("accept() -> conn {id} from {peer}");
+                    self.admit(id, stream, peer);
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -278,11 +334,20 @@ impl Acceptor {
                     thread::sleep(Duration::from_millis(20));
                 }
             }
-            if next_id.is_multiple_of(256) {
+            accepted_count += 1;
+            if accepted_count.is_multiple_of(256) {
                 self.threads.retain(|t| !t.is_finished());
             }
         }
         info!("stopping: no longer accepting");
+        // The web acceptor stops too (Stopper::stop woke it); its connections
+        // that became chat clients end like ours, when the dispatcher says BYE.
+        if let Some(web) = web {
+            match web.join() {
+                Ok(threads) => self.threads.extend(threads),
+                Err(_) => error!("the web acceptor thread panicked"),
+            }
+        }
         let _ = self.inputs.send(Input::Shutdown);
         drop(self.inputs);
         // The dispatcher first; the password worker ends when it has gone.
@@ -307,7 +372,7 @@ impl Acceptor {
 
     /// Starts a connection's threads, or turns it away when the server is full.
     fn admit(&mut self, id: ConnId, stream: TcpStream, peer: SocketAddr) {
-        if self.live.load(Ordering::Acquire) >= self.config.max_clients {
+        if !reserve(&self.live, self.config.max_clients) {
             warn!("conn {id} from {peer} refused: server full");
             refuse_full(stream, self.config.max_clients);
             return;
@@ -321,11 +386,12 @@ impl Acceptor {
             id,
             inbox,
             socket: Arc::clone(&socket),
+            framing: Framing::Raw,
         };
         if self.mail.send(open).is_err() {
+            self.live.fetch_sub(1, Ordering::AcqRel);
             return;
         }
-        self.live.fetch_add(1, Ordering::AcqRel);
         let connect = Input::Connect {
             id,
             peer,
@@ -356,8 +422,21 @@ impl Acceptor {
     }
 }
 
+/// The next connection id (ids start at 1 and are never reused).
+pub(crate) fn next_id(ids: &AtomicU64) -> ConnId {
+    ids.fetch_add(1, Ordering::AcqRel) + 1
+}
+
+/// Counts one more live connection unless `max` are live already; false: full.
+pub(crate) fn reserve(live: &AtomicUsize, max: usize) -> bool {
+    live.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        (n < max).then_some(n + 1)
+    })
+    .is_ok()
+}
+
 /// Socket options of an accepted connection.
-fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
+pub(crate) fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
     // Lines are batched by the writer already; Nagle's delay would only add latency.
     stream.set_nodelay(true)?;
     // Keepalive probes find peers that vanished without a FIN or RST.
@@ -368,18 +447,22 @@ fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
     SockRef::from(stream).set_tcp_keepalive(&keepalive)
 }
 
+/// The two lines that turn a client away when the server is full.
+pub(crate) fn full_lines(max: usize) -> [Vec<u8>; 2] {
+    [
+        codec::encode(&Event::Err {
+            code: ErrCode::ServerFull,
+            text: &format!("the server holds at most {max} clients; try again later"),
+        }),
+        codec::encode(&Event::Bye {
+            text: "server full",
+        }),
+    ]
+}
+
 /// Tells a client the server is full, then closes.
 fn refuse_full(mut stream: TcpStream, max: usize) {
-    let mut out = codec::encode(&Event::Err {
-        code: ErrCode::ServerFull,
-        text: &format!("the server holds at most {max} clients; try again later"),
-    });
-    codec::encode_into(
-        &Event::Bye {
-            text: "server full",
-        },
-        &mut out,
-    );
+    let out = full_lines(max).concat();
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     // send(2), then shutdown(2): the client reads both lines, then EOF.
     let _ = stream.write_all(&out);
