@@ -373,20 +373,24 @@ impl Writer {
     }
 }
 
-/// Appends one queued item to `out`, framed for the connection.
+/// Appends one queued item to `out`, framed for the connection: over a
+/// WebSocket each of its lines becomes one text frame without its `\n`.
 pub(crate) fn put(out: &mut Vec<u8>, item: &Item, framing: Framing) {
     match (item, framing) {
-        (Item::Line(line), Framing::WebSocket) => {
-            let text = line.strip_suffix(b"\n").unwrap_or(line);
-            let header = FrameHeader {
-                is_final: true,
-                opcode: OpCode::Data(Data::Text),
-                ..FrameHeader::default()
-            };
-            // The header is made by tungstenite; the payload is copied once,
-            // straight from the shared line. Writing into a Vec cannot fail.
-            let _ = header.format(text.len() as u64, out);
-            out.extend_from_slice(text);
+        // An event may be several lines (a MEMBERS list and its END): one frame each.
+        (Item::Line(lines), Framing::WebSocket) => {
+            let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
+            for text in lines.split(|&b| b == b'\n') {
+                let header = FrameHeader {
+                    is_final: true,
+                    opcode: OpCode::Data(Data::Text),
+                    ..FrameHeader::default()
+                };
+                // The header is made by tungstenite; the payload is copied once,
+                // straight from the shared line. Writing into a Vec cannot fail.
+                let _ = header.format(text.len() as u64, out);
+                out.extend_from_slice(text);
+            }
         }
         (Item::Line(bytes) | Item::Framed(bytes), _) => out.extend_from_slice(bytes),
     }
@@ -458,6 +462,24 @@ mod tests {
         );
         // A short line costs a two-byte header.
         assert_eq!(out.len(), 2 + 19 + 2 + 4);
+    }
+
+    #[test]
+    fn an_event_of_several_lines_is_several_frames() {
+        let mut out = Vec::new();
+        put(
+            &mut out,
+            &line("USERS ana bob\nEND USERS\n"),
+            Framing::WebSocket,
+        );
+        let text = OpCode::Data(Data::Text);
+        assert_eq!(
+            frames(&out),
+            vec![
+                (text, b"USERS ana bob".to_vec()),
+                (text, b"END USERS".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -145,6 +145,10 @@ const STYLE: Asset = Asset {
     body: include_str!("app.css"),
     content_type: "text/css; charset=utf-8",
 };
+const ICON: Asset = Asset {
+    body: include_str!("icon.svg"),
+    content_type: "image/svg+xml; charset=utf-8",
+};
 
 /// Where a request goes.
 #[derive(Debug, PartialEq, Eq)]
@@ -165,6 +169,7 @@ pub fn route(request: &Request) -> Route {
         "/" | "/index.html" => Route::Page(&INDEX),
         "/app.js" => Route::Page(&SCRIPT),
         "/app.css" => Route::Page(&STYLE),
+        "/icon.svg" | "/favicon.ico" => Route::Page(&ICON),
         "/ws" => Route::WebSocket,
         _ => Route::NotFound,
     }
