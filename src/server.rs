@@ -381,24 +381,16 @@ impl Acceptor {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
         let socket = Arc::new(stream);
-        let (outbox, inbox) = outbox::queue(id, self.config.send_queue, self.mail.clone());
-        let open = Post::Open {
-            id,
-            inbox,
-            socket: Arc::clone(&socket),
-            framing: Framing::Raw,
-        };
-        if self.mail.send(open).is_err() {
-            self.live.fetch_sub(1, Ordering::AcqRel);
-            return;
-        }
-        let connect = Input::Connect {
+        let opened = register(
             id,
             peer,
-            outbox,
-            socket: Some(Arc::clone(&socket)),
-        };
-        if self.inputs.send(connect).is_err() {
+            &socket,
+            Framing::Raw,
+            self.config.send_queue,
+            &self.mail,
+            &self.inputs,
+        );
+        if opened.is_none() {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return;
         }
@@ -420,6 +412,36 @@ impl Acceptor {
             }
         }
     }
+}
+
+/// Introduces a new connection to the writer (`Post::Open`, with how to frame
+/// its lines) and to the dispatcher (`Input::Connect`, which says WELCOME);
+/// returns its outbox, or `None` when the server is stopping.
+pub(crate) fn register(
+    id: ConnId,
+    peer: SocketAddr,
+    socket: &Arc<TcpStream>,
+    framing: Framing,
+    send_queue: usize,
+    mail: &Sender<Post>,
+    inputs: &Sender<Input>,
+) -> Option<outbox::Outbox> {
+    let (outbox, inbox) = outbox::queue(id, send_queue, mail.clone());
+    let open = Post::Open {
+        id,
+        inbox,
+        socket: Arc::clone(socket),
+        framing,
+    };
+    mail.send(open).ok()?;
+    let connect = Input::Connect {
+        id,
+        peer,
+        outbox: outbox.clone(),
+        socket: Some(Arc::clone(socket)),
+    };
+    inputs.send(connect).ok()?;
+    Some(outbox)
 }
 
 /// The next connection id (ids start at 1 and are never reused).

@@ -222,27 +222,18 @@ impl Visit {
         }
         let id = server::next_id(&door.ids);
         info!("conn {id} from {peer}: WebSocket");
-        let (outbox, inbox) = outbox::queue(id, door.config.send_queue, door.mail.clone());
-        let open = Post::Open {
-            id,
-            inbox,
-            socket: Arc::clone(socket),
-            framing: Framing::WebSocket,
-        };
-        if door.mail.send(open).is_err() {
-            door.live.fetch_sub(1, Ordering::AcqRel);
-            return;
-        }
-        let connect = Input::Connect {
+        let Some(outbox) = server::register(
             id,
             peer,
-            outbox: outbox.clone(),
-            socket: Some(Arc::clone(socket)),
-        };
-        if door.inputs.send(connect).is_err() {
+            socket,
+            Framing::WebSocket,
+            door.config.send_queue,
+            &door.mail,
+            &door.inputs,
+        ) else {
             door.live.fetch_sub(1, Ordering::AcqRel);
             return;
-        }
+        };
         let mut farewell = Farewell::new(id, door.inputs.clone(), Arc::clone(&door.live));
         // The server began to stop while we upgraded: the dispatcher may have
         // said its goodbyes before our Connect arrived, so stop reading ourselves.
