@@ -8,6 +8,7 @@
 # Servers (all on 127.0.0.1, each with RLIMIT_NOFILE 20000, the hard limit here):
 #   salamem      target/release/server --flood-rate 0 --no-persist
 #   salapersist  target/release/server --flood-rate 0 --data-dir <fresh mktemp -d>
+#   salairc      target/release/server --flood-rate 0 --no-persist --irc-listen ...  (measured on its IRC port)
 #   ideal        idealfanout --coalesce   (chatload's minimal coalescing reference)
 #   ngircd       ngIRCd 26.1 (Debian), MaxPenaltyTime = 0 (flood penalty off)
 #   inspircd     InspIRCd 3.15 (Debian), threshold/commandrate 2^31-1, fakelag off
@@ -20,7 +21,9 @@
 # never by name; every run is bounded by chatload's own deadlines, its SIGALRM
 # cap and an outer `timeout`.
 #
-# usage: scripts/perf.sh [all|load|idle|sweep|bench|persist]...    (default: all)
+# usage: scripts/perf.sh [all|load|idle|sweep|bench|persist|irc]...    (default: all)
+#   irc: Sala's IRC front door against ngIRCd, both with chatload --proto irc
+#        (fan-out K100/K1000/rate50 and whisper P50), IRC_REPS (default REPS) rounds.
 #   env: REPS=3 PERSIST_REPS=5  OUT=docs/perf/results-<stamp>.jsonl
 #        CHATLOAD_SRC=/work/shared/tools/chatload  CHATLOAD_TARGET=/tmp/chatload-target
 #        SWEEP_SERVERS="salamem ideal ngircd"  LOAD_SERVERS="salamem salapersist ideal ngircd inspircd"
@@ -49,7 +52,8 @@ INSPIRCD=/usr/sbin/inspircd
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(all)
 
-declare -A PORT=([salamem]=16801 [salapersist]=16802 [ideal]=16803 [ngircd]=16804 [inspircd]=16805)
+declare -A PORT=([salamem]=16801 [salapersist]=16802 [ideal]=16803 [ngircd]=16804 [inspircd]=16805 [salairc]=16806)
+IRC_PORT=16807
 declare -A PID=()
 declare -A CMD=()
 declare -A DATADIR=()
@@ -179,11 +183,14 @@ start_server() { # name
     if port_busy "$port"; then log "!! port $port already in use; not starting $s"; exit 3; fi
     case $s in
         salamem)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --flood-rate 0 --no-persist"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist"
+            ;;
+        salairc)
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
             ;;
         salapersist)
             DATADIR[$s]=$(mktemp -d /tmp/sala-perf-data.XXXXXX)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --flood-rate 0 --data-dir ${DATADIR[$s]}"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --data-dir ${DATADIR[$s]}"
             ;;
         ideal)
             CMD[$s]="$IDEAL --listen 127.0.0.1:$port --max-seconds 7200 --coalesce"
@@ -233,6 +240,7 @@ stop_server() { # name
 addr_of() {
     case $1 in
         ngircd|inspircd) echo "--proto irc --addr 127.0.0.1:${PORT[$1]}" ;;
+        salairc) echo "--proto irc --addr 127.0.0.1:$IRC_PORT" ;;
         *) echo "--proto chat --addr 127.0.0.1:${PORT[$1]}" ;;
     esac
 }
@@ -390,6 +398,30 @@ persist_phase() {
     for s in salamem salapersist; do stop_server "$s"; done
 }
 
+# Sala's IRC port against ngIRCd, the same chatload IRC client for both.
+irc_phase() {
+    local s r
+    for s in salairc ngircd; do if have "$s"; then start_server "$s"; fi; done
+    for r in $(seq 1 "${IRC_REPS:-$REPS}"); do
+        for sc in K100 K1000 rate50 whisper; do
+            wait_quiet "irc rep $r $sc"
+            for s in salairc ngircd; do
+                have "$s" || continue
+                local a w
+                a=$(addr_of "$s"); w=$(window_of "$s")
+                # shellcheck disable=SC2086
+                case $sc in
+                    K100)    run "$s" "$r" irc-fanout-K100-S10-M1000 fanout $a --window $w --members 100 --senders 10 --messages 1000 --timeout 120 ;;
+                    K1000)   run "$s" "$r" irc-fanout-K1000-S5-M200 fanout $a --window $w --members 1000 --senders 5 --messages 200 --timeout 120 ;;
+                    rate50)  run "$s" "$r" irc-fanout-K500-S5-rate50 fanout $a --window $w --members 500 --senders 5 --messages 500 --rate 50 --timeout 60 ;;
+                    whisper) run "$s" "$r" irc-whisper-P50-M1000 whisper $a --window $w --pairs 50 --messages 1000 --timeout 120 ;;
+                esac
+            done
+        done
+    done
+    for s in salairc ngircd; do stop_server "$s"; done
+}
+
 # Our own bench (target/release/bench --spawn) once, to show it agrees with chatload.
 bench_phase() {
     local b=$BENCH args line rc
@@ -427,8 +459,9 @@ for w in "${WHAT[@]}"; do
         sweep) sweep_phase ;;
         bench) bench_phase ;;
         persist) persist_phase ;;
+        irc) irc_phase ;;
         all) load_phase; idle_phase; bench_phase; sweep_phase; persist_phase ;;
-        *) echo "usage: $0 [all|load|idle|sweep|bench|persist]..." >&2; exit 2 ;;
+        *) echo "usage: $0 [all|load|idle|sweep|bench|persist|irc]..." >&2; exit 2 ;;
     esac
 done
 log "# done $(date -Is) in $(((SECONDS - t_start) / 60)) min; chart: python3 scripts/perf_chart.py $OUT"

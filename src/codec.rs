@@ -173,6 +173,8 @@ pub enum Command {
     Quit {
         text: Option<String>,
     },
+    /// An IRC-only request from an IRC connection (see [`crate::irc`]).
+    Irc(crate::irc::Query),
 }
 
 /// True if `s` is a valid nickname: 1–24 of `A-Z a-z 0-9 _ -`, starting with a letter.
@@ -349,7 +351,11 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
     Ok(command)
 }
 
-fn check_nick(nick: &str) -> Result<(), Refusal> {
+/// Checks a nickname a client asks for: valid, and not a guest name.
+///
+/// # Errors
+/// `BAD_NAME` or `NICK_RESERVED`.
+pub fn check_nick(nick: &str) -> Result<(), Refusal> {
     if !is_valid_nick(nick) {
         return Err(Refusal::new(
             ErrCode::BadName,

@@ -9,7 +9,8 @@
 
 use crate::auth::Job;
 use crate::codec::{self, Command, ErrCode, Event, HISTORY_PAGE, Refusal};
-use crate::outbox::{Bytes, Outbox};
+use crate::irc::{self, Query};
+use crate::outbox::{Bytes, Door, Outbox};
 use crate::room::{Chat, ConnId, Left, RoomId};
 use crate::server::Stopper;
 use crate::store::{Entry, Offline, Store};
@@ -21,6 +22,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+mod irc_answers;
 
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
@@ -81,6 +84,44 @@ struct Client {
     outbox: Outbox,
     socket: Option<Arc<TcpStream>>,
     peer: SocketAddr,
+    /// What only IRC connections have; `None` for CHAT/1.
+    irc: Option<IrcUser>,
+}
+
+/// The state of an IRC connection beyond the chat's own.
+#[derive(Debug, Default)]
+struct IrcUser {
+    /// Registration is over: the welcome burst was sent.
+    welcomed: bool,
+    /// The `AWAY` message, if set.
+    away: Option<String>,
+}
+
+/// An event rendered once per protocol, shared by all its recipients.
+#[derive(Debug)]
+struct Line {
+    chat: Bytes,
+    /// The IRC form: `None` when no IRC client is connected, or IRC does not show it.
+    irc: Option<Bytes>,
+    /// The client whose message this is: IRC sends no echo of one's own messages.
+    author: Option<ConnId>,
+}
+
+impl Line {
+    /// The same line, not echoed to IRC client `id`.
+    fn by(mut self, id: ConnId) -> Line {
+        self.author = Some(id);
+        self
+    }
+
+    /// The bytes for outbox `to`, if it gets this line.
+    fn pick(&self, to: &Outbox) -> Option<Bytes> {
+        match to.door() {
+            Door::Chat => Some(Arc::clone(&self.chat)),
+            Door::Irc if self.author == Some(to.id()) => None,
+            Door::Irc => self.irc.clone(),
+        }
+    }
 }
 
 impl Client {
@@ -122,6 +163,10 @@ pub struct Dispatcher {
     waiting: HashMap<ConnId, VecDeque<Result<Command, Refusal>>>,
     /// The store failed to commit: stop.
     broken: bool,
+    /// IRC connections open: while 0, no event is rendered for IRC.
+    irc_clients: usize,
+    /// When the dispatcher started, for the IRC welcome.
+    started: String,
     /// Stops the whole server when the store fails; `None` in tests.
     stopper: Option<Stopper>,
 }
@@ -135,6 +180,14 @@ fn now_ms() -> u64 {
 
 fn bytes(event: &Event<'_>) -> Bytes {
     Bytes::from(codec::encode(event))
+}
+
+/// Appends `event` for one recipient: in IRC for `Some(me)`, else in CHAT/1.
+fn put_event(me: Option<&str>, event: &Event<'_>, out: &mut Vec<u8>) {
+    match me {
+        Some(me) => irc::render_for(event, me, out),
+        None => codec::encode_into(event, out),
+    }
 }
 
 impl Dispatcher {
@@ -171,6 +224,8 @@ impl Dispatcher {
             registering: Vec::new(),
             waiting: HashMap::new(),
             broken: false,
+            irc_clients: 0,
+            started: irc::clock(now_ms()),
             stopper: None,
         })
     }
@@ -283,9 +338,21 @@ impl Dispatcher {
 
     /// One arm per verb of the contract.
     fn command(&mut self, id: ConnId, command: Command) {
-        if !self.clients.contains_key(&id) {
+        let Some(client) = self.clients.get(&id) else {
             return; // Already dropped: a line that was in flight.
-        }
+        };
+        let subject = match &client.irc {
+            None => String::new(),
+            Some(user) => {
+                if !user.welcomed && !registering(&command) {
+                    let refusal = Refusal::new(ErrCode::UnknownCommand, "You have not registered");
+                    let mut out = Vec::new();
+                    irc::put_numeric(&mut out, 451, "*", &[], &refusal.text);
+                    return self.reply(id, out);
+                }
+                irc::subject(&command)
+            }
+        };
         let done = match command {
             Command::Nick { nick, password } => self.nick(id, &nick, password),
             Command::Register { password } => self.register(id, password),
@@ -302,9 +369,10 @@ impl Dispatcher {
             Command::History { room, before } => self.page(id, &room, before),
             Command::Ping { token } => self.pong(id, token.as_deref()),
             Command::Quit { text } => self.quit(id, text.as_deref()),
+            Command::Irc(query) => self.irc(id, query),
         };
         if let Err(refusal) = done {
-            self.refuse(id, &refusal);
+            self.refuse_about(id, &refusal, &subject);
         }
     }
 
@@ -317,27 +385,70 @@ impl Dispatcher {
     ) {
         let nick = self.chat.connect(id).to_string();
         info!("conn {id} from {peer} is {nick}");
+        let door = outbox.door();
         self.clients.insert(
             id,
             Client {
                 outbox,
                 socket,
                 peer,
+                irc: (door == Door::Irc).then(IrcUser::default),
             },
         );
+        if door == Door::Irc {
+            // IRC clients speak first (NICK, USER); they are greeted after.
+            self.irc_clients += 1;
+            return;
+        }
         let welcome = bytes(&Event::Welcome {
             nick: &nick,
             text: &self.settings.welcome,
         });
-        self.send_one(id, &welcome);
+        self.reply(id, welcome.to_vec());
     }
 
     fn refuse(&mut self, id: ConnId, refusal: &Refusal) {
-        let line = bytes(&Event::Err {
-            code: refusal.code,
-            text: &refusal.text,
-        });
-        self.send_one(id, &line);
+        self.refuse_about(id, refusal, "*");
+    }
+
+    /// Refuses a command about `subject` (its room's channel or nick, for IRC numerics).
+    fn refuse_about(&mut self, id: ConnId, refusal: &Refusal, subject: &str) {
+        let out = match self.irc_me(id) {
+            Some(me) => {
+                let mut out = Vec::new();
+                irc::refusal(&mut out, &me, refusal.code, subject, &refusal.text);
+                out
+            }
+            None => codec::encode(&Event::Err {
+                code: refusal.code,
+                text: &refusal.text,
+            }),
+        };
+        self.reply(id, out);
+    }
+
+    /// The nick an IRC client is addressed by in numerics (`*` before its
+    /// registration); `None` for a CHAT/1 client.
+    fn irc_me(&self, id: ConnId) -> Option<String> {
+        let user = self.clients.get(&id)?.irc.as_ref()?;
+        Some(if user.welcomed {
+            self.chat.nick(id).to_string()
+        } else {
+            "*".to_string()
+        })
+    }
+
+    /// Renders `event` for every protocol in use.
+    fn render(&self, event: &Event<'_>) -> Line {
+        Line {
+            chat: bytes(event),
+            irc: if self.irc_clients > 0 {
+                irc::render_shared(event).map(Bytes::from)
+            } else {
+                None
+            },
+            author: None,
+        }
     }
 
     fn nick(&mut self, id: ConnId, nick: &str, password: Option<String>) -> Result<(), Refusal> {
@@ -387,11 +498,21 @@ impl Dispatcher {
 
     fn rename(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
         let old = self.chat.rename(id, nick)?;
-        let line = bytes(&Event::Nick {
+        let line = self.render(&Event::Nick {
             old: &old,
             new: nick,
         });
-        let audience = self.chat.audience(id);
+        let mut audience = self.chat.audience(id);
+        let greet = self
+            .clients
+            .get_mut(&id)
+            .and_then(|c| c.irc.as_mut())
+            .is_some_and(|user| !std::mem::replace(&mut user.welcomed, true));
+        if greet {
+            // An IRC client's first nick ends its registration: the welcome burst.
+            audience.retain(|&a| a != id);
+            self.welcome_irc(id);
+        }
         self.send_many(&audience, &line);
         Ok(())
     }
@@ -420,9 +541,11 @@ impl Dispatcher {
             error!("cannot read whispers for {nick}: {e}");
             Vec::new()
         });
+        let me = self.irc_me(id);
         let mut out = Vec::new();
         for w in &waiting {
-            codec::encode_into(
+            put_event(
+                me.as_deref(),
                 &Event::Offline {
                     at: w.at,
                     from: &w.from,
@@ -431,8 +554,8 @@ impl Dispatcher {
                 &mut out,
             );
         }
-        codec::encode_into(&Event::EndOffline, &mut out);
-        self.send_one(id, &Bytes::from(out));
+        put_event(me.as_deref(), &Event::EndOffline, &mut out);
+        self.reply(id, out);
     }
 
     fn register(&mut self, id: ConnId, password: String) -> Result<(), Refusal> {
@@ -498,11 +621,16 @@ impl Dispatcher {
         self.accounts.insert(key, (nick.to_string(), hash));
         self.chat.log_in(id);
         info!("conn {id} registered {nick}");
-        let line = bytes(&Event::Ok {
-            verb: "REGISTER",
-            detail: Some(nick),
-        });
-        self.send_one(id, &line);
+        let mut out = Vec::new();
+        put_event(
+            self.irc_me(id).as_deref(),
+            &Event::Ok {
+                verb: "REGISTER",
+                detail: Some(nick),
+            },
+            &mut out,
+        );
+        self.reply(id, out);
     }
 
     fn join(&mut self, id: ConnId, name: &str, key: Option<&str>) -> Result<(), Refusal> {
@@ -525,14 +653,24 @@ impl Dispatcher {
             error!("cannot save room {name}: {e}");
         }
         let nick = self.chat.nick(id);
-        let line = bytes(&Event::Join {
+        let line = self.render(&Event::Join {
             room: &room.name,
             nick,
         });
         // The joiner also gets the member list and the recent history.
         let mut intro = Vec::new();
         let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
-        codec::encode_members(&room.name, &nicks, &mut intro);
+        let me = self.irc_me(id);
+        match &me {
+            Some(me) => irc::names(
+                &mut intro,
+                me,
+                &room.name,
+                self.chat.owner_nick(room),
+                &nicks,
+            ),
+            None => codec::encode_members(&room.name, &nicks, &mut intro),
+        }
         let recent = self
             .store
             .page(&room_id, None, HISTORY_PAGE)
@@ -540,16 +678,25 @@ impl Dispatcher {
                 error!("cannot read history of {name}: {e}");
                 Vec::new()
             });
-        encode_history(&room.name, &recent, &mut intro);
-        let intro = Bytes::from(intro);
-        self.send_room(&room_id, &line);
-        self.send_one(id, &intro);
+        if me.is_none() || !recent.is_empty() {
+            encode_history(me.as_deref(), &room.name, &recent, &mut intro);
+        }
+        if let Some(client) = self.clients.get(&id)
+            && let Some(bytes) = line.pick(&client.outbox)
+        {
+            // The joiner's own JOIN comes first, then what it sees inside.
+            let mut first = bytes.to_vec();
+            first.extend_from_slice(&intro);
+            intro = first;
+        }
+        self.send_room_except(&room_id, &line, id);
+        self.reply(id, intro);
         Ok(())
     }
 
     fn part(&mut self, id: ConnId, name: &str, text: Option<&str>) -> Result<(), Refusal> {
         let left = self.chat.part(id, name)?;
-        let line = bytes(&Event::Part {
+        let line = self.render(&Event::Part {
             room: &left.name,
             nick: self.chat.nick(id),
             text,
@@ -565,11 +712,13 @@ impl Dispatcher {
         let room_name = room.name.clone();
         let room_id = RoomId::of(name);
         let nick = self.chat.nick(id).to_string();
-        let line = bytes(&Event::Msg {
-            room: &room_name,
-            nick: &nick,
-            text,
-        });
+        let line = self
+            .render(&Event::Msg {
+                room: &room_name,
+                nick: &nick,
+                text,
+            })
+            .by(id);
         let entry = Entry {
             at,
             nick,
@@ -586,14 +735,26 @@ impl Dispatcher {
         let Some(to) = self.chat.find(nick) else {
             return self.whisper_offline(id, nick, text);
         };
-        let line = bytes(&Event::Whisper {
-            from: self.chat.nick(id),
-            to: self.chat.nick(to),
-            text,
-        });
+        let line = self
+            .render(&Event::Whisper {
+                from: self.chat.nick(id),
+                to: self.chat.nick(to),
+                text,
+            })
+            .by(id);
         self.send_one(to, &line);
         if to != id {
             self.send_one(id, &line);
+        }
+        // IRC tells the sender when the recipient is away.
+        let away = self
+            .clients
+            .get(&to)
+            .and_then(|c| c.irc.as_ref()?.away.clone());
+        if let (Some(me), Some(away)) = (self.irc_me(id), away) {
+            let mut out = Vec::new();
+            irc::put_numeric(&mut out, 301, &me, &[self.chat.nick(to)], &away);
+            self.reply(id, out);
         }
         Ok(())
     }
@@ -633,20 +794,39 @@ impl Dispatcher {
                 format!("{account} cannot take whispers now"),
             )
         })?;
-        let line = bytes(&Event::Whisper {
-            from: &from,
-            to: &account,
-            text,
-        });
-        self.send_one(id, &line);
+        match self.irc_me(id) {
+            Some(me) => {
+                let mut out = Vec::new();
+                irc::put(
+                    &mut out,
+                    irc::SERVER,
+                    "NOTICE",
+                    &[&me],
+                    Some(&format!(
+                        "{account} is offline: your message waits for their next login"
+                    )),
+                );
+                self.reply(id, out);
+            }
+            None => {
+                let line = self.render(&Event::Whisper {
+                    from: &from,
+                    to: &account,
+                    text,
+                });
+                self.send_one(id, &line);
+            }
+        }
         Ok(())
     }
 
     fn broadcast(&mut self, id: ConnId, text: &str) -> Result<(), Refusal> {
-        let line = bytes(&Event::Broadcast {
-            from: self.chat.nick(id),
-            text,
-        });
+        let line = self
+            .render(&Event::Broadcast {
+                from: self.chat.nick(id),
+                text,
+            })
+            .by(id);
         let everyone: Vec<ConnId> = self.clients.keys().copied().collect();
         self.send_many(&everyone, &line);
         Ok(())
@@ -667,7 +847,7 @@ impl Dispatcher {
             );
         }
         codec::encode_into(&Event::EndRooms, &mut out);
-        self.send_one(id, &Bytes::from(out));
+        self.reply(id, out);
         Ok(())
     }
 
@@ -676,7 +856,7 @@ impl Dispatcher {
         let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
         let mut out = Vec::new();
         codec::encode_members(&room.name, &nicks, &mut out);
-        self.send_one(id, &Bytes::from(out));
+        self.reply(id, out);
         Ok(())
     }
 
@@ -685,7 +865,7 @@ impl Dispatcher {
         nicks.sort_unstable_by_key(|n| n.to_ascii_lowercase());
         let mut out = Vec::new();
         codec::encode_users(&nicks, &mut out);
-        self.send_one(id, &Bytes::from(out));
+        self.reply(id, out);
         Ok(())
     }
 
@@ -697,7 +877,7 @@ impl Dispatcher {
         text: Option<&str>,
     ) -> Result<(), Refusal> {
         let (target, left) = self.chat.kick(id, name, nick)?;
-        let line = bytes(&Event::Kicked {
+        let line = self.render(&Event::Kicked {
             room: &left.name,
             nick: self.chat.nick(target),
             by: self.chat.nick(id),
@@ -710,14 +890,25 @@ impl Dispatcher {
 
     fn delete(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
         let (room_id, room) = self.chat.delete(id, name)?;
-        let line = bytes(&Event::Closed {
-            room: &room.name,
-            by: self.chat.nick(id),
-        });
-        self.send_many(&room.members, &line);
+        let by = self.chat.nick(id).to_string();
+        let mut told = room.members.clone();
         // The owner of an account's room may delete it from outside.
-        if !room.members.contains(&id) {
-            self.send_one(id, &line);
+        if !told.contains(&id) {
+            told.push(id);
+        }
+        for member in told {
+            let mut out = Vec::new();
+            let me = self.irc_me(member);
+            let event = Event::Closed {
+                room: &room.name,
+                by: &by,
+            };
+            match &me {
+                // An IRC client that is not in the channel has no window to close.
+                Some(_) if !room.members.contains(&member) => {}
+                _ => put_event(me.as_deref(), &event, &mut out),
+            }
+            self.reply(member, out);
         }
         self.routes.lock().remove(&room_id);
         self.forget(&room_id);
@@ -742,13 +933,15 @@ impl Dispatcher {
                 Vec::new()
             });
         let mut out = Vec::new();
-        encode_history(&room_name, &entries, &mut out);
-        self.send_one(id, &Bytes::from(out));
+        encode_history(self.irc_me(id).as_deref(), &room_name, &entries, &mut out);
+        self.reply(id, out);
         Ok(())
     }
 
     fn pong(&mut self, id: ConnId, token: Option<&str>) -> Result<(), Refusal> {
-        self.send_one(id, &bytes(&Event::Pong { token }));
+        let mut out = Vec::new();
+        put_event(self.irc_me(id).as_deref(), &Event::Pong { token }, &mut out);
+        self.reply(id, out);
         Ok(())
     }
 
@@ -777,15 +970,18 @@ impl Dispatcher {
             for left in &departure.left {
                 self.unroute(id, left);
             }
-            let line = bytes(&Event::Quit {
+            let line = self.render(&Event::Quit {
                 nick: &departure.nick,
                 text: Some(quit_text),
             });
             self.send_many(&departure.peers, &line);
         }
+        if client.irc.is_some() {
+            self.irc_clients -= 1;
+        }
         self.staged.push(Staged {
+            line: bye(&client.outbox, bye_text),
             to: client.outbox.clone(),
-            line: bytes(&Event::Bye { text: bye_text }),
             last: true,
         });
         client.stop_reading();
@@ -867,38 +1063,63 @@ impl Dispatcher {
 
     /// Says `BYE` to every client and wakes its reader; the writer closes them.
     fn goodbye(&mut self, text: &str) {
-        let line = bytes(&Event::Bye { text });
         for (_, client) in self.clients.drain() {
-            client.outbox.push_last(&line);
+            client.outbox.push_last(&bye(&client.outbox, text));
             client.stop_reading();
         }
         self.routes.lock().clear();
     }
 
-    fn send_one(&mut self, id: ConnId, line: &Bytes) {
+    /// Queues bytes already rendered for client `id` (a reply to it alone).
+    fn reply(&mut self, id: ConnId, out: Vec<u8>) {
+        if out.is_empty() {
+            return;
+        }
         if let Some(client) = self.clients.get(&id) {
             self.staged.push(Staged {
                 to: client.outbox.clone(),
-                line: Arc::clone(line),
+                line: Bytes::from(out),
                 last: false,
             });
         }
     }
 
-    fn send_many(&mut self, ids: &[ConnId], line: &Bytes) {
+    fn send_one(&mut self, id: ConnId, line: &Line) {
+        if let Some(client) = self.clients.get(&id)
+            && let Some(bytes) = line.pick(&client.outbox)
+        {
+            self.staged.push(Staged {
+                to: client.outbox.clone(),
+                line: bytes,
+                last: false,
+            });
+        }
+    }
+
+    fn send_many(&mut self, ids: &[ConnId], line: &Line) {
         for &id in ids {
             self.send_one(id, line);
         }
     }
 
-    fn send_room(&mut self, room: &RoomId, line: &Bytes) {
+    fn send_room(&mut self, room: &RoomId, line: &Line) {
+        self.send_room_except(room, line, ConnId::MAX);
+    }
+
+    /// Stages `line` for every member of `room` but `except`.
+    fn send_room_except(&mut self, room: &RoomId, line: &Line, except: ConnId) {
         let routes = self.routes.lock();
         for outbox in routes.get(room).into_iter().flatten() {
-            self.staged.push(Staged {
-                to: outbox.clone(),
-                line: Arc::clone(line),
-                last: false,
-            });
+            if outbox.id() == except {
+                continue;
+            }
+            if let Some(bytes) = line.pick(outbox) {
+                self.staged.push(Staged {
+                    to: outbox.clone(),
+                    line: bytes,
+                    last: false,
+                });
+            }
         }
     }
 }
@@ -907,9 +1128,31 @@ fn no_room(name: &str) -> Refusal {
     Refusal::new(ErrCode::NoSuchRoom, format!("there is no room {name}"))
 }
 
-fn encode_history(room: &str, entries: &[Entry], out: &mut Vec<u8>) {
+/// The `BYE` for outbox `to`, in its protocol.
+fn bye(to: &Outbox, text: &str) -> Bytes {
+    let event = Event::Bye { text };
+    match to.door() {
+        Door::Chat => bytes(&event),
+        Door::Irc => Bytes::from(irc::render_shared(&event).unwrap_or_default()),
+    }
+}
+
+/// True for what an IRC client may send before its registration is over.
+fn registering(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Nick { .. }
+            | Command::Quit { .. }
+            | Command::Irc(
+                Query::Cap { .. } | Query::Ping { .. } | Query::PingPeer | Query::Numeric { .. }
+            )
+    )
+}
+
+fn encode_history(me: Option<&str>, room: &str, entries: &[Entry], out: &mut Vec<u8>) {
     for e in entries {
-        codec::encode_into(
+        put_event(
+            me,
             &Event::History {
                 room,
                 at: e.at,
@@ -919,7 +1162,7 @@ fn encode_history(room: &str, entries: &[Entry], out: &mut Vec<u8>) {
             out,
         );
     }
-    codec::encode_into(&Event::EndHistory { room }, out);
+    put_event(me, &Event::EndHistory { room }, out);
 }
 
 #[cfg(test)]

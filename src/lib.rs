@@ -32,7 +32,8 @@
 //! - [`auth`]: the worker thread that hashes and checks passwords.
 //! - [`dispatcher`]: the one thread that changes state and routes events.
 //! - [`outbox`]: a connection's bounded queue of encoded events.
-//! - [`connection`]: a connection's reader thread.
+//! - [`connection`]: a connection's reader thread (CHAT/1 or IRC).
+//! - [`irc`]: the IRC wire format, pure: IRC lines to commands, events to IRC lines.
 //! - [`writer`]: the one thread that `send`s for every connection.
 //! - [`flood`]: the per-connection token bucket.
 //! - [`server`]: `socket`/`bind`/`listen`, the accept loop, shutdown.
@@ -53,6 +54,7 @@ pub mod codec;
 pub mod connection;
 pub mod dispatcher;
 pub mod flood;
+pub mod irc;
 pub mod outbox;
 pub mod room;
 pub mod secret;

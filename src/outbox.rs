@@ -55,6 +55,7 @@ pub struct Outbox(Arc<Sending>);
 #[derive(Debug)]
 struct Sending {
     id: ConnId,
+    door: Door,
     tx: Sender<Item>,
     shared: Arc<Shared>,
     limit: usize,
@@ -72,13 +73,29 @@ pub struct Inbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// A queue for connection `id` holding at most `limit` events; the writer
-/// learns through `mail` when it has events.
+/// The protocol a connection speaks, so the dispatcher renders its events right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Door {
+    /// CHAT/1 lines.
+    #[default]
+    Chat,
+    /// IRC lines ([`crate::irc`]).
+    Irc,
+}
+
+/// A CHAT/1 queue for connection `id` holding at most `limit` events; the
+/// writer learns through `mail` when it has events.
 pub fn queue(id: ConnId, limit: usize, mail: Sender<Post>) -> (Outbox, Inbox) {
+    queue_for(id, Door::Chat, limit, mail)
+}
+
+/// A queue for connection `id` that speaks the protocol of `door`.
+pub fn queue_for(id: ConnId, door: Door, limit: usize, mail: Sender<Post>) -> (Outbox, Inbox) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared::default());
     let outbox = Outbox(Arc::new(Sending {
         id,
+        door,
         tx,
         shared: Arc::clone(&shared),
         limit: limit.max(1),
@@ -91,6 +108,11 @@ impl Outbox {
     /// The connection this queue belongs to.
     pub fn id(&self) -> ConnId {
         self.0.id
+    }
+
+    /// The protocol of the connection.
+    pub fn door(&self) -> Door {
+        self.0.door
     }
 
     /// Queues an event.

@@ -3,10 +3,10 @@
 //! orderly stop that joins every thread it started.
 
 use crate::codec::{self, ErrCode, Event};
-use crate::connection;
+use crate::connection::{self, Reading};
 use crate::dispatcher::{Dispatcher, Input, Routes, Settings};
 use crate::flood::FloodLimit;
-use crate::outbox;
+use crate::outbox::{self, Door};
 use crate::room::{Chat, ConnId};
 use crate::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
@@ -28,6 +28,10 @@ use std::time::Duration;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// Address of the IRC front door, if open.
+    pub irc_listen: Option<SocketAddr>,
+    /// An IRC client quiet this long gets a `PING`; quiet as long again, it is dropped.
+    pub irc_ping: Duration,
     /// Address of the web client's HTTP and WebSocket listener; `None`: no web client.
     pub web_listen: Option<SocketAddr>,
     /// Queue of connections the kernel completes before we `accept` them.
@@ -58,6 +62,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 44765)),
+            irc_listen: None,
+            irc_ping: Duration::from_secs(120),
             web_listen: None,
             backlog: 1024,
             max_clients: 10_000,
@@ -81,9 +87,8 @@ impl Default for Config {
 #[derive(Debug, Clone)]
 pub struct Stopper {
     stopping: Arc<AtomicBool>,
-    wake: SocketAddr,
-    /// The web listener's address, when there is one: its acceptor is woken too.
-    wake_web: Option<SocketAddr>,
+    /// The listeners whose acceptor threads wait in accept(2); the main one last.
+    wake: Vec<SocketAddr>,
 }
 
 impl Stopper {
@@ -93,10 +98,9 @@ impl Stopper {
             return;
         }
         // The acceptors are blocked in accept(2): a connection of our own wakes each.
-        if let Some(web) = self.wake_web {
-            let _ = TcpStream::connect_timeout(&web, Duration::from_secs(1));
+        for addr in &self.wake {
+            let _ = TcpStream::connect_timeout(addr, Duration::from_secs(1));
         }
-        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
     }
 }
 
@@ -105,6 +109,7 @@ impl Stopper {
 pub struct Server {
     local_addr: SocketAddr,
     web_addr: Option<SocketAddr>,
+    irc_addr: Option<SocketAddr>,
     stopper: Stopper,
     acceptor: Option<JoinHandle<usize>>,
     routes: Arc<Routes>,
@@ -131,6 +136,17 @@ impl Server {
         if let Some(addr) = web_addr {
             info!("web client on http://{addr}/");
         }
+        let irc_listener = match config.irc_listen {
+            Some(addr) => Some(listen(addr, config.backlog)?),
+            None => None,
+        };
+        let irc_addr = match &irc_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        if let Some(addr) = irc_addr {
+            info!("IRC front door open on {addr}");
+        }
         let store: Box<dyn Store> = match &config.data_dir {
             Some(dir) => Box::new(SqliteStore::open(dir).map_err(io::Error::other)?),
             None => Box::new(MemoryStore::new(config.history)),
@@ -151,8 +167,12 @@ impl Server {
         .map_err(io::Error::other)?;
         let stopper = Stopper {
             stopping: Arc::new(AtomicBool::new(false)),
-            wake: wake_addr(local_addr),
-            wake_web: web_addr.map(wake_addr),
+            wake: web_addr
+                .into_iter()
+                .chain(irc_addr)
+                .chain(std::iter::once(local_addr))
+                .map(wake_addr)
+                .collect(),
         };
         dispatcher.stop_on_failure(stopper.clone());
         let answers = inputs.clone();
@@ -190,6 +210,7 @@ impl Server {
         };
         let acceptor = Acceptor {
             listener,
+            door: Door::Chat,
             config,
             inputs,
             mail,
@@ -198,12 +219,25 @@ impl Server {
             ids,
             threads: Vec::new(),
         };
+        let mut doors = Vec::new();
+        if let Some(listener) = irc_listener {
+            let mut irc = acceptor.sibling(listener, Door::Irc);
+            doors.push(
+                thread::Builder::new()
+                    .name("irc-acceptor".into())
+                    .spawn(move || {
+                        irc.accept_all();
+                        irc.threads
+                    })?,
+            );
+        }
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run([dispatcher, auth], writer, web))?;
+            .spawn(move || acceptor.run([dispatcher, auth], writer, web, doors))?;
         Ok(Server {
             local_addr,
             web_addr,
+            irc_addr,
             stopper,
             acceptor: Some(acceptor),
             routes,
@@ -219,6 +253,11 @@ impl Server {
     /// The address of the web client's listener, when it has one (with the real port).
     pub fn web_addr(&self) -> Option<SocketAddr> {
         self.web_addr
+    }
+
+    /// The address of the IRC front door, if it is open.
+    pub fn irc_addr(&self) -> Option<SocketAddr> {
+        self.irc_addr
     }
 
     /// A handle that stops the server from another thread.
@@ -293,9 +332,12 @@ pub(crate) fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> 
     Ok(socket.into())
 }
 
-/// The acceptor thread's state.
+/// An acceptor thread's state: one per listening socket of chat lines
+/// (CHAT/1, and IRC with `--irc-listen`; the web listener has its own, [`WebAcceptor`]).
 struct Acceptor {
     listener: TcpListener,
+    /// The protocol its connections speak.
+    door: Door,
     config: Config,
     inputs: Sender<Input>,
     /// Tells the writer thread about new connections.
@@ -308,13 +350,23 @@ struct Acceptor {
 }
 
 impl Acceptor {
-    /// Accepts until stopped, then stops the dispatcher and joins every thread.
-    fn run(
-        mut self,
-        workers: [JoinHandle<()>; 2],
-        writer: JoinHandle<()>,
-        web: Option<JoinHandle<Vec<JoinHandle<()>>>>,
-    ) -> usize {
+    /// An acceptor for another listener, feeding the same dispatcher and writer.
+    fn sibling(&self, listener: TcpListener, door: Door) -> Acceptor {
+        Acceptor {
+            listener,
+            door,
+            config: self.config.clone(),
+            inputs: self.inputs.clone(),
+            mail: self.mail.clone(),
+            stopping: Arc::clone(&self.stopping),
+            live: Arc::clone(&self.live),
+            ids: Arc::clone(&self.ids),
+            threads: Vec::new(),
+        }
+    }
+
+    /// Accepts connections until the server stops.
+    fn accept_all(&mut self) {
         let mut accepted_count: u64 = 0;
         loop {
             // accept(2): blocks until a handshake completes; a new socket per client.
@@ -325,7 +377,7 @@ impl Acceptor {
             match accepted {
                 Ok((stream, peer)) => {
                     let id = next_id(&self.ids);
-                    debug!("accept() -> conn {id} from {peer}");
+                    debug!("accept() -> conn {id} from {peer} ({:?})", self.door);
                     self.admit(id, stream, peer);
                 }
                 Err(e) => {
@@ -339,7 +391,25 @@ impl Acceptor {
                 self.threads.retain(|t| !t.is_finished());
             }
         }
+    }
+
+    /// Accepts until stopped, then stops the dispatcher and joins every
+    /// thread, the other acceptors' (`web`, `doors`) and their readers too.
+    fn run(
+        mut self,
+        workers: [JoinHandle<()>; 2],
+        writer: JoinHandle<()>,
+        web: Option<JoinHandle<Vec<JoinHandle<()>>>>,
+        doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
+    ) -> usize {
+        self.accept_all();
         info!("stopping: no longer accepting");
+        for door in doors {
+            match door.join() {
+                Ok(threads) => self.threads.extend(threads),
+                Err(_) => error!("an acceptor thread panicked"),
+            }
+        }
         // The web acceptor stops too (Stopper::stop woke it); its connections
         // that became chat clients end like ours, when the dispatcher says BYE.
         if let Some(web) = web {
@@ -374,7 +444,7 @@ impl Acceptor {
     fn admit(&mut self, id: ConnId, stream: TcpStream, peer: SocketAddr) {
         if !reserve(&self.live, self.config.max_clients) {
             warn!("conn {id} from {peer} refused: server full");
-            refuse_full(stream, self.config.max_clients);
+            refuse_full(stream, self.door, self.config.max_clients);
             return;
         }
         if let Err(e) = tune(&stream, &self.config) {
@@ -385,7 +455,7 @@ impl Acceptor {
             id,
             peer,
             &socket,
-            Framing::Raw,
+            (self.door, Framing::Raw),
             self.config.send_queue,
             &self.mail,
             &self.inputs,
@@ -398,7 +468,11 @@ impl Acceptor {
             id,
             socket,
             self.inputs.clone(),
-            self.config.flood,
+            Reading {
+                door: self.door,
+                flood: self.config.flood,
+                ping_after: self.config.irc_ping,
+            },
             Arc::clone(&self.live),
         ) {
             Ok(thread) => self.threads.push(thread),
@@ -415,18 +489,19 @@ impl Acceptor {
 }
 
 /// Introduces a new connection to the writer (`Post::Open`, with how to frame
-/// its lines) and to the dispatcher (`Input::Connect`, which says WELCOME);
-/// returns its outbox, or `None` when the server is stopping.
+/// its lines) and to the dispatcher (`Input::Connect`, which says WELCOME to
+/// CHAT/1 clients); `door` is the protocol it speaks. Returns its outbox, or
+/// `None` when the server is stopping.
 pub(crate) fn register(
     id: ConnId,
     peer: SocketAddr,
     socket: &Arc<TcpStream>,
-    framing: Framing,
+    (door, framing): (Door, Framing),
     send_queue: usize,
     mail: &Sender<Post>,
     inputs: &Sender<Input>,
 ) -> Option<outbox::Outbox> {
-    let (outbox, inbox) = outbox::queue(id, send_queue, mail.clone());
+    let (outbox, inbox) = outbox::queue_for(id, door, send_queue, mail.clone());
     let open = Post::Open {
         id,
         inbox,
@@ -483,8 +558,14 @@ pub(crate) fn full_lines(max: usize) -> [Vec<u8>; 2] {
 }
 
 /// Tells a client the server is full, then closes.
-fn refuse_full(mut stream: TcpStream, max: usize) {
-    let out = full_lines(max).concat();
+fn refuse_full(mut stream: TcpStream, door: Door, max: usize) {
+    let out = match door {
+        Door::Chat => full_lines(max).concat(),
+        Door::Irc => format!(
+            "ERROR :Closing link: the server holds at most {max} clients; try again later\r\n"
+        )
+        .into_bytes(),
+    };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     // send(2), then shutdown(2): the client reads both lines, then EOF.
     let _ = stream.write_all(&out);

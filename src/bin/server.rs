@@ -14,7 +14,8 @@ use std::time::Duration;
 /// Sala: a small CHAT/1 chat server, one thread per connection.
 ///
 /// Clients connect over TCP and speak plain text lines (try `nc HOST 44765`),
-/// or open the web client in a browser (http://HOST:8080/).
+/// or open the web client in a browser (http://HOST:8080/); with
+/// --irc-listen, IRC clients join the same rooms.
 /// Set RUST_LOG=debug to watch every socket call (socket, bind, listen, accept,
 /// recv, send, shutdown) as it happens.
 #[derive(Debug, Parser)]
@@ -27,6 +28,14 @@ struct Flags {
     /// [default: port 8080 on the host of --listen; port 0 if --listen asks for port 0]
     #[arg(long, value_name = "ADDR|off")]
     web_listen: Option<WebListen>,
+    /// Also listen for IRC clients (irssi, WeeChat, HexChat...) at this address,
+    /// e.g. 0.0.0.0:6667: the same rooms, as channels #room. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    irc_listen: Option<SocketAddr>,
+    /// Seconds an IRC client may stay quiet before it is sent PING; if it stays
+    /// quiet as long again, it is dropped.
+    #[arg(long, default_value_t = 120)]
+    irc_ping: u64,
     /// Most clients connected at once; the next one is told ERR SERVER_FULL and BYE.
     #[arg(long, default_value_t = 10_000)]
     max_clients: usize,
@@ -99,6 +108,8 @@ fn main() -> ExitCode {
     let config = Config {
         listen: flags.listen,
         web_listen,
+        irc_listen: flags.irc_listen,
+        irc_ping: Duration::from_secs(flags.irc_ping.max(1)),
         backlog: flags.backlog,
         max_clients: flags.max_clients,
         max_rooms: flags.max_rooms,

@@ -226,7 +226,7 @@ impl Visit {
             id,
             peer,
             socket,
-            Framing::WebSocket,
+            (crate::outbox::Door::Chat, Framing::WebSocket),
             door.config.send_queue,
             &door.mail,
             &door.inputs,

@@ -79,7 +79,7 @@ pub fn read_loop(
         outbox,
     };
     let mut ws = WebSocket::from_partially_read(duplex, rest, Role::Server, Some(config));
-    let mut lines = LineReader::new(id, flood);
+    let mut lines = LineReader::new(id, flood, None);
     loop {
         let data = match ws.read() {
             Ok(Message::Text(text)) => text.into(),

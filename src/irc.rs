@@ -1,0 +1,1105 @@
+//! The IRC wire format (RFC 1459/2812 as clients use it), and nothing else:
+//! parse a client line into [`Message`], turn it into the same [`Command`]s a
+//! CHAT/1 client sends (or an IRC-only [`Query`]), and render [`Event`]s and
+//! replies as IRC lines. No I/O here; every rule is unit-tested in this file.
+//!
+//! A room `lobby` is the channel `#lobby`; a whisper is a `PRIVMSG` to a nick;
+//! a broadcast is a `NOTICE $*` (and `PRIVMSG $*`/`NOTICE $*` sends one). The
+//! mapping table is in `docs/irc.md`.
+
+use crate::codec::{self, Command, ErrCode, Event};
+
+/// The server's name in prefixes and numerics.
+pub const SERVER: &str = "sala";
+/// Most targets of one `PRIVMSG`/`NOTICE`/`JOIN`/`PART` (ISUPPORT `TARGMAX`).
+pub const MAX_TARGETS: usize = 4;
+
+/// One parsed client line: `[@tags] [:prefix] COMMAND params... [:trailing]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message<'a> {
+    /// The command in upper case (or a numeric, as sent).
+    pub command: String,
+    /// Middle parameters, then the trailing one (without its `:`).
+    pub params: Vec<&'a str>,
+}
+
+/// Parses one line (terminator already removed). Tags and a prefix are
+/// skipped; runs of spaces separate parameters. `None` for a blank line.
+pub fn parse(line: &str) -> Option<Message<'_>> {
+    let mut rest = line.trim_start_matches(' ');
+    if rest.starts_with('@') {
+        rest = rest
+            .split_once(' ')
+            .map_or("", |(_, r)| r)
+            .trim_start_matches(' ');
+    }
+    if rest.starts_with(':') {
+        rest = rest
+            .split_once(' ')
+            .map_or("", |(_, r)| r)
+            .trim_start_matches(' ');
+    }
+    let (command, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    if command.is_empty() {
+        return None;
+    }
+    let mut params = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(' ');
+        if rest.is_empty() {
+            break;
+        }
+        if let Some(trailing) = rest.strip_prefix(':') {
+            params.push(trailing);
+            break;
+        }
+        let (word, more) = rest.split_once(' ').unwrap_or((rest, ""));
+        params.push(word);
+        rest = more;
+    }
+    Some(Message {
+        command: command.to_ascii_uppercase(),
+        params,
+    })
+}
+
+/// IRC-only requests: they read chat state the CHAT/1 verbs do not show, or
+/// only answer the asker. The dispatcher answers them in order with the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// A numeric the reader decided on (421, 461, 432, ...): `params` after
+    /// the recipient's nick, `text` last.
+    Numeric {
+        code: u16,
+        params: Vec<String>,
+        text: String,
+    },
+    /// `CAP` negotiation: we offer no capabilities.
+    Cap {
+        sub: String,
+        arg: Option<String>,
+    },
+    /// The client's `PING token`: answer `PONG`.
+    Ping {
+        token: String,
+    },
+    /// The client was quiet too long: the server sends `PING`.
+    PingPeer,
+    Names {
+        room: Option<String>,
+    },
+    Who {
+        mask: String,
+    },
+    Whois {
+        nick: String,
+    },
+    Ison {
+        nicks: Vec<String>,
+    },
+    Userhost {
+        nicks: Vec<String>,
+    },
+    ChannelMode {
+        room: String,
+        change: Option<String>,
+    },
+    UserMode {
+        nick: String,
+        change: Option<String>,
+    },
+    Topic {
+        room: String,
+        set: bool,
+    },
+    Lusers,
+    Motd,
+    Away {
+        text: Option<String>,
+    },
+    List,
+}
+
+/// The channel of room `room`.
+pub fn channel(room: &str) -> String {
+    format!("#{room}")
+}
+
+/// The room of channel `chan` (`#lobby` → `lobby`; `&` accepted too), if it
+/// is a valid room name.
+pub fn room_of(chan: &str) -> Option<&str> {
+    let name = chan.strip_prefix('#').or_else(|| chan.strip_prefix('&'))?;
+    codec::is_valid_room(name).then_some(name)
+}
+
+/// What a client line asks for, as the reader hands it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A command for the dispatcher (a CHAT/1 one or an IRC query).
+    Send(Command),
+    /// `PONG`: the peer is alive; nothing to send on.
+    Alive,
+    /// Registration lines held until `NICK` and `USER` (and `CAP END`) arrived.
+    Nothing,
+}
+
+/// The registration state one IRC connection keeps in its reader thread:
+/// `NICK` goes to the dispatcher only once `USER` came and `CAP` ended.
+#[derive(Debug, Default)]
+pub struct Session {
+    nick: Option<String>,
+    password: Option<String>,
+    user: bool,
+    capping: bool,
+    /// `NICK` was handed on: from now on every line goes to the dispatcher.
+    registered: bool,
+}
+
+fn numeric(code: u16, params: &[&str], text: &str) -> Step {
+    Step::Send(Command::Irc(Query::Numeric {
+        code,
+        params: params.iter().map(|p| (*p).to_string()).collect(),
+        text: text.to_string(),
+    }))
+}
+
+fn need_more(command: &str) -> Step {
+    numeric(461, &[command], "Not enough parameters")
+}
+
+fn own(s: &str) -> String {
+    s.to_string()
+}
+
+fn optional(s: Option<&&str>) -> Option<String> {
+    s.filter(|t| !t.is_empty()).map(|t| (*t).to_string())
+}
+
+impl Session {
+    /// A new connection, not yet registered.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Turns one parsed line into what to hand on, in order.
+    pub fn steps(&mut self, msg: &Message<'_>) -> Vec<Step> {
+        let p = &msg.params;
+        let cmd = msg.command.as_str();
+        match cmd {
+            "CAP" => {
+                let sub = p.first().map_or(String::new(), |s| s.to_ascii_uppercase());
+                match sub.as_str() {
+                    "LS" | "REQ" => self.capping = !self.registered,
+                    "END" => {
+                        self.capping = false;
+                        return self.try_register();
+                    }
+                    _ => {}
+                }
+                let arg = optional(p.get(1));
+                vec![Step::Send(Command::Irc(Query::Cap { sub, arg }))]
+            }
+            "PASS" if !self.registered => {
+                self.password = optional(p.first());
+                vec![Step::Nothing]
+            }
+            "PASS" | "USER" if self.registered => {
+                vec![numeric(462, &[], "You may not reregister")]
+            }
+            "USER" => {
+                if p.len() < 4 {
+                    return vec![need_more("USER")];
+                }
+                self.user = true;
+                self.try_register()
+            }
+            "NICK" => {
+                let Some(nick) = p.first().filter(|n| !n.is_empty()) else {
+                    return vec![numeric(431, &[], "No nickname given")];
+                };
+                if let Err(refusal) = codec::check_nick(nick) {
+                    return vec![numeric(432, &[nick], &refusal.text)];
+                }
+                if self.registered {
+                    return vec![Step::Send(Command::Nick {
+                        nick: own(nick),
+                        password: None,
+                    })];
+                }
+                self.nick = Some(own(nick));
+                self.try_register()
+            }
+            "PONG" => vec![Step::Alive],
+            "PING" => vec![Step::Send(Command::Irc(Query::Ping {
+                token: p.first().map_or(String::new(), |t| own(t)),
+            }))],
+            "QUIT" => vec![Step::Send(Command::Quit {
+                text: optional(p.first()),
+            })],
+            _ if !self.registered => vec![numeric(451, &[], "You have not registered")],
+            _ => self.registered_steps(cmd, p),
+        }
+    }
+
+    /// Hands `NICK` on once everything it waits for is there.
+    fn try_register(&mut self) -> Vec<Step> {
+        if self.registered || self.capping || !self.user {
+            return vec![Step::Nothing];
+        }
+        let Some(nick) = self.nick.take() else {
+            return vec![Step::Nothing];
+        };
+        self.registered = true;
+        vec![Step::Send(Command::Nick {
+            nick,
+            password: self.password.take(),
+        })]
+    }
+
+    fn registered_steps(&mut self, cmd: &str, p: &[&str]) -> Vec<Step> {
+        let send = |c: Command| vec![Step::Send(c)];
+        let query = |q: Query| vec![Step::Send(Command::Irc(q))];
+        match cmd {
+            "JOIN" => {
+                let Some(chans) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                let keys: Vec<&str> = p.get(1).map_or(Vec::new(), |k| k.split(',').collect());
+                chans
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .enumerate()
+                    .map(|(i, chan)| match room_of(chan) {
+                        Some(room) => Step::Send(Command::Join {
+                            room: own(room),
+                            key: keys.get(i).filter(|k| !k.is_empty()).map(|k| own(k)),
+                        }),
+                        None => numeric(403, &[chan], "No such channel"),
+                    })
+                    .collect()
+            }
+            "PART" => {
+                let Some(chans) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                let text = optional(p.get(1));
+                chans
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .map(|chan| match room_of(chan) {
+                        Some(room) => Step::Send(Command::Part {
+                            room: own(room),
+                            text: text.clone(),
+                        }),
+                        None => numeric(403, &[chan], "No such channel"),
+                    })
+                    .collect()
+            }
+            "PRIVMSG" | "NOTICE" => {
+                let Some(targets) = p.first().filter(|t| !t.is_empty()) else {
+                    return vec![numeric(411, &[], &format!("No recipient given ({cmd})"))];
+                };
+                let Some(text) = p.get(1).filter(|t| !t.is_empty()) else {
+                    return vec![numeric(412, &[], "No text to send")];
+                };
+                targets
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .map(|target| message(target, text))
+                    .collect()
+            }
+            "KICK" => {
+                let (Some(chan), Some(nick)) = (p.first(), p.get(1)) else {
+                    return vec![need_more(cmd)];
+                };
+                match room_of(chan) {
+                    Some(room) => send(Command::Kick {
+                        room: own(room),
+                        nick: own(nick),
+                        text: optional(p.get(2)),
+                    }),
+                    None => vec![numeric(403, &[chan], "No such channel")],
+                }
+            }
+            "NAMES" => query(Query::Names {
+                room: p.first().map(|c| own(c.split(',').next().unwrap_or(""))),
+            }),
+            "LIST" => query(Query::List),
+            "WHO" => query(Query::Who {
+                mask: p.first().map_or(own("*"), |m| own(m)),
+            }),
+            "WHOIS" => match p.last() {
+                Some(nick) => query(Query::Whois { nick: own(nick) }),
+                None => vec![numeric(431, &[], "No nickname given")],
+            },
+            "ISON" => query(Query::Ison {
+                nicks: p.iter().flat_map(|s| s.split(' ')).map(own).collect(),
+            }),
+            "USERHOST" => query(Query::Userhost {
+                nicks: p.iter().take(5).map(|n| own(n)).collect(),
+            }),
+            "MODE" => {
+                let Some(target) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                let change = optional(p.get(1));
+                if target.starts_with('#') || target.starts_with('&') {
+                    match room_of(target) {
+                        Some(room) => query(Query::ChannelMode {
+                            room: own(room),
+                            change,
+                        }),
+                        None => vec![numeric(403, &[target], "No such channel")],
+                    }
+                } else {
+                    query(Query::UserMode {
+                        nick: own(target),
+                        change,
+                    })
+                }
+            }
+            "TOPIC" => {
+                let Some(chan) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                match room_of(chan) {
+                    Some(room) => query(Query::Topic {
+                        room: own(room),
+                        set: p.len() > 1,
+                    }),
+                    None => vec![numeric(403, &[chan], "No such channel")],
+                }
+            }
+            "LUSERS" => query(Query::Lusers),
+            "MOTD" => query(Query::Motd),
+            "AWAY" => query(Query::Away {
+                text: optional(p.first()),
+            }),
+            // Sala's own verbs, for what IRC has no word for.
+            "REGISTER" => match p.first() {
+                Some(pw) => send(Command::Register { password: own(pw) }),
+                None => vec![need_more(cmd)],
+            },
+            "DELETE" => match p.first().and_then(|c| room_of(c)) {
+                Some(room) => send(Command::Delete { room: own(room) }),
+                None => vec![need_more(cmd)],
+            },
+            "HISTORY" => match p.first().and_then(|c| room_of(c)) {
+                Some(room) => send(Command::History {
+                    room: own(room),
+                    before: p.get(1).and_then(|b| b.parse().ok()),
+                }),
+                None => vec![need_more(cmd)],
+            },
+            _ => vec![numeric(421, &[cmd], "Unknown command")],
+        }
+    }
+}
+
+/// One target of `PRIVMSG`/`NOTICE`: a channel, `$*` (everyone) or a nick.
+fn message(target: &str, text: &str) -> Step {
+    if target.starts_with('$') {
+        return Step::Send(Command::Broadcast { text: own(text) });
+    }
+    if target.starts_with('#') || target.starts_with('&') {
+        return match room_of(target) {
+            Some(room) => Step::Send(Command::Say {
+                room: own(room),
+                text: own(text),
+            }),
+            None => numeric(401, &[target], "No such nick/channel"),
+        };
+    }
+    Step::Send(Command::Whisper {
+        nick: own(target),
+        text: own(text),
+    })
+}
+
+// ---------------------------------------------------------------- rendering
+
+/// Appends `:prefix COMMAND p1 p2 :last\r\n`; the last parameter is written
+/// as trailing (with `:`) when `trailing` is set.
+pub fn put(
+    out: &mut Vec<u8>,
+    prefix: &str,
+    command: &str,
+    params: &[&str],
+    trailing: Option<&str>,
+) {
+    out.push(b':');
+    out.extend_from_slice(prefix.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(command.as_bytes());
+    for p in params {
+        out.push(b' ');
+        out.extend_from_slice(p.as_bytes());
+    }
+    if let Some(t) = trailing {
+        out.extend_from_slice(b" :");
+        out.extend_from_slice(t.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The `nick!user@host` prefix of a user.
+fn mask(nick: &str) -> String {
+    format!("{nick}!{nick}@{SERVER}")
+}
+
+/// Appends a numeric reply to `me`.
+pub fn put_numeric(out: &mut Vec<u8>, code: u16, me: &str, params: &[&str], text: &str) {
+    let code = format!("{code:03}");
+    let mut all = Vec::with_capacity(params.len() + 1);
+    all.push(me);
+    all.extend_from_slice(params);
+    put(out, SERVER, &code, &all, Some(text));
+}
+
+/// Renders an event that reads the same for every IRC recipient; `None` for
+/// the events that are rendered per recipient or not shown on IRC.
+pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(96);
+    match *event {
+        Event::Join { room, nick } => put(&mut out, &mask(nick), "JOIN", &[&channel(room)], None),
+        Event::Part { room, nick, text } => {
+            put(&mut out, &mask(nick), "PART", &[&channel(room)], text);
+        }
+        Event::Msg { room, nick, text } => put(
+            &mut out,
+            &mask(nick),
+            "PRIVMSG",
+            &[&channel(room)],
+            Some(text),
+        ),
+        Event::Whisper { from, to, text } => {
+            put(&mut out, &mask(from), "PRIVMSG", &[to], Some(text));
+        }
+        Event::Broadcast { from, text } => {
+            put(&mut out, &mask(from), "NOTICE", &["$*"], Some(text))
+        }
+        Event::Nick { old, new } => put(&mut out, &mask(old), "NICK", &[], Some(new)),
+        Event::Quit { nick, text } => {
+            put(
+                &mut out,
+                &mask(nick),
+                "QUIT",
+                &[],
+                Some(text.unwrap_or("Quit")),
+            );
+        }
+        Event::Kicked {
+            room,
+            nick,
+            by,
+            text,
+        } => put(
+            &mut out,
+            &mask(by),
+            "KICK",
+            &[&channel(room), nick],
+            Some(text.unwrap_or(by)),
+        ),
+        Event::Bye { text } => {
+            out.extend_from_slice(format!("ERROR :Closing link: {text}\r\n").as_bytes());
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Renders, for IRC recipient `me`, an event of a reply to `me` alone.
+pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
+    if let Some(line) = render_shared(event) {
+        out.extend_from_slice(&line);
+        return;
+    }
+    match *event {
+        Event::History {
+            room,
+            at,
+            nick,
+            text,
+        } => put(
+            out,
+            SERVER,
+            "NOTICE",
+            &[&channel(room)],
+            Some(&format!("[{}] <{nick}> {text}", clock(at))),
+        ),
+        Event::EndHistory { room } => put(
+            out,
+            SERVER,
+            "NOTICE",
+            &[&channel(room)],
+            Some("-- end of history --"),
+        ),
+        Event::Offline { at, from, text } => put(
+            out,
+            &mask(from),
+            "PRIVMSG",
+            &[me],
+            Some(&format!("[sent {} while you were away] {text}", clock(at))),
+        ),
+        Event::Closed { room, by } => put(
+            out,
+            &mask(by),
+            "KICK",
+            &[&channel(room), me],
+            Some(&format!("{by} deleted the room")),
+        ),
+        Event::Pong { token } => put(out, SERVER, "PONG", &[SERVER], Some(token.unwrap_or(""))),
+        Event::Ok { verb, detail } => put(
+            out,
+            SERVER,
+            "NOTICE",
+            &[me],
+            Some(&format!(
+                "{verb} done{}",
+                detail.map_or(String::new(), |d| format!(": {d}"))
+            )),
+        ),
+        Event::Err { code, text } => refusal(out, me, code, "*", text),
+        // WELCOME, END OFFLINE and the CHAT/1 listings have IRC forms of their own.
+        _ => {}
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of a unix-ms time, for history shown as notices.
+pub fn clock(at_ms: u64) -> String {
+    let s = at_ms / 1000;
+    let day = s / 86_400;
+    let (y, m, d) = civil(day);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        (s / 3600) % 24,
+        (s / 60) % 60
+    )
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Appends the numeric for a CHAT/1 refusal; `subject` is the channel or nick
+/// the failed command named (`*` when none).
+pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &str, text: &str) {
+    // A KICK's subject is `#room nick`: what concerns the kicked nick names it.
+    let (subject, target) = match subject.split_once(' ') {
+        Some((chan, nick)) => (chan, Some(nick)),
+        None => (subject, None),
+    };
+    if let Some(nick) = target {
+        match code {
+            ErrCode::NoSuchUser => return put_numeric(out, 401, me, &[nick], text),
+            // The kicked nick is not on the channel (not the kicker: that is 442).
+            ErrCode::NotMember if text.starts_with(&format!("{nick} ")) => {
+                return put_numeric(out, 441, me, &[nick, subject], text);
+            }
+            _ => {}
+        }
+    }
+    let (n, param): (u16, Option<&str>) = match code {
+        ErrCode::BadName => (432, Some(subject)),
+        ErrCode::NickTaken | ErrCode::NickReserved => (433, Some(subject)),
+        ErrCode::BadPassword => (464, None),
+        ErrCode::NoSuchRoom => (403, Some(subject)),
+        ErrCode::NoSuchUser => (401, Some(subject)),
+        ErrCode::NotMember => (442, Some(subject)),
+        ErrCode::AlreadyMember => (443, Some(subject)),
+        ErrCode::NotOwner => (482, Some(subject)),
+        ErrCode::BadKey => (475, Some(subject)),
+        ErrCode::EmptyMessage => (412, None),
+        ErrCode::MissingArgument => (461, Some(subject)),
+        ErrCode::UnknownCommand => (421, Some(subject)),
+        ErrCode::LineTooLong => (417, None),
+        ErrCode::BadUtf8 => (400, Some("*")),
+        ErrCode::ServerFull => (465, None),
+        ErrCode::AlreadyRegistered => (462, None),
+        ErrCode::TooManyRooms => (405, Some(subject)),
+        ErrCode::InboxFull => (401, Some(subject)),
+    };
+    match param {
+        Some(p) => put_numeric(out, n, me, &[p], text),
+        None => put_numeric(out, n, me, &[], text),
+    }
+}
+
+/// The channel or nick a command names, for the numeric of its refusal.
+pub fn subject(command: &Command) -> String {
+    match command {
+        Command::Join { room, .. }
+        | Command::Part { room, .. }
+        | Command::Say { room, .. }
+        | Command::Who { room }
+        | Command::Delete { room }
+        | Command::History { room, .. } => channel(room),
+        Command::Kick { room, nick, .. } => format!("{} {nick}", channel(room)),
+        Command::Nick { nick, .. } | Command::Whisper { nick, .. } => nick.clone(),
+        Command::Irc(Query::Names { room: Some(room) })
+        | Command::Irc(Query::ChannelMode { room, .. })
+        | Command::Irc(Query::Topic { room, .. }) => channel(room),
+        Command::Irc(Query::Whois { nick }) | Command::Irc(Query::UserMode { nick, .. }) => {
+            nick.clone()
+        }
+        _ => "*".to_string(),
+    }
+}
+
+/// What the welcome burst says about the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Greeting<'a> {
+    pub version: &'a str,
+    pub created: &'a str,
+    pub motd: &'a str,
+    pub users: usize,
+    pub rooms: usize,
+}
+
+/// The burst after registration: 001–005, LUSERS and the MOTD.
+pub fn welcome(out: &mut Vec<u8>, me: &str, g: &Greeting<'_>) {
+    put_numeric(
+        out,
+        1,
+        me,
+        &[],
+        &format!("Welcome to Sala, the chat of rooms, {}", mask(me)),
+    );
+    put_numeric(
+        out,
+        2,
+        me,
+        &[],
+        &format!("Your host is {SERVER}, running version {}", g.version),
+    );
+    put_numeric(
+        out,
+        3,
+        me,
+        &[],
+        &format!("This server was created {}", g.created),
+    );
+    put_numeric(
+        out,
+        4,
+        me,
+        &[SERVER, g.version, "o", "ko"],
+        "usermodes chanmodes",
+    );
+    put_numeric(out, 5, me, &isupport(), "are supported by this server");
+    lusers(out, me, g.users, g.rooms);
+    motd(out, me, g.motd);
+}
+
+/// The `ISUPPORT` tokens, true to what the server does.
+fn isupport() -> [&'static str; 12] {
+    [
+        "CASEMAPPING=ascii",
+        "CHANTYPES=#&",
+        "CHANMODES=,k,,",
+        "PREFIX=(o)@",
+        "NICKLEN=24",
+        "CHANNELLEN=33",
+        "TOPICLEN=0",
+        "KICKLEN=400",
+        "AWAYLEN=200",
+        "MAXTARGETS=4",
+        "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:1,WHOIS:1",
+        "NETWORK=Sala",
+    ]
+}
+
+/// 251/254/255: how many users and rooms.
+pub fn lusers(out: &mut Vec<u8>, me: &str, users: usize, rooms: usize) {
+    put_numeric(
+        out,
+        251,
+        me,
+        &[],
+        &format!("There are {users} users and 0 invisible on 1 servers"),
+    );
+    put_numeric(out, 254, me, &[&rooms.to_string()], "channels formed");
+    put_numeric(
+        out,
+        255,
+        me,
+        &[],
+        &format!("I have {users} clients and 0 servers"),
+    );
+}
+
+/// 375/372/376: the message of the day.
+pub fn motd(out: &mut Vec<u8>, me: &str, text: &str) {
+    put_numeric(
+        out,
+        375,
+        me,
+        &[],
+        &format!("- {SERVER} Message of the day -"),
+    );
+    for line in text.lines() {
+        put_numeric(out, 372, me, &[], &format!("- {line}"));
+    }
+    put_numeric(out, 376, me, &[], "End of /MOTD command.");
+}
+
+/// 353/366: the members of `room`, the owner marked `@`, in lines of bounded length.
+pub fn names(out: &mut Vec<u8>, me: &str, room: &str, owner: &str, nicks: &[&str]) {
+    let chan = channel(room);
+    let mut list = String::new();
+    for nick in nicks {
+        if list.len() > 400 {
+            put_numeric(out, 353, me, &["=", &chan], &list);
+            list.clear();
+        }
+        if !list.is_empty() {
+            list.push(' ');
+        }
+        if nick.eq_ignore_ascii_case(owner) {
+            list.push('@');
+        }
+        list.push_str(nick);
+    }
+    if !list.is_empty() {
+        put_numeric(out, 353, me, &["=", &chan], &list);
+    }
+    put_numeric(out, 366, me, &[&chan], "End of /NAMES list.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(out: &[u8]) -> String {
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    fn steps(s: &mut Session, line: &str) -> Vec<Step> {
+        s.steps(&parse(line).unwrap())
+    }
+
+    fn registered() -> Session {
+        let mut s = Session::new();
+        steps(&mut s, "NICK ana");
+        steps(&mut s, "USER ana 0 * :Ana");
+        s
+    }
+
+    #[test]
+    fn parses_prefix_tags_trailing_and_odd_spacing() {
+        let m = parse("@time=x :ana!a@h PRIVMSG   #lobby  :hello  there ").unwrap();
+        assert_eq!(m.command, "PRIVMSG");
+        assert_eq!(m.params, vec!["#lobby", "hello  there "]);
+        let m = parse("privmsg bob hi").unwrap();
+        assert_eq!(m.command, "PRIVMSG");
+        assert_eq!(m.params, vec!["bob", "hi"]);
+        let m = parse("JOIN #a,#b k1").unwrap();
+        assert_eq!(m.params, vec!["#a,#b", "k1"]);
+        let m = parse("TOPIC #a :").unwrap();
+        assert_eq!(m.params, vec!["#a", ""]);
+        assert_eq!(parse(""), None);
+        assert_eq!(parse("   "), None);
+        assert_eq!(parse(":only-prefix"), None);
+        assert_eq!(parse("QUIT").unwrap().params, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn registration_waits_for_user_and_cap_end() {
+        let mut s = Session::new();
+        assert_eq!(
+            steps(&mut s, "CAP LS 302"),
+            vec![Step::Send(Command::Irc(Query::Cap {
+                sub: "LS".into(),
+                arg: Some("302".into())
+            }))]
+        );
+        assert_eq!(steps(&mut s, "PASS secret"), vec![Step::Nothing]);
+        assert_eq!(steps(&mut s, "NICK ana"), vec![Step::Nothing]);
+        assert_eq!(steps(&mut s, "USER ana 0 * :Ana A"), vec![Step::Nothing]);
+        assert_eq!(
+            steps(&mut s, "CAP END"),
+            vec![Step::Send(Command::Nick {
+                nick: "ana".into(),
+                password: Some("secret".into())
+            })]
+        );
+        // After registration NICK goes straight on.
+        assert_eq!(
+            steps(&mut s, "NICK bob"),
+            vec![Step::Send(Command::Nick {
+                nick: "bob".into(),
+                password: None
+            })]
+        );
+    }
+
+    #[test]
+    fn commands_before_registration_get_451_and_bad_nicks_432() {
+        let mut s = Session::new();
+        let Step::Send(Command::Irc(Query::Numeric { code, .. })) =
+            steps(&mut s, "JOIN #lobby").remove(0)
+        else {
+            panic!("expected a numeric");
+        };
+        assert_eq!(code, 451);
+        let Step::Send(Command::Irc(Query::Numeric { code, params, .. })) =
+            steps(&mut s, "NICK 9lives").remove(0)
+        else {
+            panic!("expected a numeric");
+        };
+        assert_eq!((code, params), (432, vec!["9lives".to_string()]));
+        let Step::Send(Command::Irc(Query::Numeric { code, .. })) = steps(&mut s, "NICK").remove(0)
+        else {
+            panic!("expected a numeric");
+        };
+        assert_eq!(code, 431);
+    }
+
+    #[test]
+    fn channel_commands_map_to_chat_commands() {
+        let mut s = registered();
+        assert_eq!(
+            steps(&mut s, "JOIN #a,#b,bad! k1"),
+            vec![
+                Step::Send(Command::Join {
+                    room: "a".into(),
+                    key: Some("k1".into())
+                }),
+                Step::Send(Command::Join {
+                    room: "b".into(),
+                    key: None
+                }),
+                numeric(403, &["bad!"], "No such channel"),
+            ]
+        );
+        assert_eq!(
+            steps(&mut s, "PRIVMSG #a :\u{1}ACTION waves\u{1}"),
+            vec![Step::Send(Command::Say {
+                room: "a".into(),
+                text: "\u{1}ACTION waves\u{1}".into()
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "NOTICE bob :psst"),
+            vec![Step::Send(Command::Whisper {
+                nick: "bob".into(),
+                text: "psst".into()
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "PRIVMSG $* :all hands"),
+            vec![Step::Send(Command::Broadcast {
+                text: "all hands".into()
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "PART #a :bye now"),
+            vec![Step::Send(Command::Part {
+                room: "a".into(),
+                text: Some("bye now".into())
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "KICK #a bob :out"),
+            vec![Step::Send(Command::Kick {
+                room: "a".into(),
+                nick: "bob".into(),
+                text: Some("out".into())
+            })]
+        );
+        assert_eq!(steps(&mut s, "PONG :sala"), vec![Step::Alive]);
+        assert_eq!(
+            steps(&mut s, "QUIT :later"),
+            vec![Step::Send(Command::Quit {
+                text: Some("later".into())
+            })]
+        );
+    }
+
+    #[test]
+    fn missing_parameters_and_unknown_commands_get_numerics() {
+        let mut s = registered();
+        for (line, code) in [
+            ("JOIN", 461),
+            ("PART", 461),
+            ("KICK #a", 461),
+            ("MODE", 461),
+            ("TOPIC", 461),
+            ("PRIVMSG", 411),
+            ("PRIVMSG #a", 412),
+            ("PRIVMSG #a :", 412),
+            ("FROB x", 421),
+            ("USER a b c d", 462),
+        ] {
+            let got = steps(&mut s, line);
+            let Some(Step::Send(Command::Irc(Query::Numeric { code: c, .. }))) = got.first() else {
+                panic!("{line}: {got:?}");
+            };
+            assert_eq!(*c, code, "{line}");
+        }
+    }
+
+    #[test]
+    fn renders_room_events_with_user_prefixes() {
+        let ev = Event::Msg {
+            room: "lobby",
+            nick: "ana",
+            text: "hi :)",
+        };
+        assert_eq!(
+            text(&render_shared(&ev).unwrap()),
+            ":ana!ana@sala PRIVMSG #lobby :hi :)\r\n"
+        );
+        let ev = Event::Kicked {
+            room: "lobby",
+            nick: "bob",
+            by: "ana",
+            text: None,
+        };
+        assert_eq!(
+            text(&render_shared(&ev).unwrap()),
+            ":ana!ana@sala KICK #lobby bob :ana\r\n"
+        );
+        let ev = Event::Nick {
+            old: "ana",
+            new: "anna",
+        };
+        assert_eq!(
+            text(&render_shared(&ev).unwrap()),
+            ":ana!ana@sala NICK :anna\r\n"
+        );
+        let mut out = Vec::new();
+        render_for(
+            &Event::Closed {
+                room: "lobby",
+                by: "ana",
+            },
+            "bob",
+            &mut out,
+        );
+        assert_eq!(
+            text(&out),
+            ":ana!ana@sala KICK #lobby bob :ana deleted the room\r\n"
+        );
+        assert!(render_shared(&Event::EndRooms).is_none());
+    }
+
+    #[test]
+    fn refusals_become_numerics_naming_their_subject() {
+        let mut out = Vec::new();
+        refusal(&mut out, "ana", ErrCode::BadKey, "#vault", "wrong key");
+        refusal(&mut out, "ana", ErrCode::NickTaken, "bob", "bob is taken");
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::BadPassword,
+            "ana",
+            "wrong password",
+        );
+        assert_eq!(
+            text(&out),
+            ":sala 475 ana #vault :wrong key\r\n:sala 433 ana bob :bob is taken\r\n:sala 464 ana :wrong password\r\n"
+        );
+    }
+
+    #[test]
+    fn kick_refusals_name_the_channel_or_the_kicked_nick() {
+        let kick = Command::Kick {
+            room: "lobby".into(),
+            nick: "dan".into(),
+            text: None,
+        };
+        let subject = subject(&kick);
+        let mut out = Vec::new();
+        refusal(&mut out, "ana", ErrCode::NotOwner, &subject, "not yours");
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject,
+            "you are not in lobby",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NoSuchUser,
+            &subject,
+            "there is no user dan",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject,
+            "dan is not in lobby",
+        );
+        assert_eq!(
+            text(&out),
+            ":sala 482 ana #lobby :not yours\r\n\
+             :sala 442 ana #lobby :you are not in lobby\r\n\
+             :sala 401 ana dan :there is no user dan\r\n\
+             :sala 441 ana dan #lobby :dan is not in lobby\r\n"
+        );
+    }
+
+    #[test]
+    fn names_marks_the_owner_and_splits_long_lists() {
+        let mut out = Vec::new();
+        names(&mut out, "me", "lobby", "ana", &["ana", "bob"]);
+        assert_eq!(
+            text(&out),
+            ":sala 353 me = #lobby :@ana bob\r\n:sala 366 me #lobby :End of /NAMES list.\r\n"
+        );
+        let many: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        names(&mut out, "me", "big", "user0", &refs);
+        let lines = text(&out);
+        assert!(
+            lines.lines().all(|l| l.len() <= 510),
+            "IRC lines stay under 512"
+        );
+        let listed: usize = lines
+            .lines()
+            .filter(|l| l.contains(" 353 "))
+            .map(|l| l.rsplit_once(" :").unwrap().1.split(' ').count())
+            .sum();
+        assert_eq!(listed, 200);
+    }
+
+    #[test]
+    fn welcome_burst_has_001_to_005_lusers_and_motd() {
+        let mut out = Vec::new();
+        let g = Greeting {
+            version: "sala-0.1.0",
+            created: "today",
+            motd: "hello\nworld",
+            users: 3,
+            rooms: 1,
+        };
+        welcome(&mut out, "ana", &g);
+        let t = text(&out);
+        for code in [
+            "001", "002", "003", "004", "005", "251", "254", "255", "375", "372", "376",
+        ] {
+            assert!(t.contains(&format!(" {code} ana ")), "{code} in {t}");
+        }
+        assert!(t.contains("PREFIX=(o)@"));
+    }
+
+    #[test]
+    fn history_times_are_readable_utc() {
+        assert_eq!(clock(0), "1970-01-01 00:00 UTC");
+        assert_eq!(clock(1_764_547_200_000 + 3_723_000), "2025-12-01 01:02 UTC");
+    }
+}

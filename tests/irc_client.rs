@@ -1,0 +1,203 @@
+//! A real IRC client against the IRC front door: irssi (Debian package
+//! `irssi`), run headless in a private tmux server, joins a room, talks with a
+//! CHAT/1 client both ways, parts and quits. `scripts/test.sh` installs irssi
+//! and tmux (`scripts/test-deps.apt`); without them this test fails and says so.
+//!
+//! irssi's screen is read with `tmux capture-pane`: the only way to see what
+//! a terminal shows is to look at it again, so that is polled every 50 ms,
+//! with a deadline. Everything the CHAT/1 side sees is awaited line by line.
+
+mod common;
+
+use common::{Client, WAIT_LIMIT};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Fails the test (never skips it) if `program` cannot be run.
+fn require(program: &str, version_arg: &str) {
+    let found = Command::new(program)
+        .arg(version_arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if let Err(e) = found {
+        panic!(
+            "{program} cannot be run ({e}): this test drives a real IRC client. \
+             Run scripts/test.sh, which installs the packages of scripts/test-deps.apt \
+             (irssi, tmux), or `bash scripts/install-test-deps.sh` once."
+        );
+    }
+}
+
+/// irssi in a detached session of a tmux server of its own (`tmux -S
+/// <socket>`, the socket in the temporary directory that is also irssi's
+/// home). Dropping it kills that tmux server (and irssi with it) and removes
+/// the directory.
+struct Irssi {
+    socket: PathBuf,
+    home: tempfile::TempDir,
+}
+
+const SESSION: &str = "irc";
+
+/// The private config of the test's irssi: names set, no command queue delay.
+const IRSSI_CONFIG: &str = r#"settings = {
+  core = { real_name = "Sala test"; user_name = "irsa"; };
+  "irc/core" = { cmd_queue_speed = "0msec"; cmds_max_at_once = "100"; };
+  "fe-common/core" = { show_names_on_join = "yes"; };
+};
+"#;
+
+impl Irssi {
+    /// Starts irssi connecting to `port` on 127.0.0.1 as `nick`.
+    fn start(port: u16, nick: &str) -> Irssi {
+        let home = tempfile::tempdir().expect("a temp dir for irssi's home");
+        let socket = home.path().join("tmux.sock");
+        let irssi = Irssi { socket, home };
+        // irssi's own flood protection holds commands back 2.2 s apart;
+        // the test server has no flood limit, so irssi needs none either.
+        let dir = irssi.home.path().join("irssi");
+        std::fs::create_dir_all(&dir).expect("irssi's home");
+        std::fs::write(dir.join("config"), IRSSI_CONFIG).expect("irssi's config");
+        let command = format!(
+            "TERM=screen exec irssi --home={} -n {nick} -c 127.0.0.1 -p {port}",
+            irssi.home.path().join("irssi").display()
+        );
+        let out = irssi.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "200",
+            "-y",
+            "50",
+            &command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        irssi
+    }
+
+    /// Runs `tmux -S <socket> -f /dev/null <args>` (no user config) and returns its output.
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .env("TERM", "xterm")
+            .env("HOME", self.home.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tmux")
+    }
+
+    /// Types `text` literally, then Enter.
+    fn type_line(&self, text: &str) {
+        let out = self.tmux(&["send-keys", "-t", SESSION, "-l", text]);
+        assert!(out.status.success(), "send-keys: {out:?}");
+        let out = self.tmux(&["send-keys", "-t", SESSION, "Enter"]);
+        assert!(out.status.success(), "send-keys Enter: {out:?}");
+    }
+
+    /// What the terminal shows now (empty once irssi has exited).
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", SESSION]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `pred` holds; panics with the screen after [`WAIT_LIMIT`].
+    fn wait_screen(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + WAIT_LIMIT;
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "irssi never showed {what}; its screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Polls until irssi has exited (its session, and so the tmux server, is gone).
+    fn wait_exit(&self) {
+        let deadline = Instant::now() + WAIT_LIMIT;
+        while self.tmux(&["has-session", "-t", SESSION]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "irssi did not exit after /quit; its screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+impl Drop for Irssi {
+    fn drop(&mut self) {
+        // Only our own tmux server, by its private socket.
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+fn irssi_joins_talks_with_a_chat_client_parts_and_quits() {
+    require("tmux", "-V");
+    require("irssi", "--version");
+    let server = common::start(|c| {
+        c.irc_listen = Some("127.0.0.1:0".parse().expect("a literal address"));
+    });
+    let port = server.irc_addr().expect("the IRC door is open").port();
+    let mut carla = Client::login(server.local_addr(), "carla");
+    carla.join("lobby");
+
+    let irssi = Irssi::start(port, "irsa");
+    irssi.wait_screen("the end of the MOTD", |s| s.contains("End of /MOTD"));
+    assert!(
+        irssi.home().join("irssi").exists(),
+        "irssi used its own home"
+    );
+
+    irssi.type_line("/join #lobby");
+    carla.wait_line("JOIN lobby irsa");
+    irssi.wait_screen("its join of #lobby", |s| {
+        s.contains("irsa [irsa@sala] has joined #lobby")
+    });
+    irssi.wait_screen("carla as the channel's owner", |s| s.contains("@carla"));
+
+    irssi.type_line("hello from irssi");
+    carla.wait_line("MSG lobby irsa hello from irssi");
+
+    carla.send("SAY lobby hi irsa, this is CHAT/1");
+    carla.wait_line("MSG lobby carla hi irsa, this is CHAT/1");
+    irssi.wait_screen("carla's message", |s| {
+        s.contains("<@carla> hi irsa, this is CHAT/1")
+    });
+
+    irssi.type_line("/msg carla a private word");
+    carla.wait_line("WHISPER irsa carla a private word");
+
+    irssi.type_line("/part #lobby");
+    carla.wait_prefix("PART lobby irsa");
+    // The QUIT goes to those who share a room with the quitter: join again first.
+    irssi.type_line("/join #lobby");
+    carla.wait_line("JOIN lobby irsa");
+    irssi.type_line("/quit bye");
+    carla.wait_line("QUIT irsa bye");
+    irssi.wait_exit();
+    carla.assert_silent();
+    server.shutdown();
+}
