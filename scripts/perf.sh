@@ -183,14 +183,14 @@ start_server() { # name
     if port_busy "$port"; then log "!! port $port already in use; not starting $s"; exit 3; fi
     case $s in
         salamem)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --flood-rate 0 --no-persist"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist"
             ;;
         salairc)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
             ;;
         salapersist)
             DATADIR[$s]=$(mktemp -d /tmp/sala-perf-data.XXXXXX)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --flood-rate 0 --data-dir ${DATADIR[$s]}"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --data-dir ${DATADIR[$s]}"
             ;;
         ideal)
             CMD[$s]="$IDEAL --listen 127.0.0.1:$port --max-seconds 7200 --coalesce"

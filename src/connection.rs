@@ -51,24 +51,33 @@ pub fn spawn(
         .name(format!("conn{id}"))
         .stack_size(STACK_SIZE)
         .spawn(move || {
-            let mut farewell = Farewell {
-                id,
-                inputs,
-                live,
-                reason: Some("connection thread failed".into()),
-            };
+            let mut farewell = Farewell::new(id, inputs, live);
             farewell.reason = read_loop(id, &socket, &farewell.inputs, reading);
         })
 }
 
 /// Tells the dispatcher the connection is gone when the reader ends, even by
-/// a panic, so that no ghost user stays behind.
-struct Farewell {
+/// a panic, so that no ghost user stays behind. (Shared with the WebSocket
+/// reader, [`crate::web`].)
+pub(crate) struct Farewell {
     id: ConnId,
-    inputs: Sender<Input>,
+    pub(crate) inputs: Sender<Input>,
     live: Arc<AtomicUsize>,
     /// Why the reader stopped; `None` after QUIT (the dispatcher knows already).
-    reason: Option<String>,
+    pub(crate) reason: Option<String>,
+}
+
+impl Farewell {
+    /// The farewell of connection `id`, counted in `live`; its reason stays
+    /// "connection thread failed" unless the reader sets another.
+    pub(crate) fn new(id: ConnId, inputs: Sender<Input>, live: Arc<AtomicUsize>) -> Farewell {
+        Farewell {
+            id,
+            inputs,
+            live,
+            reason: Some("connection thread failed".into()),
+        }
+    }
 }
 
 impl Drop for Farewell {
@@ -92,13 +101,13 @@ fn read_loop(
     reading: Reading,
 ) -> Option<String> {
     let mut buf = vec![0u8; RECV_SMALL];
-    let mut lines = LineSplitter::new();
-    let mut bucket = Bucket::new(reading.flood);
     // IRC: registration state, and a recv timeout for pinging quiet peers.
-    let mut session = (reading.door == Door::Irc).then(Session::new);
+    let session = (reading.door == Door::Irc).then(Session::new);
     if session.is_some() {
         let _ = socket.set_read_timeout(Some(reading.ping_after));
     }
+    let irc = session.is_some();
+    let mut lines = LineReader::new(id, reading.flood, session);
     let mut pinged = false;
     loop {
         // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
@@ -109,10 +118,7 @@ fn read_loop(
             }
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e)
-                if session.is_some()
-                    && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
+            Err(e) if irc && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 // Quiet for a whole period: ping once; quiet for another, gone.
                 if pinged {
                     return Some("ping timeout".to_string());
@@ -129,25 +135,68 @@ fn read_loop(
         debug!("recv() conn {id}: {n} bytes");
         pinged = false;
         let filled = n == buf.len();
-        let mut frames = Vec::new();
-        lines.feed(&buf[..n], |f| frames.push(f));
-        for frame in frames {
-            bucket.take();
-            for command in commands(session.as_mut(), frame) {
-                let quit = matches!(command, Ok(Command::Quit { .. }));
-                if inputs.send(Input::Line { id, command }).is_err() {
-                    return None; // The dispatcher has stopped: the server is shutting down.
-                }
-                if quit {
-                    return None; // The dispatcher says BYE; nothing more is read.
-                }
-            }
+        if !lines.feed(&buf[..n], inputs) {
+            return None;
         }
         // A full read suggests more is waiting: read more at a time until it calms down.
         let want = if filled { RECV_LARGE } else { RECV_SMALL };
         if buf.len() != want {
             buf = vec![0u8; want];
         }
+    }
+}
+
+/// The line handling every reader shares, whatever carries the bytes: cuts
+/// them into lines of at most 2048 bytes, takes a flood-control token per
+/// line, parses it (CHAT/1, or IRC through the connection's [`Session`]) and
+/// hands the commands to the dispatcher.
+pub(crate) struct LineReader {
+    id: ConnId,
+    lines: LineSplitter,
+    bucket: Bucket,
+    frames: Vec<Frame>,
+    /// IRC registration state; `None` for CHAT/1.
+    session: Option<Session>,
+}
+
+impl LineReader {
+    /// The line reader of connection `id`, with a full flood bucket; with a
+    /// `session`, lines are IRC.
+    pub(crate) fn new(id: ConnId, flood: FloodLimit, session: Option<Session>) -> LineReader {
+        LineReader {
+            id,
+            lines: LineSplitter::new(),
+            bucket: Bucket::new(flood),
+            frames: Vec::new(),
+            session,
+        }
+    }
+
+    /// Feeds received bytes (maybe part of a line, maybe several lines) and
+    /// sends each whole line on; false when nothing more is to be read: the
+    /// client sent `QUIT` (the dispatcher says BYE) or the dispatcher stopped.
+    pub(crate) fn feed(&mut self, bytes: &[u8], inputs: &Sender<Input>) -> bool {
+        let frames = &mut self.frames;
+        self.lines.feed(bytes, |f| frames.push(f));
+        for frame in self.frames.drain(..) {
+            self.bucket.take();
+            for command in commands(self.session.as_mut(), frame) {
+                let quit = matches!(command, Ok(Command::Quit { .. }));
+                if inputs
+                    .send(Input::Line {
+                        id: self.id,
+                        command,
+                    })
+                    .is_err()
+                {
+                    return false; // The dispatcher has stopped: the server is shutting down.
+                }
+                if quit {
+                    return false; // Nothing more is read after QUIT.
+                }
+            }
+        }
+        true
     }
 }
 

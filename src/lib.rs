@@ -1,7 +1,8 @@
 //! # Sala
 //!
 //! A small chat server and client speaking CHAT/1, a protocol of plain text
-//! lines (see `docs/protocol.md`). One OS thread reads each connection, a
+//! lines (see `docs/protocol.md`), over TCP or, for the built-in web client,
+//! over a WebSocket. One OS thread reads each connection, a
 //! single dispatcher thread applies every command in order, and a single
 //! writer thread sends the results without ever blocking on a slow peer.
 //! It doubles as a classroom demo of the socket calls: `socket`, `bind`,
@@ -36,6 +37,7 @@
 //! - [`writer`]: the one thread that `send`s for every connection.
 //! - [`flood`]: the per-connection token bucket.
 //! - [`server`]: `socket`/`bind`/`listen`, the accept loop, shutdown.
+//! - [`web`]: the web client: HTTP listener, embedded page, CHAT/1 over WebSocket.
 //! - [`client`]: what the line client shows people.
 //!
 //! # Threads
@@ -59,6 +61,7 @@ pub mod secret;
 pub mod server;
 pub mod sqlite;
 pub mod store;
+pub mod web;
 pub mod writer;
 
 pub use server::{Config, Server, Stopper};

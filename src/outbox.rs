@@ -15,6 +15,27 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// An encoded event, shared by every recipient: fan-out copies a pointer.
 pub type Bytes = Arc<[u8]>;
 
+/// One entry of a connection's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A CHAT/1 line with its `\n`, as the dispatcher encoded it once for
+    /// every recipient; the writer frames it as the connection needs.
+    Line(Bytes),
+    /// Bytes already framed for the connection's transport (a WebSocket pong
+    /// or close made by the connection's own protocol code); sent as they are.
+    Framed(Bytes),
+}
+
+impl std::ops::Deref for Item {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Item::Line(bytes) | Item::Framed(bytes) => bytes,
+        }
+    }
+}
+
 /// What the dispatcher's and the writer's ends of one queue share.
 #[derive(Debug, Default)]
 struct Shared {
@@ -35,7 +56,7 @@ pub struct Outbox(Arc<Sending>);
 struct Sending {
     id: ConnId,
     door: Door,
-    tx: Sender<Bytes>,
+    tx: Sender<Item>,
     shared: Arc<Shared>,
     limit: usize,
     mail: Sender<Post>,
@@ -44,7 +65,7 @@ struct Sending {
 /// The receiving end, served by the writer thread.
 #[derive(Debug)]
 pub struct Inbox {
-    rx: Receiver<Bytes>,
+    rx: Receiver<Item>,
     shared: Arc<Shared>,
 }
 
@@ -99,12 +120,25 @@ impl Outbox {
     /// # Errors
     /// [`Full`] when `limit` events are already waiting; nothing is queued.
     pub fn push(&self, bytes: &Bytes) -> Result<(), Full> {
+        self.push_item(Item::Line(Arc::clone(bytes)))
+    }
+
+    /// Queues bytes that are already framed for the transport (a WebSocket
+    /// pong or close), counted against the same bound as events.
+    ///
+    /// # Errors
+    /// [`Full`] when `limit` events are already waiting; nothing is queued.
+    pub fn push_framed(&self, bytes: Bytes) -> Result<(), Full> {
+        self.push_item(Item::Framed(bytes))
+    }
+
+    fn push_item(&self, item: Item) -> Result<(), Full> {
         if self.0.shared.queued.fetch_add(1, Ordering::AcqRel) >= self.0.limit {
             self.0.shared.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(Full);
         }
         // The Inbox lives as long as the writer; a failed send means shutdown.
-        let _ = self.0.tx.send(Arc::clone(bytes));
+        let _ = self.0.tx.send(item);
         self.notify();
         Ok(())
     }
@@ -113,7 +147,7 @@ impl Outbox {
     /// the connection once it is written.
     pub fn push_last(&self, bytes: &Bytes) {
         self.0.shared.queued.fetch_add(1, Ordering::AcqRel);
-        let _ = self.0.tx.send(Arc::clone(bytes));
+        let _ = self.0.tx.send(Item::Line(Arc::clone(bytes)));
         self.0.shared.closed.store(true, Ordering::SeqCst);
         self.notify();
     }
@@ -138,7 +172,7 @@ impl Outbox {
 
 impl Inbox {
     /// The next event if one is waiting.
-    pub fn try_recv(&self) -> Option<Bytes> {
+    pub fn try_recv(&self) -> Option<Item> {
         self.rx.try_recv().ok()
     }
 
@@ -187,5 +221,19 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn framed_bytes_keep_their_place_and_count_against_the_bound() {
+        let (mail, _posts) = crossbeam_channel::unbounded();
+        let (out, inbox) = queue(1, 2, mail);
+        let line: Bytes = Arc::from(&b"PONG\n"[..]);
+        let pong: Bytes = Arc::from(&[0x8a_u8, 0][..]);
+        assert!(out.push(&line).is_ok());
+        assert!(out.push_framed(Arc::clone(&pong)).is_ok());
+        assert_eq!(out.push_framed(Arc::clone(&pong)), Err(Full));
+        assert_eq!(inbox.try_recv(), Some(Item::Line(line)));
+        assert_eq!(inbox.try_recv(), Some(Item::Framed(pong)));
+        assert_eq!(inbox.try_recv(), None);
     }
 }

@@ -10,7 +10,8 @@ use crate::outbox::{self, Door};
 use crate::room::{Chat, ConnId};
 use crate::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
-use crate::writer::{Post, Writer};
+use crate::web::WebAcceptor;
+use crate::writer::{Framing, Post, Writer};
 use crossbeam_channel::Sender;
 use log::{debug, error, info, warn};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
@@ -31,6 +32,8 @@ pub struct Config {
     pub irc_listen: Option<SocketAddr>,
     /// An IRC client quiet this long gets a `PING`; quiet as long again, it is dropped.
     pub irc_ping: Duration,
+    /// Address of the web client's HTTP and WebSocket listener; `None`: no web client.
+    pub web_listen: Option<SocketAddr>,
     /// Queue of connections the kernel completes before we `accept` them.
     pub backlog: i32,
     /// Most clients at once; the next one gets `ERR SERVER_FULL` and `BYE`.
@@ -61,6 +64,7 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 44765)),
             irc_listen: None,
             irc_ping: Duration::from_secs(120),
+            web_listen: None,
             backlog: 1024,
             max_clients: 10_000,
             max_rooms: 1000,
@@ -83,7 +87,7 @@ impl Default for Config {
 #[derive(Debug, Clone)]
 pub struct Stopper {
     stopping: Arc<AtomicBool>,
-    /// The listeners whose acceptor threads wait in accept(2).
+    /// The listeners whose acceptor threads wait in accept(2); the main one last.
     wake: Vec<SocketAddr>,
 }
 
@@ -104,6 +108,7 @@ impl Stopper {
 #[derive(Debug)]
 pub struct Server {
     local_addr: SocketAddr,
+    web_addr: Option<SocketAddr>,
     irc_addr: Option<SocketAddr>,
     stopper: Stopper,
     acceptor: Option<JoinHandle<usize>>,
@@ -120,6 +125,17 @@ impl Server {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
         info!("listening on {local_addr}");
+        let web_listener = match config.web_listen {
+            Some(addr) => Some(listen(addr, config.backlog)?),
+            None => None,
+        };
+        let web_addr = match &web_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
+        if let Some(addr) = web_addr {
+            info!("web client on http://{addr}/");
+        }
         let irc_listener = match config.irc_listen {
             Some(addr) => Some(listen(addr, config.backlog)?),
             None => None,
@@ -151,8 +167,10 @@ impl Server {
         .map_err(io::Error::other)?;
         let stopper = Stopper {
             stopping: Arc::new(AtomicBool::new(false)),
-            wake: std::iter::once(local_addr)
+            wake: web_addr
+                .into_iter()
                 .chain(irc_addr)
+                .chain(std::iter::once(local_addr))
                 .map(wake_addr)
                 .collect(),
         };
@@ -170,6 +188,26 @@ impl Server {
             .name("writer".into())
             .spawn(move || writer.run())?;
         let live = Arc::new(AtomicUsize::new(0));
+        let ids = Arc::new(AtomicU64::new(0));
+        let web = match web_listener {
+            Some(listener) => {
+                let web = WebAcceptor {
+                    listener,
+                    config: config.clone(),
+                    inputs: inputs.clone(),
+                    mail: mail.clone(),
+                    stopping: Arc::clone(&stopper.stopping),
+                    live: Arc::clone(&live),
+                    ids: Arc::clone(&ids),
+                };
+                Some(
+                    thread::Builder::new()
+                        .name("web".into())
+                        .spawn(move || web.run())?,
+                )
+            }
+            None => None,
+        };
         let acceptor = Acceptor {
             listener,
             door: Door::Chat,
@@ -178,7 +216,7 @@ impl Server {
             mail,
             stopping: Arc::clone(&stopper.stopping),
             live: Arc::clone(&live),
-            next_id: Arc::new(AtomicU64::new(0)),
+            ids,
             threads: Vec::new(),
         };
         let mut doors = Vec::new();
@@ -195,9 +233,10 @@ impl Server {
         }
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run([dispatcher, auth], writer, doors))?;
+            .spawn(move || acceptor.run([dispatcher, auth], writer, web, doors))?;
         Ok(Server {
             local_addr,
+            web_addr,
             irc_addr,
             stopper,
             acceptor: Some(acceptor),
@@ -209,6 +248,11 @@ impl Server {
     /// The address the server listens on (with the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the web client's listener, when it has one (with the real port).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// The address of the IRC front door, if it is open.
@@ -273,7 +317,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
 }
 
 /// The three steps before a server can accept, each its own system call.
-fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+pub(crate) fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     // socket(2): a new TCP endpoint, not yet tied to any address.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     debug!("socket() -> TCP socket for {addr}");
@@ -288,7 +332,8 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// An acceptor thread's state: one per listening socket (CHAT/1, IRC).
+/// An acceptor thread's state: one per listening socket of chat lines
+/// (CHAT/1, and IRC with `--irc-listen`; the web listener has its own, [`WebAcceptor`]).
 struct Acceptor {
     listener: TcpListener,
     /// The protocol its connections speak.
@@ -299,8 +344,8 @@ struct Acceptor {
     mail: Sender<Post>,
     stopping: Arc<AtomicBool>,
     live: Arc<AtomicUsize>,
-    /// Connection ids, unique across every listener.
-    next_id: Arc<AtomicU64>,
+    /// Connection ids, shared with the web acceptor so that none is used twice.
+    ids: Arc<AtomicU64>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -315,13 +360,14 @@ impl Acceptor {
             mail: self.mail.clone(),
             stopping: Arc::clone(&self.stopping),
             live: Arc::clone(&self.live),
-            next_id: Arc::clone(&self.next_id),
+            ids: Arc::clone(&self.ids),
             threads: Vec::new(),
         }
     }
 
     /// Accepts connections until the server stops.
     fn accept_all(&mut self) {
+        let mut accepted_count: u64 = 0;
         loop {
             // accept(2): blocks until a handshake completes; a new socket per client.
             let accepted = self.listener.accept();
@@ -330,7 +376,7 @@ impl Acceptor {
             }
             match accepted {
                 Ok((stream, peer)) => {
-                    let id: ConnId = self.next_id.fetch_add(1, Ordering::AcqRel) + 1;
+                    let id = next_id(&self.ids);
                     debug!("accept() -> conn {id} from {peer} ({:?})", self.door);
                     self.admit(id, stream, peer);
                 }
@@ -340,18 +386,20 @@ impl Acceptor {
                     thread::sleep(Duration::from_millis(20));
                 }
             }
-            if self.threads.len() >= 256 {
+            accepted_count += 1;
+            if accepted_count.is_multiple_of(256) {
                 self.threads.retain(|t| !t.is_finished());
             }
         }
     }
 
     /// Accepts until stopped, then stops the dispatcher and joins every
-    /// thread, the other listeners' acceptors (`doors`) and their readers too.
+    /// thread, the other acceptors' (`web`, `doors`) and their readers too.
     fn run(
         mut self,
         workers: [JoinHandle<()>; 2],
         writer: JoinHandle<()>,
+        web: Option<JoinHandle<Vec<JoinHandle<()>>>>,
         doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
     ) -> usize {
         self.accept_all();
@@ -360,6 +408,14 @@ impl Acceptor {
             match door.join() {
                 Ok(threads) => self.threads.extend(threads),
                 Err(_) => error!("an acceptor thread panicked"),
+            }
+        }
+        // The web acceptor stops too (Stopper::stop woke it); its connections
+        // that became chat clients end like ours, when the dispatcher says BYE.
+        if let Some(web) = web {
+            match web.join() {
+                Ok(threads) => self.threads.extend(threads),
+                Err(_) => error!("the web acceptor thread panicked"),
             }
         }
         let _ = self.inputs.send(Input::Shutdown);
@@ -386,7 +442,7 @@ impl Acceptor {
 
     /// Starts a connection's threads, or turns it away when the server is full.
     fn admit(&mut self, id: ConnId, stream: TcpStream, peer: SocketAddr) {
-        if self.live.load(Ordering::Acquire) >= self.config.max_clients {
+        if !reserve(&self.live, self.config.max_clients) {
             warn!("conn {id} from {peer} refused: server full");
             refuse_full(stream, self.door, self.config.max_clients);
             return;
@@ -395,24 +451,16 @@ impl Acceptor {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
         let socket = Arc::new(stream);
-        let (outbox, inbox) =
-            outbox::queue_for(id, self.door, self.config.send_queue, self.mail.clone());
-        let open = Post::Open {
-            id,
-            inbox,
-            socket: Arc::clone(&socket),
-        };
-        if self.mail.send(open).is_err() {
-            return;
-        }
-        self.live.fetch_add(1, Ordering::AcqRel);
-        let connect = Input::Connect {
+        let opened = register(
             id,
             peer,
-            outbox,
-            socket: Some(Arc::clone(&socket)),
-        };
-        if self.inputs.send(connect).is_err() {
+            &socket,
+            (self.door, Framing::Raw),
+            self.config.send_queue,
+            &self.mail,
+            &self.inputs,
+        );
+        if opened.is_none() {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return;
         }
@@ -440,8 +488,52 @@ impl Acceptor {
     }
 }
 
+/// Introduces a new connection to the writer (`Post::Open`, with how to frame
+/// its lines) and to the dispatcher (`Input::Connect`, which says WELCOME to
+/// CHAT/1 clients); `door` is the protocol it speaks. Returns its outbox, or
+/// `None` when the server is stopping.
+pub(crate) fn register(
+    id: ConnId,
+    peer: SocketAddr,
+    socket: &Arc<TcpStream>,
+    (door, framing): (Door, Framing),
+    send_queue: usize,
+    mail: &Sender<Post>,
+    inputs: &Sender<Input>,
+) -> Option<outbox::Outbox> {
+    let (outbox, inbox) = outbox::queue_for(id, door, send_queue, mail.clone());
+    let open = Post::Open {
+        id,
+        inbox,
+        socket: Arc::clone(socket),
+        framing,
+    };
+    mail.send(open).ok()?;
+    let connect = Input::Connect {
+        id,
+        peer,
+        outbox: outbox.clone(),
+        socket: Some(Arc::clone(socket)),
+    };
+    inputs.send(connect).ok()?;
+    Some(outbox)
+}
+
+/// The next connection id (ids start at 1 and are never reused).
+pub(crate) fn next_id(ids: &AtomicU64) -> ConnId {
+    ids.fetch_add(1, Ordering::AcqRel) + 1
+}
+
+/// Counts one more live connection unless `max` are live already; false: full.
+pub(crate) fn reserve(live: &AtomicUsize, max: usize) -> bool {
+    live.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        (n < max).then_some(n + 1)
+    })
+    .is_ok()
+}
+
 /// Socket options of an accepted connection.
-fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
+pub(crate) fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
     // Lines are batched by the writer already; Nagle's delay would only add latency.
     stream.set_nodelay(true)?;
     // Keepalive probes find peers that vanished without a FIN or RST.
@@ -452,24 +544,27 @@ fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
     SockRef::from(stream).set_tcp_keepalive(&keepalive)
 }
 
+/// The two lines that turn a client away when the server is full.
+pub(crate) fn full_lines(max: usize) -> [Vec<u8>; 2] {
+    [
+        codec::encode(&Event::Err {
+            code: ErrCode::ServerFull,
+            text: &format!("the server holds at most {max} clients; try again later"),
+        }),
+        codec::encode(&Event::Bye {
+            text: "server full",
+        }),
+    ]
+}
+
 /// Tells a client the server is full, then closes.
 fn refuse_full(mut stream: TcpStream, door: Door, max: usize) {
-    let text = format!("the server holds at most {max} clients; try again later");
     let out = match door {
-        Door::Chat => {
-            let mut out = codec::encode(&Event::Err {
-                code: ErrCode::ServerFull,
-                text: &text,
-            });
-            codec::encode_into(
-                &Event::Bye {
-                    text: "server full",
-                },
-                &mut out,
-            );
-            out
-        }
-        Door::Irc => format!("ERROR :Closing link: {text}\r\n").into_bytes(),
+        Door::Chat => full_lines(max).concat(),
+        Door::Irc => format!(
+            "ERROR :Closing link: the server holds at most {max} clients; try again later\r\n"
+        )
+        .into_bytes(),
     };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     // send(2), then shutdown(2): the client reads both lines, then EOF.

@@ -9,9 +9,14 @@
 //! outbox, and the dispatcher cuts it off. `poll(2)` tells when a stalled socket
 //! can take more.
 //!
+//! A connection is either raw CHAT/1 over TCP, whose lines go out as they
+//! are, or CHAT/1 over WebSocket ([`crate::web`]), whose every line goes out as
+//! one text frame; the framing is the writer's job, so that the dispatcher
+//! encodes each event once for every kind of client.
+//!
 //! [`Outbox`]: crate::outbox::Outbox
 
-use crate::outbox::Inbox;
+use crate::outbox::{Inbox, Item};
 use crate::room::ConnId;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use log::{debug, warn};
@@ -22,6 +27,9 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tungstenite::protocol::CloseFrame;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::{Frame, FrameHeader};
 
 /// Most bytes taken from one outbox per turn, so one busy connection cannot
 /// hold up the others.
@@ -30,14 +38,25 @@ const TURN_BYTES: usize = 64 * 1024;
 /// asks `poll(2)` whether the stalled ones can take more.
 const STALL_TICK: Duration = Duration::from_millis(1);
 
+/// How a connection's lines are put on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// CHAT/1 over TCP: each line as it is, `\n` included.
+    Raw,
+    /// CHAT/1 over WebSocket: each line as one text frame, without its `\n`;
+    /// the connection ends with a close frame after its last line.
+    WebSocket,
+}
+
 /// What reaches the writer thread.
 #[derive(Debug)]
 pub enum Post {
-    /// A new connection: where to find its events and its socket.
+    /// A new connection: where to find its events, its socket and how to frame them.
     Open {
         id: ConnId,
         inbox: Inbox,
         socket: Arc<TcpStream>,
+        framing: Framing,
     },
     /// The connection's outbox has events waiting.
     Ready(ConnId),
@@ -48,6 +67,9 @@ pub enum Post {
 struct Mailbox {
     inbox: Inbox,
     socket: Arc<TcpStream>,
+    framing: Framing,
+    /// A WebSocket connection's close frame is in `pending` (it goes last).
+    closing: bool,
     /// Bytes taken from the inbox and not yet accepted by the kernel.
     pending: Vec<u8>,
     sent: usize,
@@ -85,8 +107,8 @@ impl Mailbox {
         self.inbox.clear_ready();
         let mut taken = 0;
         let mut full = false;
-        while let Some(bytes) = self.inbox.try_recv() {
-            self.pending.extend_from_slice(&bytes);
+        while let Some(item) = self.inbox.try_recv() {
+            put(&mut self.pending, &item, self.framing);
             taken += 1;
             if self.pending.len() >= TURN_BYTES {
                 full = true;
@@ -95,6 +117,12 @@ impl Mailbox {
         }
         self.inbox.done(taken);
         if taken == 0 {
+            if self.inbox.is_closed() && self.framing == Framing::WebSocket && !self.closing {
+                // Everything up to the BYE has gone: end the WebSocket properly.
+                self.closing = true;
+                close_frame(&mut self.pending);
+                return self.flush_or_stop(id).unwrap_or(Turn::More);
+            }
             // An idle connection keeps no buffer.
             self.pending = Vec::new();
             return if self.inbox.is_closed() {
@@ -235,12 +263,19 @@ impl Writer {
 
     fn handle(&mut self, post: Post) {
         match post {
-            Post::Open { id, inbox, socket } => {
+            Post::Open {
+                id,
+                inbox,
+                socket,
+                framing,
+            } => {
                 self.boxes.insert(
                     id,
                     Mailbox {
                         inbox,
                         socket,
+                        framing,
+                        closing: false,
                         pending: Vec::new(),
                         sent: 0,
                         stalled: None,
@@ -338,8 +373,147 @@ impl Writer {
     }
 }
 
+/// Appends one queued item to `out`, framed for the connection: over a
+/// WebSocket each of its lines becomes one text frame without its `\n`.
+pub(crate) fn put(out: &mut Vec<u8>, item: &Item, framing: Framing) {
+    match (item, framing) {
+        // An event may be several lines (a MEMBERS list and its END): one frame each.
+        (Item::Line(lines), Framing::WebSocket) => {
+            let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
+            for text in lines.split(|&b| b == b'\n') {
+                let header = FrameHeader {
+                    is_final: true,
+                    opcode: OpCode::Data(Data::Text),
+                    ..FrameHeader::default()
+                };
+                // The header is made by tungstenite; the payload is copied once,
+                // straight from the shared line. Writing into a Vec cannot fail.
+                let _ = header.format(text.len() as u64, out);
+                out.extend_from_slice(text);
+            }
+        }
+        (Item::Line(bytes) | Item::Framed(bytes), _) => out.extend_from_slice(bytes),
+    }
+}
+
+/// Appends a WebSocket close frame (1000, normal closure) to `out`.
+pub(crate) fn close_frame(out: &mut Vec<u8>) {
+    let close = Frame::close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    }));
+    // Writing into a Vec cannot fail.
+    let _ = close.format(out);
+}
+
 /// shutdown(2): no more sends; the peer reads what was sent (its last line is BYE), then EOF.
 fn close(id: ConnId, mailbox: &Mailbox) {
     debug!("shutdown() conn {id}");
     let _ = mailbox.socket.shutdown(Shutdown::Both);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use tungstenite::protocol::frame::coding::Control;
+
+    /// Parses `bytes` back into frames with tungstenite: (opcode, payload) each.
+    fn frames(bytes: &[u8]) -> Vec<(OpCode, Vec<u8>)> {
+        let mut cursor = Cursor::new(bytes);
+        let mut out = Vec::new();
+        while (cursor.position() as usize) < bytes.len() {
+            let (header, len) = FrameHeader::parse(&mut cursor)
+                .expect("a valid header")
+                .expect("a whole header");
+            assert!(header.is_final && header.mask.is_none(), "{header:?}");
+            let start = cursor.position() as usize;
+            let end = start + usize::try_from(len).expect("fits");
+            out.push((header.opcode, bytes[start..end].to_vec()));
+            cursor.set_position(end as u64);
+        }
+        out
+    }
+
+    fn line(text: &str) -> Item {
+        Item::Line(Arc::from(text.as_bytes()))
+    }
+
+    #[test]
+    fn raw_lines_go_out_as_they_are() {
+        let mut out = Vec::new();
+        put(&mut out, &line("MSG r ana hi\n"), Framing::Raw);
+        put(&mut out, &line("PONG\n"), Framing::Raw);
+        assert_eq!(out, b"MSG r ana hi\nPONG\n");
+    }
+
+    #[test]
+    fn each_line_is_one_text_frame_without_its_newline() {
+        let mut out = Vec::new();
+        put(&mut out, &line("MSG r ana <b>hi</b>\n"), Framing::WebSocket);
+        put(&mut out, &line("PONG\n"), Framing::WebSocket);
+        let text = OpCode::Data(Data::Text);
+        assert_eq!(
+            frames(&out),
+            vec![
+                (text, b"MSG r ana <b>hi</b>".to_vec()),
+                (text, b"PONG".to_vec())
+            ]
+        );
+        // A short line costs a two-byte header.
+        assert_eq!(out.len(), 2 + 19 + 2 + 4);
+    }
+
+    #[test]
+    fn an_event_of_several_lines_is_several_frames() {
+        let mut out = Vec::new();
+        put(
+            &mut out,
+            &line("USERS ana bob\nEND USERS\n"),
+            Framing::WebSocket,
+        );
+        let text = OpCode::Data(Data::Text);
+        assert_eq!(
+            frames(&out),
+            vec![
+                (text, b"USERS ana bob".to_vec()),
+                (text, b"END USERS".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_get_the_extended_length() {
+        for n in [125, 126, 2100, 70_000] {
+            let mut text = "x".repeat(n);
+            text.push('\n');
+            let mut out = Vec::new();
+            put(&mut out, &line(&text), Framing::WebSocket);
+            let got = frames(&out);
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].1.len(), n);
+        }
+    }
+
+    #[test]
+    fn framed_bytes_are_not_framed_again() {
+        let mut out = Vec::new();
+        let pong: Vec<u8> = vec![0x8a, 0x01, b'x'];
+        put(
+            &mut out,
+            &Item::Framed(Arc::from(&pong[..])),
+            Framing::WebSocket,
+        );
+        assert_eq!(out, pong);
+    }
+
+    #[test]
+    fn the_close_frame_says_normal_closure() {
+        let mut out = Vec::new();
+        close_frame(&mut out);
+        let got = frames(&out);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, OpCode::Control(Control::Close));
+        assert_eq!(&got[0].1[..2], &1000u16.to_be_bytes());
+    }
 }

@@ -8,12 +8,14 @@ use signal_hook::iterator::Signals;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Sala: a small CHAT/1 chat server, one thread per connection.
 ///
-/// Clients connect over TCP and speak plain text lines (try `nc HOST 44765`);
-/// with --irc-listen, IRC clients join the same rooms.
+/// Clients connect over TCP and speak plain text lines (try `nc HOST 44765`),
+/// or open the web client in a browser (http://HOST:8080/); with
+/// --irc-listen, IRC clients join the same rooms.
 /// Set RUST_LOG=debug to watch every socket call (socket, bind, listen, accept,
 /// recv, send, shutdown) as it happens.
 #[derive(Debug, Parser)]
@@ -22,6 +24,10 @@ struct Flags {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "0.0.0.0:44765")]
     listen: SocketAddr,
+    /// Address and port of the web client (HTTP and WebSocket), or `off`.
+    /// [default: port 8080 on the host of --listen; port 0 if --listen asks for port 0]
+    #[arg(long, value_name = "ADDR|off")]
+    web_listen: Option<WebListen>,
     /// Also listen for IRC clients (irssi, WeeChat, HexChat...) at this address,
     /// e.g. 0.0.0.0:6667: the same rooms, as channels #room. Off by default.
     #[arg(long, value_name = "ADDR")]
@@ -68,12 +74,40 @@ struct Flags {
     send_timeout: u64,
 }
 
+/// The value of `--web-listen`.
+#[derive(Debug, Clone, Copy)]
+enum WebListen {
+    Off,
+    At(SocketAddr),
+}
+
+impl FromStr for WebListen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<WebListen, String> {
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(WebListen::Off);
+        }
+        s.parse()
+            .map(WebListen::At)
+            .map_err(|e| format!("{e}: expected HOST:PORT or off"))
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let flags = Flags::parse();
     raise_fd_limit();
+    let web_listen = match flags.web_listen {
+        Some(WebListen::Off) => None,
+        Some(WebListen::At(addr)) => Some(addr),
+        // With --listen HOST:0 (tests, scripts) the web port is picked freely too.
+        None if flags.listen.port() == 0 => Some(SocketAddr::new(flags.listen.ip(), 0)),
+        None => Some(SocketAddr::new(flags.listen.ip(), 8080)),
+    };
     let config = Config {
         listen: flags.listen,
+        web_listen,
         irc_listen: flags.irc_listen,
         irc_ping: Duration::from_secs(flags.irc_ping.max(1)),
         backlog: flags.backlog,

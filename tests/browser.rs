@@ -1,0 +1,119 @@
+//! The web client in a real browser: headless Chromium, driven by Playwright
+//! (`tests/browser/chat.spec.mjs`, through `playwright-core` from npm), against
+//! a server started here. The script prints `STOP` and `START` when it wants
+//! the server restarted on the same ports (to see the pages reconnect); this
+//! side answers `STOPPED` and `GO` on its standard input.
+//!
+//! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: `scripts/test.sh`
+//! installs both. Without them this test fails, saying so.
+
+mod common;
+
+use sala::Server;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The browser test's whole run may take this long before it is killed.
+const TIME_LIMIT: Duration = Duration::from_secs(180);
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn start_on(listen: SocketAddr, web: SocketAddr) -> Server {
+    common::start(|c| {
+        c.listen = listen;
+        c.web_listen = Some(web);
+    })
+}
+
+/// Fails with what to do when the browser or the npm packages are missing.
+fn check_installed(dir: &Path) {
+    let hint = "run scripts/test.sh, which installs Chromium (scripts/test-deps.apt) \
+                and the npm packages of tests/browser";
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: {hint}"
+    );
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "tests/browser/node_modules/playwright-core is missing: {hint}"
+    );
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|o| o.status.success()),
+        "node is missing: {hint}"
+    );
+}
+
+#[test]
+fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/browser");
+    check_installed(&dir);
+    let loopback = "127.0.0.1:0".parse().expect("a literal address");
+    let mut server = Some(start_on(loopback, loopback));
+    let tcp = server.as_ref().expect("started").local_addr();
+    let web = server
+        .as_ref()
+        .expect("started")
+        .web_addr()
+        .expect("the web listener is on");
+    // SALA_SCREENSHOT=docs/web-client.png refreshes the README's picture.
+    let shot = std::env::var_os("SALA_SCREENSHOT").map_or_else(
+        || root.join("target/web-client.png"),
+        |p| root.join(PathBuf::from(p)),
+    );
+    let mut node = Command::new("node")
+        .arg("chat.spec.mjs")
+        .arg(format!("http://{web}/"))
+        .arg(tcp.to_string())
+        .arg(&shot)
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let mut to_node = node.stdin.take().expect("piped stdin");
+    let from_node = node.stdout.take().expect("piped stdout");
+    let (lines, said) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from_node).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + TIME_LIMIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match said.recv_timeout(left) {
+            Ok(line) if line == "STOP" => {
+                if let Some(s) = server.take() {
+                    s.shutdown();
+                }
+                writeln!(to_node, "STOPPED").expect("write to node");
+            }
+            Ok(line) if line == "START" => {
+                server = Some(start_on(tcp, web));
+                writeln!(to_node, "GO").expect("write to node");
+            }
+            Ok(line) => eprintln!("node: {line}"),
+            // The script ended (its stdout closed).
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = node.kill();
+                panic!("the browser test took more than {TIME_LIMIT:?}");
+            }
+        }
+    }
+    let status = node.wait().expect("wait for node");
+    if let Some(s) = server.take() {
+        s.shutdown();
+    }
+    assert!(status.success(), "the browser test failed: {status}");
+    assert!(shot.is_file(), "no screenshot at {}", shot.display());
+}
