@@ -165,6 +165,9 @@ pub struct Dispatcher {
     broken: bool,
     /// IRC connections open: while 0, no event is rendered for IRC.
     irc_clients: usize,
+    /// The command being applied came as an IRC `NOTICE`: IRC users see it
+    /// as one, and no error answers it.
+    notice: bool,
     /// When the dispatcher started, for the IRC welcome.
     started: String,
     /// Stops the whole server when the store fails; `None` in tests.
@@ -225,6 +228,7 @@ impl Dispatcher {
             waiting: HashMap::new(),
             broken: false,
             irc_clients: 0,
+            notice: false,
             started: irc::clock(now_ms()),
             stopper: None,
         })
@@ -342,7 +346,7 @@ impl Dispatcher {
             return; // Already dropped: a line that was in flight.
         };
         let subject = match &client.irc {
-            None => String::new(),
+            None => irc::Subject::Nothing,
             Some(user) => {
                 if !user.welcomed && !registering(&command) {
                     let refusal = Refusal::new(ErrCode::UnknownCommand, "You have not registered");
@@ -369,6 +373,18 @@ impl Dispatcher {
             Command::History { room, before } => self.page(id, &room, before),
             Command::Ping { token } => self.pong(id, token.as_deref()),
             Command::Quit { text } => self.quit(id, text.as_deref()),
+            Command::Irc(Query::Notice { message }) => {
+                self.notice = true;
+                // RFC 2812: a NOTICE is never answered with an error.
+                let _ = match *message {
+                    Command::Say { room, text } => self.say(id, &room, &text),
+                    Command::Whisper { nick, text } => self.whisper(id, &nick, &text),
+                    Command::Broadcast { text } => self.broadcast(id, &text),
+                    _ => Ok(()),
+                };
+                self.notice = false;
+                Ok(())
+            }
             Command::Irc(query) => self.irc(id, query),
         };
         if let Err(refusal) = done {
@@ -408,11 +424,11 @@ impl Dispatcher {
     }
 
     fn refuse(&mut self, id: ConnId, refusal: &Refusal) {
-        self.refuse_about(id, refusal, "*");
+        self.refuse_about(id, refusal, &irc::Subject::Nothing);
     }
 
     /// Refuses a command about `subject` (its room's channel or nick, for IRC numerics).
-    fn refuse_about(&mut self, id: ConnId, refusal: &Refusal, subject: &str) {
+    fn refuse_about(&mut self, id: ConnId, refusal: &Refusal, subject: &irc::Subject) {
         let out = match self.irc_me(id) {
             Some(me) => {
                 let mut out = Vec::new();
@@ -442,10 +458,12 @@ impl Dispatcher {
     fn render(&self, event: &Event<'_>) -> Line {
         Line {
             chat: bytes(event),
-            irc: if self.irc_clients > 0 {
-                irc::render_shared(event).map(Bytes::from)
-            } else {
+            irc: if self.irc_clients == 0 {
                 None
+            } else if self.notice {
+                irc::render_notice(event).map(Bytes::from)
+            } else {
+                irc::render_shared(event).map(Bytes::from)
             },
             author: None,
         }
@@ -735,15 +753,17 @@ impl Dispatcher {
         let Some(to) = self.chat.find(nick) else {
             return self.whisper_offline(id, nick, text);
         };
-        let line = self
-            .render(&Event::Whisper {
-                from: self.chat.nick(id),
-                to: self.chat.nick(to),
-                text,
-            })
-            .by(id);
-        self.send_one(to, &line);
-        if to != id {
+        let line = self.render(&Event::Whisper {
+            from: self.chat.nick(id),
+            to: self.chat.nick(to),
+            text,
+        });
+        if to == id {
+            // A message to oneself reaches oneself, on IRC too.
+            self.send_one(id, &line);
+        } else {
+            let line = line.by(id);
+            self.send_one(to, &line);
             self.send_one(id, &line);
         }
         // IRC tells the sender when the recipient is away.
@@ -751,7 +771,7 @@ impl Dispatcher {
             .clients
             .get(&to)
             .and_then(|c| c.irc.as_ref()?.away.clone());
-        if let (Some(me), Some(away)) = (self.irc_me(id), away) {
+        if let (Some(me), Some(away), false) = (self.irc_me(id), away, self.notice) {
             let mut out = Vec::new();
             irc::put_numeric(&mut out, 301, &me, &[self.chat.nick(to)], &away);
             self.reply(id, out);

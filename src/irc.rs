@@ -118,6 +118,12 @@ pub enum Query {
         text: Option<String>,
     },
     List,
+    /// A `NOTICE`: the message command it carries (`Say`, `Whisper` or
+    /// `Broadcast`), shown to IRC users as `NOTICE` and never answered with
+    /// an error (RFC 2812, 3.3.2).
+    Notice {
+        message: Box<Command>,
+    },
 }
 
 /// The channel of room `room`.
@@ -296,16 +302,33 @@ impl Session {
                     .collect()
             }
             "PRIVMSG" | "NOTICE" => {
+                let notice = cmd == "NOTICE";
                 let Some(targets) = p.first().filter(|t| !t.is_empty()) else {
-                    return vec![numeric(411, &[], &format!("No recipient given ({cmd})"))];
+                    return if notice {
+                        Vec::new()
+                    } else {
+                        vec![numeric(411, &[], &format!("No recipient given ({cmd})"))]
+                    };
                 };
                 let Some(text) = p.get(1).filter(|t| !t.is_empty()) else {
-                    return vec![numeric(412, &[], "No text to send")];
+                    return if notice {
+                        Vec::new()
+                    } else {
+                        vec![numeric(412, &[], "No text to send")]
+                    };
                 };
                 targets
                     .split(',')
                     .take(MAX_TARGETS)
-                    .map(|target| message(target, text))
+                    .filter_map(|target| match message(target, text) {
+                        Step::Send(Command::Irc(Query::Numeric { .. })) if notice => None,
+                        Step::Send(message) if notice => {
+                            Some(Step::Send(Command::Irc(Query::Notice {
+                                message: Box::new(message),
+                            })))
+                        }
+                        step => Some(step),
+                    })
                     .collect()
             }
             "KICK" => {
@@ -332,6 +355,7 @@ impl Session {
                 Some(nick) => query(Query::Whois { nick: own(nick) }),
                 None => vec![numeric(431, &[], "No nickname given")],
             },
+            "ISON" if p.is_empty() => vec![need_more(cmd)],
             "ISON" => query(Query::Ison {
                 nicks: p.iter().flat_map(|s| s.split(' ')).map(own).collect(),
             }),
@@ -508,6 +532,28 @@ pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Renders a message event as a `NOTICE` (what came as one from an IRC
+/// client); other events as [`render_shared`] does.
+pub fn render_notice(event: &Event<'_>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(96);
+    match *event {
+        Event::Msg { room, nick, text } => {
+            put(
+                &mut out,
+                &mask(nick),
+                "NOTICE",
+                &[&channel(room)],
+                Some(text),
+            );
+        }
+        Event::Whisper { from, to, text } => {
+            put(&mut out, &mask(from), "NOTICE", &[to], Some(text))
+        }
+        _ => return render_shared(event),
+    }
+    Some(out)
+}
+
 /// Renders, for IRC recipient `me`, an event of a reply to `me` alone.
 pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
     if let Some(line) = render_shared(event) {
@@ -559,7 +605,7 @@ pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
                 detail.map_or(String::new(), |d| format!(": {d}"))
             )),
         ),
-        Event::Err { code, text } => refusal(out, me, code, "*", text),
+        Event::Err { code, text } => refusal(out, me, code, &Subject::Nothing, text),
         // WELCOME, END OFFLINE and the CHAT/1 listings have IRC forms of their own.
         _ => {}
     }
@@ -591,43 +637,62 @@ fn civil(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
-/// Appends the numeric for a CHAT/1 refusal; `subject` is the channel or nick
-/// the failed command named (`*` when none).
-pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &str, text: &str) {
-    // A KICK's subject is `#room nick`: what concerns the kicked nick names it.
-    let (subject, target) = match subject.split_once(' ') {
-        Some((chan, nick)) => (chan, Some(nick)),
-        None => (subject, None),
+/// What a failed command was about, for the parameters of its numeric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// Nothing in particular (`*`).
+    Nothing,
+    /// A channel (`JOIN`, `PART`, `MODE`, ...).
+    Channel(String),
+    /// A nick (`NICK`, `PRIVMSG nick`, `WHOIS`).
+    Nick(String),
+    /// A message to a channel: not being in it is 404, not 442.
+    Sending(String),
+    /// A `KICK`: what concerns the kicked nick names it.
+    Kick { channel: String, nick: String },
+}
+
+/// Appends the numeric for a CHAT/1 refusal of a command about `subject`.
+pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &Subject, text: &str) {
+    let name = match subject {
+        Subject::Nothing => "*",
+        Subject::Channel(s) | Subject::Nick(s) | Subject::Sending(s) => s,
+        Subject::Kick { channel, .. } => channel,
     };
-    if let Some(nick) = target {
-        match code {
-            ErrCode::NoSuchUser => return put_numeric(out, 401, me, &[nick], text),
-            // The kicked nick is not on the channel (not the kicker: that is 442).
-            ErrCode::NotMember if text.starts_with(&format!("{nick} ")) => {
-                return put_numeric(out, 441, me, &[nick, subject], text);
-            }
-            _ => {}
+    match (subject, code) {
+        (Subject::Kick { nick, .. }, ErrCode::NoSuchUser) => {
+            return put_numeric(out, 401, me, &[nick], text);
         }
+        // The kicked nick is not on the channel (not the kicker: that is 442).
+        (Subject::Kick { nick, .. }, ErrCode::NotMember)
+            if text.starts_with(&format!("{nick} ")) =>
+        {
+            return put_numeric(out, 441, me, &[nick, name], text);
+        }
+        (Subject::Sending(_), ErrCode::NotMember) => {
+            return put_numeric(out, 404, me, &[name], text);
+        }
+        _ => {}
     }
     let (n, param): (u16, Option<&str>) = match code {
-        ErrCode::BadName => (432, Some(subject)),
-        ErrCode::NickTaken | ErrCode::NickReserved => (433, Some(subject)),
+        ErrCode::BadName => (432, Some(name)),
+        ErrCode::NickTaken | ErrCode::NickReserved => (433, Some(name)),
         ErrCode::BadPassword => (464, None),
-        ErrCode::NoSuchRoom => (403, Some(subject)),
-        ErrCode::NoSuchUser => (401, Some(subject)),
-        ErrCode::NotMember => (442, Some(subject)),
-        ErrCode::AlreadyMember => (443, Some(subject)),
-        ErrCode::NotOwner => (482, Some(subject)),
-        ErrCode::BadKey => (475, Some(subject)),
+        ErrCode::NoSuchRoom => (403, Some(name)),
+        ErrCode::NoSuchUser => (401, Some(name)),
+        ErrCode::NotMember => (442, Some(name)),
+        ErrCode::AlreadyMember => (443, Some(name)),
+        ErrCode::NotOwner => (482, Some(name)),
+        ErrCode::BadKey => (475, Some(name)),
         ErrCode::EmptyMessage => (412, None),
-        ErrCode::MissingArgument => (461, Some(subject)),
-        ErrCode::UnknownCommand => (421, Some(subject)),
+        ErrCode::MissingArgument => (461, Some(name)),
+        ErrCode::UnknownCommand => (421, Some(name)),
         ErrCode::LineTooLong => (417, None),
         ErrCode::BadUtf8 => (400, Some("*")),
         ErrCode::ServerFull => (465, None),
         ErrCode::AlreadyRegistered => (462, None),
-        ErrCode::TooManyRooms => (405, Some(subject)),
-        ErrCode::InboxFull => (401, Some(subject)),
+        ErrCode::TooManyRooms => (405, Some(name)),
+        ErrCode::InboxFull => (401, Some(name)),
     };
     match param {
         Some(p) => put_numeric(out, n, me, &[p], text),
@@ -635,24 +700,27 @@ pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &str, text: 
     }
 }
 
-/// The channel or nick a command names, for the numeric of its refusal.
-pub fn subject(command: &Command) -> String {
+/// What a command is about, for the numeric of its refusal.
+pub fn subject(command: &Command) -> Subject {
     match command {
         Command::Join { room, .. }
         | Command::Part { room, .. }
-        | Command::Say { room, .. }
         | Command::Who { room }
         | Command::Delete { room }
-        | Command::History { room, .. } => channel(room),
-        Command::Kick { room, nick, .. } => format!("{} {nick}", channel(room)),
-        Command::Nick { nick, .. } | Command::Whisper { nick, .. } => nick.clone(),
+        | Command::History { room, .. } => Subject::Channel(channel(room)),
+        Command::Say { room, .. } => Subject::Sending(channel(room)),
+        Command::Kick { room, nick, .. } => Subject::Kick {
+            channel: channel(room),
+            nick: nick.clone(),
+        },
+        Command::Nick { nick, .. } | Command::Whisper { nick, .. } => Subject::Nick(nick.clone()),
         Command::Irc(Query::Names { room: Some(room) })
         | Command::Irc(Query::ChannelMode { room, .. })
-        | Command::Irc(Query::Topic { room, .. }) => channel(room),
+        | Command::Irc(Query::Topic { room, .. }) => Subject::Channel(channel(room)),
         Command::Irc(Query::Whois { nick }) | Command::Irc(Query::UserMode { nick, .. }) => {
-            nick.clone()
+            Subject::Nick(nick.clone())
         }
-        _ => "*".to_string(),
+        _ => Subject::Nothing,
     }
 }
 
@@ -891,11 +959,19 @@ mod tests {
         );
         assert_eq!(
             steps(&mut s, "NOTICE bob :psst"),
-            vec![Step::Send(Command::Whisper {
-                nick: "bob".into(),
-                text: "psst".into()
-            })]
+            vec![Step::Send(Command::Irc(Query::Notice {
+                message: Box::new(Command::Whisper {
+                    nick: "bob".into(),
+                    text: "psst".into()
+                })
+            }))]
         );
+        assert_eq!(
+            steps(&mut s, "NOTICE #bad! :x"),
+            vec![],
+            "no error for a NOTICE"
+        );
+        assert_eq!(steps(&mut s, "NOTICE"), vec![], "no error for a NOTICE");
         assert_eq!(
             steps(&mut s, "PRIVMSG $* :all hands"),
             vec![Step::Send(Command::Broadcast {
@@ -997,18 +1073,43 @@ mod tests {
     #[test]
     fn refusals_become_numerics_naming_their_subject() {
         let mut out = Vec::new();
-        refusal(&mut out, "ana", ErrCode::BadKey, "#vault", "wrong key");
-        refusal(&mut out, "ana", ErrCode::NickTaken, "bob", "bob is taken");
+        let chan = |c: &str| Subject::Channel(c.to_string());
+        let nick = |n: &str| Subject::Nick(n.to_string());
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::BadKey,
+            &chan("#vault"),
+            "wrong key",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NickTaken,
+            &nick("bob"),
+            "bob is taken",
+        );
         refusal(
             &mut out,
             "ana",
             ErrCode::BadPassword,
-            "ana",
+            &nick("ana"),
             "wrong password",
+        );
+        let say = Command::Say {
+            room: "lobby".into(),
+            text: "hi".into(),
+        };
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject(&say),
+            "not in",
         );
         assert_eq!(
             text(&out),
-            ":sala 475 ana #vault :wrong key\r\n:sala 433 ana bob :bob is taken\r\n:sala 464 ana :wrong password\r\n"
+            ":sala 475 ana #vault :wrong key\r\n:sala 433 ana bob :bob is taken\r\n:sala 464 ana :wrong password\r\n:sala 404 ana #lobby :not in\r\n"
         );
     }
 

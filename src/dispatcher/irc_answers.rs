@@ -149,6 +149,8 @@ impl Dispatcher {
                     put_numeric(o, 306, &me, &[], "You have been marked as being away");
                 }
             }
+            // Applied as the message it carries, in `Dispatcher::command`.
+            Query::Notice { .. } => {}
             Query::List => {
                 put_numeric(o, 321, &me, &["Channel"], "Users  Name");
                 let mut rooms: Vec<_> = self.chat.rooms().collect();
