@@ -11,10 +11,11 @@ import statistics
 import sys
 from collections import OrderedDict, defaultdict
 
-ORDER = ["salamem", "salapersist", "ideal", "ngircd", "inspircd"]
+ORDER = ["salamem", "salapersist", "salairc", "ideal", "ngircd", "inspircd"]
 NAMES = {
     "salamem": "Sala, memory only",
     "salapersist": "Sala, SQLite persistence",
+    "salairc": "Sala, IRC port (memory only)",
     "ideal": "idealfanout --coalesce",
     "ngircd": "ngIRCd 26.1",
     "inspircd": "InspIRCd 3.15",
@@ -24,6 +25,12 @@ FANOUT = [
     ("fanout-K1000-S5-M200", "fanout K=1000, S=5, M=200 (unlimited rate)"),
     ("fanout-K500-S5-rate50", "fanout K=500, S=5 x 50 msg/s for 10 s (latency)"),
 ]
+IRC_FANOUT = [
+    ("irc-fanout-K100-S10-M1000", "IRC: fanout K=100, S=10, M=1000 (unlimited rate)"),
+    ("irc-fanout-K1000-S5-M200", "IRC: fanout K=1000, S=5, M=200 (unlimited rate)"),
+    ("irc-fanout-K500-S5-rate50", "IRC: fanout K=500, S=5 x 50 msg/s for 10 s (latency)"),
+]
+IRC_WHISPER = ("irc-whisper-P50-M1000", "IRC: whisper, 50 pairs x 1000 round trips, 1 in flight per pair")
 IDLE = ("idle-N10000-R100", "idle: 10,000 clients over 100 rooms (fresh server per run)")
 
 
@@ -119,6 +126,48 @@ def idle_table(title, d):
               f"| {spread(runs, 'rss_bytes_per_conn')} | {f(thr)} ({f(thr / ready if thr and ready else None, 2)}) "
               f"| {f(med(runs, 'server_cpu_connect_s'), 2)} | {errs(runs)} |")
     print()
+
+
+def whisper_table(title, d):
+    print(f"#### {title}\n")
+    print("| server | runs | round trips done/expected (worst run) | round trips/s (min–max) | messages/s "
+          "| RTT p50 / p99 / max (ms) | CPU server / client (%) | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for s in servers_of(d):
+        runs = d[s]
+        worst = min(runs, key=lambda r: r["round_trips_completed"])
+        print(f"| {NAMES.get(s, s)} | {len(runs)} | {f(worst['round_trips_completed'])}/{f(worst['round_trips_expected'])} "
+              f"| {spread(runs, 'round_trips_per_s')} | {f(med(runs, 'messages_per_s'))} "
+              f"| {f(med(runs, 'rtt_p50_ms'), 2)} / {spread(runs, 'rtt_p99_ms', 2)} / {f(med(runs, 'rtt_max_ms'), 1)} "
+              f"| {f(med(runs, 'server_cpu_pct'))} / {f(med(runs, 'client_cpu_pct'))} | {errs(runs)} |")
+    print()
+
+
+def irc_targets(g):
+    """Issue 5: Sala's IRC port at least matches ngIRCd in fan-out and whisper, rate and p99."""
+    rows = []
+    for scen, key, better in [
+        ("irc-fanout-K100-S10-M1000", "deliveries_per_s", "higher"),
+        ("irc-fanout-K1000-S5-M200", "deliveries_per_s", "higher"),
+        ("irc-fanout-K500-S5-rate50", "lat_p99_ms", "lower"),
+        ("irc-whisper-P50-M1000", "round_trips_per_s", "higher"),
+        ("irc-whisper-P50-M1000", "rtt_p99_ms", "lower"),
+    ]:
+        d = g.get(scen, {})
+        if "salairc" not in d or "ngircd" not in d:
+            continue
+        a, b = med(d["salairc"], key), med(d["ngircd"], key)
+        if a is None or b is None:
+            continue
+        ok = a >= b if better == "higher" else a <= b
+        rows.append(f"| {scen}: {key} ({better} is better) | Sala {f(a, 2 if a < 100 else 0)} vs ngIRCd {f(b, 2 if b < 100 else 0)} "
+                    f"({a / b:.2f}×) | {'met' if ok else 'MISSED'} |")
+    if rows:
+        print("#### IRC targets (medians, Sala's IRC port vs ngIRCd)\n")
+        print("| target | figure | verdict |")
+        print("|---|---|---|")
+        print("\n".join(rows))
+        print()
 
 
 def sweep_table(g):
@@ -255,6 +304,12 @@ def main():
             fanout_table(title, g[scen])
     if IDLE[0] in g:
         idle_table(IDLE[1], g[IDLE[0]])
+    irc_targets(g)
+    for scen, title in IRC_FANOUT:
+        if scen in g:
+            fanout_table(title, g[scen])
+    if IRC_WHISPER[0] in g:
+        whisper_table(IRC_WHISPER[1], g[IRC_WHISPER[0]])
     persistence(g)
     bench_rows(bench, g)
     sweep_table(g)
