@@ -21,6 +21,7 @@
     retryTimer: 0,
     countdownTimer: 0,
     refreshTimer: 0,
+    soonTimer: null,
     leaving: false, // we sent QUIT ourselves
     panes: new Map(), // key ("#room" or "@nick") -> pane
     active: '', // key of the pane on screen
@@ -197,6 +198,7 @@
       if (!pane.members.some((m) => lower(m) === lower(nick))) pane.members.push(nick);
       renderMembers(pane);
       notice(pane, `${nick} joined`);
+      refreshSoon();
     },
     PART(line) {
       const [room, nick, text] = words(line, 2);
@@ -209,6 +211,7 @@
       }
       removeMember(pane, nick);
       notice(pane, `${nick} left` + (text ? ` (${text})` : ''));
+      refreshSoon();
     },
     QUIT(line) {
       const [nick, text] = words(line, 1);
@@ -218,6 +221,7 @@
           notice(pane, `${nick} disconnected (${text})`);
         }
       }
+      refreshSoon();
     },
     MSG(line) {
       const [room, nick, text] = words(line, 2);
@@ -348,6 +352,16 @@
       }
     }
     refresh();
+  }
+
+  // Someone came or went: room counts and the online list change. Ask again
+  // shortly (once for a burst of joins), not only at the next tick.
+  function refreshSoon() {
+    if (state.soonTimer) return;
+    state.soonTimer = setTimeout(() => {
+      state.soonTimer = null;
+      refresh();
+    }, 300);
   }
 
   // Asks for the room list and the user list; again every few seconds.
