@@ -125,25 +125,11 @@ impl Server {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
         info!("listening on {local_addr}");
-        let web_listener = match config.web_listen {
-            Some(addr) => Some(listen(addr, config.backlog)?),
-            None => None,
-        };
-        let web_addr = match &web_listener {
-            Some(listener) => Some(listener.local_addr()?),
-            None => None,
-        };
+        let (web_listener, web_addr) = listen_if(config.web_listen, config.backlog)?;
         if let Some(addr) = web_addr {
             info!("web client on http://{addr}/");
         }
-        let irc_listener = match config.irc_listen {
-            Some(addr) => Some(listen(addr, config.backlog)?),
-            None => None,
-        };
-        let irc_addr = match &irc_listener {
-            Some(l) => Some(l.local_addr()?),
-            None => None,
-        };
+        let (irc_listener, irc_addr) = listen_if(config.irc_listen, config.backlog)?;
         if let Some(addr) = irc_addr {
             info!("IRC front door open on {addr}");
         }
@@ -314,6 +300,20 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
         ip => ip,
     };
     SocketAddr::new(ip, addr.port())
+}
+
+/// A second or third listening socket, if its address was given, with the
+/// address it got (the real port when 0 was asked).
+fn listen_if(
+    addr: Option<SocketAddr>,
+    backlog: i32,
+) -> io::Result<(Option<TcpListener>, Option<SocketAddr>)> {
+    let Some(addr) = addr else {
+        return Ok((None, None));
+    };
+    let listener = listen(addr, backlog)?;
+    let local = listener.local_addr()?;
+    Ok((Some(listener), Some(local)))
 }
 
 /// The three steps before a server can accept, each its own system call.
