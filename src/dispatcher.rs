@@ -766,12 +766,11 @@ impl Dispatcher {
             self.send_one(to, &line);
             self.send_one(id, &line);
         }
-        // IRC tells the sender when the recipient is away.
-        let away = self
-            .clients
-            .get(&to)
-            .and_then(|c| c.irc.as_ref()?.away.clone());
-        if let (Some(me), Some(away), false) = (self.irc_me(id), away, self.notice) {
+        // IRC tells the sender when the recipient is away (never for a NOTICE).
+        if let Some(away) = self.away(to).map(str::to_string)
+            && !self.notice
+            && let Some(me) = self.irc_me(id)
+        {
             let mut out = Vec::new();
             irc::put_numeric(&mut out, 301, &me, &[self.chat.nick(to)], &away);
             self.reply(id, out);

@@ -177,7 +177,7 @@ impl Dispatcher {
     }
 
     /// The away message of `id`, if it is an IRC client marked away.
-    fn away(&self, id: ConnId) -> Option<&str> {
+    pub(super) fn away(&self, id: ConnId) -> Option<&str> {
         self.clients.get(&id)?.irc.as_ref()?.away.as_deref()
     }
 
