@@ -451,6 +451,7 @@ pub fn put(
     params: &[&str],
     trailing: Option<&str>,
 ) {
+    let start = out.len();
     out.push(b':');
     out.extend_from_slice(prefix.as_bytes());
     out.push(b' ');
@@ -461,9 +462,54 @@ pub fn put(
     }
     if let Some(t) = trailing {
         out.extend_from_slice(b" :");
-        out.extend_from_slice(t.as_bytes());
+        // An IRC line is at most 512 bytes with its CRLF: a longer text is cut.
+        let room = MAX_IRC_LINE.saturating_sub(out.len() - start + 2);
+        out.extend_from_slice(cut(t, room).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Longest line an IRC client must accept, CRLF included (RFC 2812, 2.3).
+pub const MAX_IRC_LINE: usize = 512;
+
+/// The longest start of `s` of at most `max` bytes that ends on a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Writes a message text (`PRIVMSG`/`NOTICE`) as as many lines as it takes
+/// to keep each within [`MAX_IRC_LINE`]: a CHAT/1 text may be four times as
+/// long. Pieces end at a space where one is near, else at a character boundary.
+pub fn put_text(out: &mut Vec<u8>, prefix: &str, command: &str, params: &[&str], text: &str) {
+    let head = 1
+        + prefix.len()
+        + 1
+        + command.len()
+        + params.iter().map(|p| 1 + p.len()).sum::<usize>()
+        + 2;
+    let room = MAX_IRC_LINE.saturating_sub(head + 2).max(64);
+    let mut rest = text;
+    loop {
+        let mut piece = cut(rest, room);
+        if piece.len() < rest.len()
+            && let Some(space) = piece.rfind(' ')
+            && space >= piece.len() * 3 / 4
+        {
+            piece = &piece[..=space];
+        }
+        put(out, prefix, command, params, Some(piece));
+        rest = &rest[piece.len()..];
+        if rest.is_empty() {
+            break;
+        }
+    }
 }
 
 /// The `nick!user@host` prefix of a user.
@@ -489,18 +535,14 @@ pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
         Event::Part { room, nick, text } => {
             put(&mut out, &mask(nick), "PART", &[&channel(room)], text);
         }
-        Event::Msg { room, nick, text } => put(
-            &mut out,
-            &mask(nick),
-            "PRIVMSG",
-            &[&channel(room)],
-            Some(text),
-        ),
+        Event::Msg { room, nick, text } => {
+            put_text(&mut out, &mask(nick), "PRIVMSG", &[&channel(room)], text);
+        }
         Event::Whisper { from, to, text } => {
-            put(&mut out, &mask(from), "PRIVMSG", &[to], Some(text));
+            put_text(&mut out, &mask(from), "PRIVMSG", &[to], text);
         }
         Event::Broadcast { from, text } => {
-            put(&mut out, &mask(from), "NOTICE", &["$*"], Some(text))
+            put_text(&mut out, &mask(from), "NOTICE", &["$*"], text);
         }
         Event::Nick { old, new } => put(&mut out, &mask(old), "NICK", &[], Some(new)),
         Event::Quit { nick, text } => {
@@ -538,16 +580,10 @@ pub fn render_notice(event: &Event<'_>) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(96);
     match *event {
         Event::Msg { room, nick, text } => {
-            put(
-                &mut out,
-                &mask(nick),
-                "NOTICE",
-                &[&channel(room)],
-                Some(text),
-            );
+            put_text(&mut out, &mask(nick), "NOTICE", &[&channel(room)], text);
         }
         Event::Whisper { from, to, text } => {
-            put(&mut out, &mask(from), "NOTICE", &[to], Some(text))
+            put_text(&mut out, &mask(from), "NOTICE", &[to], text);
         }
         _ => return render_shared(event),
     }
@@ -566,12 +602,12 @@ pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
             at,
             nick,
             text,
-        } => put(
+        } => put_text(
             out,
             SERVER,
             "NOTICE",
             &[&channel(room)],
-            Some(&format!("[{}] <{nick}> {text}", clock(at))),
+            &format!("[{}] <{nick}> {text}", clock(at)),
         ),
         Event::EndHistory { room } => put(
             out,
@@ -580,12 +616,12 @@ pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
             &[&channel(room)],
             Some("-- end of history --"),
         ),
-        Event::Offline { at, from, text } => put(
+        Event::Offline { at, from, text } => put_text(
             out,
             &mask(from),
             "PRIVMSG",
             &[me],
-            Some(&format!("[sent {} while you were away] {text}", clock(at))),
+            &format!("[sent {} while you were away] {text}", clock(at)),
         ),
         Event::Closed { room, by } => put(
             out,
@@ -1196,6 +1232,40 @@ mod tests {
             assert!(t.contains(&format!(" {code} ana ")), "{code} in {t}");
         }
         assert!(t.contains("PREFIX=(o)@"));
+    }
+
+    #[test]
+    fn long_texts_become_several_lines_of_at_most_512_bytes() {
+        let word = "ação ";
+        let text: String = word.repeat(400); // 2400 bytes, with 2-byte characters
+        let ev = Event::Msg {
+            room: "lobby",
+            nick: "ana",
+            text: text.trim_end(),
+        };
+        let out = text_of(&render_shared(&ev).unwrap());
+        let lines: Vec<&str> = out.split_terminator("\r\n").collect();
+        assert!(lines.len() >= 5, "{} lines", lines.len());
+        let mut joined = String::new();
+        for l in &lines {
+            assert!(l.len() + 2 <= MAX_IRC_LINE, "{} bytes", l.len() + 2);
+            let (head, piece) = l.split_once(" :").unwrap();
+            assert_eq!(head, ":ana!ana@sala PRIVMSG #lobby");
+            joined.push_str(piece);
+        }
+        assert_eq!(joined, text.trim_end(), "nothing lost, nothing added");
+        // Other texts (a QUIT reason) are cut to fit.
+        let quit = Event::Quit {
+            nick: "ana",
+            text: Some(&text),
+        };
+        let out = render_shared(&quit).unwrap();
+        assert!(out.len() <= MAX_IRC_LINE && out.ends_with(b"\r\n"));
+        assert!(std::str::from_utf8(&out).is_ok());
+    }
+
+    fn text_of(out: &[u8]) -> String {
+        String::from_utf8(out.to_vec()).unwrap()
     }
 
     #[test]
