@@ -1032,9 +1032,11 @@ impl Dispatcher {
             for staged in std::mem::take(&mut self.staged) {
                 if staged.last {
                     staged.to.push_last(&staged.line);
-                } else if staged.to.push(&staged.line).is_err()
-                    && !self.slow.contains(&staged.to.id())
-                {
+                } else if self.slow.contains(&staged.to.id()) {
+                    // Its queue overflowed on an earlier event: it is cut off
+                    // below, and nothing after the dropped event may reach it,
+                    // even if the writer has made room since (no gaps).
+                } else if staged.to.push(&staged.line).is_err() {
                     self.slow.push(staged.to.id());
                 }
             }
