@@ -2,7 +2,9 @@
 //! (`tests/browser/chat.spec.mjs`, through `playwright-core` from npm), against
 //! a server started here. The script prints `STOP` and `START` when it wants
 //! the server restarted on the same ports (to see the pages reconnect); this
-//! side answers `STOPPED` and `GO` on its standard input.
+//! side answers `STOPPED` and `GO` on its standard input. A second test runs
+//! the same script with `--features` (older history, room keys, accounts, a
+//! kick) on a server of its own, in parallel with the first.
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: `scripts/test.sh`
 //! installs both. Without them this test fails, saying so.
@@ -48,30 +50,16 @@ fn check_installed(dir: &Path) {
     );
 }
 
-#[test]
-fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("tests/browser");
-    check_installed(&dir);
-    let loopback = "127.0.0.1:0".parse().expect("a literal address");
-    let mut server = Some(start_on(loopback, loopback));
-    let tcp = server.as_ref().expect("started").local_addr();
-    let web = server
-        .as_ref()
-        .expect("started")
-        .web_addr()
-        .expect("the web listener is on");
-    // SALA_SCREENSHOT=docs/web-client.png refreshes the README's picture.
-    let shot = std::env::var_os("SALA_SCREENSHOT").map_or_else(
-        || root.join("target/web-client.png"),
-        |p| root.join(PathBuf::from(p)),
-    );
+/// Runs `node chat.spec.mjs <args>` in `dir` against `server`, restarting it
+/// on the same ports when the script asks; returns whether the script passed.
+fn run_script(dir: &Path, args: &[String], server: Server) -> bool {
+    let tcp = server.local_addr();
+    let web = server.web_addr().expect("the web listener is on");
+    let mut server = Some(server);
     let mut node = Command::new("node")
         .arg("chat.spec.mjs")
-        .arg(format!("http://{web}/"))
-        .arg(tcp.to_string())
-        .arg(&shot)
-        .current_dir(&dir)
+        .args(args)
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -114,6 +102,51 @@ fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
     if let Some(s) = server.take() {
         s.shutdown();
     }
-    assert!(status.success(), "the browser test failed: {status}");
+    eprintln!("node chat.spec.mjs {}: {status}", args.join(" "));
+    status.success()
+}
+
+#[test]
+fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/browser");
+    check_installed(&dir);
+    let loopback = "127.0.0.1:0".parse().expect("a literal address");
+    let server = start_on(loopback, loopback);
+    let tcp = server.local_addr();
+    let web = server.web_addr().expect("the web listener is on");
+    // SALA_SCREENSHOT=docs/web-client.png refreshes the README's picture.
+    let shot = std::env::var_os("SALA_SCREENSHOT").map_or_else(
+        || root.join("target/web-client.png"),
+        |p| root.join(PathBuf::from(p)),
+    );
+    let args = [
+        format!("http://{web}/"),
+        tcp.to_string(),
+        shot.display().to_string(),
+    ];
+    assert!(run_script(&dir, &args, server), "the browser test failed");
     assert!(shot.is_file(), "no screenshot at {}", shot.display());
+}
+
+/// Older history on scrolling up, a room key, an account, a kick: a second
+/// run of the script (`--features`), on its own server, beside the first.
+#[test]
+fn browsers_page_back_through_history_use_keys_and_accounts_and_get_kicked() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/browser");
+    check_installed(&dir);
+    let loopback = "127.0.0.1:0".parse().expect("a literal address");
+    let server = start_on(loopback, loopback);
+    let tcp = server.local_addr();
+    let web = server.web_addr().expect("the web listener is on");
+    let args = [
+        "--features".to_string(),
+        format!("http://{web}/"),
+        tcp.to_string(),
+    ];
+    assert!(
+        run_script(&dir, &args, server),
+        "the browser test (--features) failed"
+    );
 }

@@ -1,10 +1,15 @@
 // Browser test of Sala's web client, run by tests/browser.rs (cargo test):
 //
 //   node chat.spec.mjs <page-url> <tcp-host:port> <screenshot.png>
+//   node chat.spec.mjs --features <page-url> <tcp-host:port>
 //
 // Two Chromium users (ana, bob) and one CHAT/1 TCP client (carl) chat; a room
 // is created, joined, left and deleted; whispers; a broadcast; a message with
 // HTML in it is shown as text; the server restarts and the pages reconnect.
+//
+// With --features (a second run, on a server of its own; see features() below):
+// older history on scrolling up, a room locked with a key, an account
+// registered and logged in to, a user kicked by a TCP owner.
 //
 // The restart needs the Rust side: this script prints "STOP" and waits for
 // "STOPPED" on stdin, then prints "START" and waits for "GO". Every wait is for
@@ -15,9 +20,11 @@ import { chromium } from 'playwright-core';
 import net from 'node:net';
 import readline from 'node:readline';
 
-const [url, tcpAddr, screenshot] = process.argv.slice(2);
-if (!url || !tcpAddr || !screenshot) {
+const featuresRun = process.argv[2] === '--features';
+const [url, tcpAddr, screenshot] = process.argv.slice(featuresRun ? 3 : 2);
+if (!url || !tcpAddr || (!screenshot && !featuresRun)) {
   console.error('usage: node chat.spec.mjs <page-url> <tcp-host:port> <screenshot.png>');
+  console.error('       node chat.spec.mjs --features <page-url> <tcp-host:port>');
   process.exit(2);
 }
 const WAIT = 15_000; // ms any one visible state may take to appear
@@ -142,6 +149,141 @@ function step(text) {
   console.error(`browser test: ${text}`);
 }
 
+// Records page errors and console errors (other than a refused WebSocket) of `page`.
+function watch(name, page, problems) {
+  page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED/.test(m.text())) {
+      problems.push(`${name}: console error: ${m.text()}`);
+    }
+  });
+  page.on('dialog', (d) => d.accept());
+}
+
+async function tcpLogin(client, nick) {
+  await client.connect(tcpAddr);
+  await client.waitFor('WELCOME', (l) => l.startsWith('WELCOME '));
+  client.send(`NICK ${nick}`);
+  await client.waitFor(`NICK ... ${nick}`, (l) => new RegExp(`^NICK guest\\d+ ${nick}$`).test(l));
+}
+
+// The texts of the messages (not the notices) shown in a pane, top to bottom.
+const texts = (page, key) => pane(page, key).locator('.msg .text').allTextContents();
+
+// ---- the second run (--features) ----------------------------------------------------
+// Older history on scrolling up, a room key, an account, a kick. Returns the exit status.
+async function features(browser) {
+  const olga = new LineClient('olga');
+  const problems = [];
+  try {
+    const context = () => browser.newContext({ viewport: { width: 1100, height: 700 } });
+    const [erin, fred, dora] = await Promise.all([context(), context(), context()].map(async (c) => (await c).newPage()));
+    for (const [name, page] of [['erin', erin], ['fred', fred], ['dora', dora]]) watch(name, page, problems);
+
+    step('features: olga (TCP) says 70 numbered messages in archive');
+    await tcpLogin(olga, 'olga');
+    olga.send('JOIN archive');
+    await olga.waitLine('END HISTORY archive');
+    const all = Array.from({ length: 70 }, (_, i) => `msg-${String(i + 1).padStart(3, '0')}`);
+    for (const text of all) olga.send(`SAY archive ${text}`);
+    await olga.waitLine('MSG archive olga msg-070');
+
+    step('features: erin joins archive and sees the latest 50');
+    await login(erin, 'erin');
+    await joinByForm(erin, 'archive');
+    await seesMessage(erin, '#archive', 'olga', 'msg-070');
+    const latest = await texts(erin, '#archive');
+    if (JSON.stringify(latest) !== JSON.stringify(all.slice(20))) {
+      throw new Error(`erin: on joining, expected msg-021..msg-070, saw ${JSON.stringify(latest)}`);
+    }
+
+    step('features: erin scrolls up and the older ones appear, in order, once');
+    const log = pane(erin, '#archive').locator('.log');
+    await log.hover();
+    await erin.mouse.wheel(0, -100_000);
+    await seesMessage(erin, '#archive', 'olga', 'msg-001');
+    const shown = await texts(erin, '#archive');
+    if (JSON.stringify(shown) !== JSON.stringify(all)) {
+      throw new Error(`erin: after scrolling up, expected msg-001..msg-070 once each, saw ${JSON.stringify(shown)}`);
+    }
+    await log.hover();
+    await erin.mouse.wheel(0, -100_000);
+    await pane(erin, '#archive').locator('.notice', { hasText: 'This is the beginning of the room.' }).waitFor({ timeout: WAIT });
+    await pane(erin, '#archive').getByRole('button', { name: 'Load older messages' }).waitFor({ state: 'hidden', timeout: WAIT });
+    const final = await texts(erin, '#archive');
+    if (JSON.stringify(final) !== JSON.stringify(all)) {
+      throw new Error(`erin: at the beginning of the room, saw ${JSON.stringify(final)}`);
+    }
+
+    step('features: erin creates vault with a key; fred is refused without it, then joins with it');
+    await erin.getByLabel('Room', { exact: true }).fill('vault');
+    await erin.getByLabel('Key').fill('k3y');
+    await erin.getByRole('button', { name: 'Join', exact: true }).click();
+    await pane(erin, '#vault').waitFor({ state: 'visible', timeout: WAIT });
+    await say(erin, 'plans behind the key');
+    await seesMessage(erin, '#vault', 'erin', 'plans behind the key');
+    await login(fred, 'fred');
+    await fred.getByLabel('Room', { exact: true }).fill('vault');
+    await fred.getByRole('button', { name: 'Join', exact: true }).click();
+    await fred.locator('#alert', { hasText: 'vault is locked: wrong or missing key' }).waitFor({ timeout: WAIT });
+    if (await pane(fred, '#vault').count()) throw new Error('fred: a pane opened for vault without its key');
+    await fred.getByLabel('Room', { exact: true }).fill('vault');
+    await fred.getByLabel('Key').fill('k3y');
+    await fred.getByRole('button', { name: 'Join', exact: true }).click();
+    await pane(fred, '#vault').waitFor({ state: 'visible', timeout: WAIT });
+    await seesMessage(fred, '#vault', 'erin', 'plans behind the key');
+    await say(fred, 'fred made it in');
+    await seesMessage(erin, '#vault', 'fred', 'fred made it in');
+
+    step('features: olga (TCP, owner of archive) kicks fred');
+    await joinByForm(fred, 'archive');
+    await olga.waitLine('JOIN archive fred');
+    olga.send('KICK archive fred too noisy');
+    await olga.waitLine('KICKED archive fred olga too noisy');
+    await pane(fred, '#archive').waitFor({ state: 'detached', timeout: WAIT });
+    await fred.locator('#alert', { hasText: 'olga removed you from archive: too noisy' }).waitFor({ timeout: WAIT });
+    await pane(fred, '#vault').waitFor({ state: 'visible', timeout: WAIT });
+    await fred.locator('#mine li[data-key="#archive"]').waitFor({ state: 'detached', timeout: WAIT });
+    await pane(erin, '#archive').locator('.notice', { hasText: 'olga removed fred: too noisy' }).waitFor({ state: 'attached', timeout: WAIT });
+
+    step('features: dora registers her nickname');
+    await dora.goto(url);
+    await dora.getByLabel('Nickname', { exact: true }).fill('dora');
+    await dora.locator('#login-password').fill('sesame');
+    await dora.getByLabel('Register this nickname with this password').check();
+    await dora.getByRole('button', { name: 'Enter' }).click();
+    await dora.locator('#me', { hasText: 'You are dora' }).waitFor({ timeout: WAIT });
+    await dora.locator('#alert', { hasText: 'dora is now registered.' }).waitFor({ timeout: WAIT });
+    await joinByForm(dora, 'archive');
+    await olga.waitLine('JOIN archive dora');
+
+    step('features: after a reload, dora needs her password');
+    await dora.reload();
+    await olga.waitFor('QUIT dora', (l) => l.startsWith('QUIT dora '));
+    await dora.getByLabel('Nickname', { exact: true }).fill('dora');
+    await dora.getByRole('button', { name: 'Enter' }).click();
+    await dora.locator('#login-error', { hasText: 'dora is registered' }).waitFor({ timeout: WAIT });
+    await dora.locator('#login-password').fill('wrong');
+    await dora.getByRole('button', { name: 'Enter' }).click();
+    await dora.locator('#login-error', { hasText: 'wrong password for dora' }).waitFor({ timeout: WAIT });
+    if (await dora.locator('#app').isVisible()) throw new Error('dora: in without the right password');
+    await dora.locator('#login-password').fill('sesame');
+    await dora.getByRole('button', { name: 'Enter' }).click();
+    await dora.locator('#me', { hasText: 'You are dora' }).waitFor({ timeout: WAIT });
+    await dora.locator('#app').waitFor({ state: 'visible', timeout: WAIT });
+
+    if (problems.length) throw new Error(problems.join('\n'));
+    step('features: all steps passed');
+    return 0;
+  } catch (e) {
+    console.error(`browser test (--features) FAILED: ${e.stack || e}`);
+    if (problems.length) console.error(problems.join('\n'));
+    return 1;
+  } finally {
+    olga.close();
+  }
+}
+
 // ---- the test --------------------------------------------------------------------
 // launch() starts Chromium with a fresh temporary profile (its own
 // --user-data-dir), deleted when the browser closes.
@@ -159,6 +301,12 @@ const browser = await chromium.launch({
     '--disable-sync',
   ],
 });
+if (featuresRun) {
+  const status = await features(browser);
+  await browser.close();
+  stdin.close();
+  process.exit(status);
+}
 const carl = new LineClient('carl');
 const problems = [];
 let status = 1;
