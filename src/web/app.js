@@ -541,9 +541,12 @@
   }
 
   function loadOlder(pane) {
-    if (pane.olderPending || pane.exhausted || !pane.joined) return;
+    // Until the join's own page of history has come (oldest is still null),
+    // there is nothing to page back from: asking now would fetch that same
+    // latest page a second time (seen after a reconnect, as doubled history).
+    if (pane.olderPending || pane.exhausted || !pane.joined || pane.oldest === null) return;
     pane.olderPending = true;
-    send(pane.oldest === null ? `HISTORY ${pane.name}` : `HISTORY ${pane.name} ${pane.oldest}`);
+    send(`HISTORY ${pane.name} ${pane.oldest}`);
   }
 
   function endHistory(room) {
