@@ -46,6 +46,8 @@ SWEEP_SERVERS=${SWEEP_SERVERS:-"salamem ideal ngircd"}
 QUIET_BUSY_PCT=${QUIET_BUSY_PCT:-25}
 QUIET_WAIT_S=${QUIET_WAIT_S:-1200}
 NOFILE=20000
+# Extra flags for the Sala servers (the persist phase adds --send-queue, below).
+SALA_ARGS=${SALA_ARGS:-}
 CONF=$(mktemp -d /tmp/sala-perf.XXXXXX)
 NGIRCD=/usr/sbin/ngircd
 INSPIRCD=/usr/sbin/inspircd
@@ -183,14 +185,14 @@ start_server() { # name
     if port_busy "$port"; then log "!! port $port already in use; not starting $s"; exit 3; fi
     case $s in
         salamem)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist $SALA_ARGS"
             ;;
         salairc)
             CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
             ;;
         salapersist)
             DATADIR[$s]=$(mktemp -d /tmp/sala-perf-data.XXXXXX)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --data-dir ${DATADIR[$s]}"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --data-dir ${DATADIR[$s]} $SALA_ARGS"
             ;;
         ideal)
             CMD[$s]="$IDEAL --listen 127.0.0.1:$port --max-seconds 7200 --coalesce"
@@ -383,7 +385,14 @@ sweep_phase() {
 # scenarios, where 0.15-s runs leave a +-20 % spread; PERSIST_REPS pairs, interleaved.
 persist_phase() {
     local s r
+    # 50,000 messages reach each member within ~0.6 s here. A member that lags
+    # 16,384 events (the default --send-queue) behind is cut off, as designed,
+    # and then the run measures cut-offs, not persistence: seen on 2026-12-01,
+    # also with the 2026-11-22 binary. Both servers get the same larger queue.
+    local saved=$SALA_ARGS
+    SALA_ARGS="$SALA_ARGS --send-queue 65536"
     for s in salamem salapersist; do start_server "$s"; done
+    SALA_ARGS=$saved
     for r in $(seq 1 "${PERSIST_REPS:-5}"); do
         wait_quiet "persist rep $r"
         for s in salamem salapersist; do
