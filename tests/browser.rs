@@ -4,7 +4,10 @@
 //! the server restarted on the same ports (to see the pages reconnect); this
 //! side answers `STOPPED` and `GO` on its standard input. A second test runs
 //! the same script with `--features` (older history, room keys, accounts, a
-//! kick) on a server of its own, in parallel with the first.
+//! kick) on a server of its own, in parallel with the first. A third runs it
+//! with `--history` on a server keeping its data in a temporary directory, the
+//! same directory again after each restart: a registered user's room and its
+//! saved history, shown once when the page rejoins.
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: `scripts/test.sh`
 //! installs both. Without them this test fails, saying so.
@@ -24,10 +27,13 @@ const TIME_LIMIT: Duration = Duration::from_secs(180);
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn start_on(listen: SocketAddr, web: SocketAddr) -> Server {
+/// A server on `listen` and `web`, keeping its data in `data` when given
+/// (SQLite: accounts, account rooms and their history survive a restart).
+fn start_on(listen: SocketAddr, web: SocketAddr, data: Option<&Path>) -> Server {
     common::start(|c| {
         c.listen = listen;
         c.web_listen = Some(web);
+        c.data_dir = data.map(Path::to_path_buf);
     })
 }
 
@@ -51,8 +57,9 @@ fn check_installed(dir: &Path) {
 }
 
 /// Runs `node chat.spec.mjs <args>` in `dir` against `server`, restarting it
-/// on the same ports when the script asks; returns whether the script passed.
-fn run_script(dir: &Path, args: &[String], server: Server) -> bool {
+/// on the same ports (and with the same data directory, if any) when the script
+/// asks; returns whether the script passed.
+fn run_script(dir: &Path, args: &[String], server: Server, data: Option<&Path>) -> bool {
     let tcp = server.local_addr();
     let web = server.web_addr().expect("the web listener is on");
     let mut server = Some(server);
@@ -86,7 +93,7 @@ fn run_script(dir: &Path, args: &[String], server: Server) -> bool {
                 writeln!(to_node, "STOPPED").expect("write to node");
             }
             Ok(line) if line == "START" => {
-                server = Some(start_on(tcp, web));
+                server = Some(start_on(tcp, web, data));
                 writeln!(to_node, "GO").expect("write to node");
             }
             Ok(line) => eprintln!("node: {line}"),
@@ -112,7 +119,7 @@ fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
     let dir = root.join("tests/browser");
     check_installed(&dir);
     let loopback = "127.0.0.1:0".parse().expect("a literal address");
-    let server = start_on(loopback, loopback);
+    let server = start_on(loopback, loopback, None);
     let tcp = server.local_addr();
     let web = server.web_addr().expect("the web listener is on");
     // SALA_SCREENSHOT=docs/web-client.png refreshes the README's picture.
@@ -125,7 +132,10 @@ fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
         tcp.to_string(),
         shot.display().to_string(),
     ];
-    assert!(run_script(&dir, &args, server), "the browser test failed");
+    assert!(
+        run_script(&dir, &args, server, None),
+        "the browser test failed"
+    );
     assert!(shot.is_file(), "no screenshot at {}", shot.display());
 }
 
@@ -137,7 +147,7 @@ fn browsers_page_back_through_history_use_keys_and_accounts_and_get_kicked() {
     let dir = root.join("tests/browser");
     check_installed(&dir);
     let loopback = "127.0.0.1:0".parse().expect("a literal address");
-    let server = start_on(loopback, loopback);
+    let server = start_on(loopback, loopback, None);
     let tcp = server.local_addr();
     let web = server.web_addr().expect("the web listener is on");
     let args = [
@@ -146,7 +156,32 @@ fn browsers_page_back_through_history_use_keys_and_accounts_and_get_kicked() {
         tcp.to_string(),
     ];
     assert!(
-        run_script(&dir, &args, server),
+        run_script(&dir, &args, server, None),
         "the browser test (--features) failed"
+    );
+}
+
+/// An account room's history after a restart with a data directory: the page
+/// reconnects, logs in again and rejoins by itself, and shows each message
+/// once, in order, also when paging back (`--history`, a third run of the
+/// script, on a server of its own). It once showed the latest 50 twice.
+#[test]
+fn an_account_rooms_history_shows_once_after_a_restart() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/browser");
+    check_installed(&dir);
+    let data = tempfile::tempdir().expect("a temp dir");
+    let loopback = "127.0.0.1:0".parse().expect("a literal address");
+    let server = start_on(loopback, loopback, Some(data.path()));
+    let tcp = server.local_addr();
+    let web = server.web_addr().expect("the web listener is on");
+    let args = [
+        "--history".to_string(),
+        format!("http://{web}/"),
+        tcp.to_string(),
+    ];
+    assert!(
+        run_script(&dir, &args, server, Some(data.path())),
+        "the browser test (--history) failed"
     );
 }
