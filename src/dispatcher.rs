@@ -480,9 +480,14 @@ impl Dispatcher {
             ));
         }
         let Some(password) = password else {
+            let how = if self.irc_me(id).is_some() {
+                "connect with its password as the server password (PASS)".to_string()
+            } else {
+                format!("NICK {nick} <password>")
+            };
             return Err(Refusal::new(
                 ErrCode::BadPassword,
-                format!("{nick} is registered: NICK {nick} <password>"),
+                format!("{nick} is registered: {how}"),
             ));
         };
         self.ask(

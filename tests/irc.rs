@@ -1112,6 +1112,10 @@ fn register_from_irc_then_log_in_with_pass() {
     d.send("USER ana 0 * :Ana");
     let p = parse(&d.next());
     assert_eq!(p.command, "464", "{p:?}");
+    assert!(
+        p.params.last().is_some_and(|t| t.contains("(PASS)")),
+        "says how an IRC client logs in: {p:?}"
+    );
 
     // The right password: welcomed as ana, logged in.
     let mut e = Irc::connect(addr);
