@@ -395,8 +395,9 @@ fn bad_room(room: &str) -> Refusal {
     )
 }
 
-/// At most `max` bytes of `s`, cut at a character boundary (for echoing bad input).
-fn clip(s: &str, max: usize) -> &str {
+/// At most `max` bytes of `s`, cut at a character boundary (for echoing bad
+/// input, and for IRC's 512-byte lines).
+pub fn clip(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

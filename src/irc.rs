@@ -464,25 +464,13 @@ pub fn put(
         out.extend_from_slice(b" :");
         // An IRC line is at most 512 bytes with its CRLF: a longer text is cut.
         let room = MAX_IRC_LINE.saturating_sub(out.len() - start + 2);
-        out.extend_from_slice(cut(t, room).as_bytes());
+        out.extend_from_slice(codec::clip(t, room).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
 }
 
 /// Longest line an IRC client must accept, CRLF included (RFC 2812, 2.3).
 pub const MAX_IRC_LINE: usize = 512;
-
-/// The longest start of `s` of at most `max` bytes that ends on a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
 
 /// Writes a message text (`PRIVMSG`/`NOTICE`) as as many lines as it takes
 /// to keep each within [`MAX_IRC_LINE`]: a CHAT/1 text may be four times as
@@ -497,7 +485,7 @@ pub fn put_text(out: &mut Vec<u8>, prefix: &str, command: &str, params: &[&str],
     let room = MAX_IRC_LINE.saturating_sub(head + 2).max(64);
     let mut rest = text;
     loop {
-        let mut piece = cut(rest, room);
+        let mut piece = codec::clip(rest, room);
         if piece.len() < rest.len()
             && let Some(space) = piece.rfind(' ')
             && space >= piece.len() * 3 / 4

@@ -113,27 +113,32 @@ fn run_script(dir: &Path, args: &[String], server: Server, data: Option<&Path>) 
     status.success()
 }
 
+/// Starts a server (keeping its data in `data`, if given) and runs the script:
+/// `node chat.spec.mjs [mode] <page URL> <TCP address> [extra...]`.
+fn run_mode(mode: Option<&str>, extra: &[String], data: Option<&Path>) -> bool {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    check_installed(&dir);
+    let loopback = "127.0.0.1:0".parse().expect("a literal address");
+    let server = start_on(loopback, loopback, data);
+    let tcp = server.local_addr();
+    let web = server.web_addr().expect("the web listener is on");
+    let mut args: Vec<String> = mode.map(str::to_string).into_iter().collect();
+    args.push(format!("http://{web}/"));
+    args.push(tcp.to_string());
+    args.extend_from_slice(extra);
+    run_script(&dir, &args, server, data)
+}
+
 #[test]
 fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("tests/browser");
-    check_installed(&dir);
-    let loopback = "127.0.0.1:0".parse().expect("a literal address");
-    let server = start_on(loopback, loopback, None);
-    let tcp = server.local_addr();
-    let web = server.web_addr().expect("the web listener is on");
     // SALA_SCREENSHOT=docs/web-client.png refreshes the README's picture.
     let shot = std::env::var_os("SALA_SCREENSHOT").map_or_else(
         || root.join("target/web-client.png"),
         |p| root.join(PathBuf::from(p)),
     );
-    let args = [
-        format!("http://{web}/"),
-        tcp.to_string(),
-        shot.display().to_string(),
-    ];
     assert!(
-        run_script(&dir, &args, server, None),
+        run_mode(None, &[shot.display().to_string()], None),
         "the browser test failed"
     );
     assert!(shot.is_file(), "no screenshot at {}", shot.display());
@@ -143,20 +148,8 @@ fn two_browsers_and_a_tcp_client_chat_and_survive_a_restart() {
 /// run of the script (`--features`), on its own server, beside the first.
 #[test]
 fn browsers_page_back_through_history_use_keys_and_accounts_and_get_kicked() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("tests/browser");
-    check_installed(&dir);
-    let loopback = "127.0.0.1:0".parse().expect("a literal address");
-    let server = start_on(loopback, loopback, None);
-    let tcp = server.local_addr();
-    let web = server.web_addr().expect("the web listener is on");
-    let args = [
-        "--features".to_string(),
-        format!("http://{web}/"),
-        tcp.to_string(),
-    ];
     assert!(
-        run_script(&dir, &args, server, None),
+        run_mode(Some("--features"), &[], None),
         "the browser test (--features) failed"
     );
 }
@@ -167,21 +160,9 @@ fn browsers_page_back_through_history_use_keys_and_accounts_and_get_kicked() {
 /// script, on a server of its own). It once showed the latest 50 twice.
 #[test]
 fn an_account_rooms_history_shows_once_after_a_restart() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("tests/browser");
-    check_installed(&dir);
     let data = tempfile::tempdir().expect("a temp dir");
-    let loopback = "127.0.0.1:0".parse().expect("a literal address");
-    let server = start_on(loopback, loopback, Some(data.path()));
-    let tcp = server.local_addr();
-    let web = server.web_addr().expect("the web listener is on");
-    let args = [
-        "--history".to_string(),
-        format!("http://{web}/"),
-        tcp.to_string(),
-    ];
     assert!(
-        run_script(&dir, &args, server, Some(data.path())),
+        run_mode(Some("--history"), &[], Some(data.path())),
         "the browser test (--history) failed"
     );
 }
