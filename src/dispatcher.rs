@@ -416,11 +416,11 @@ impl Dispatcher {
             self.irc_clients += 1;
             return;
         }
-        let welcome = bytes(&Event::Welcome {
+        let welcome = codec::encode(&Event::Welcome {
             nick: &nick,
             text: &self.settings.welcome,
         });
-        self.reply(id, welcome.to_vec());
+        self.reply(id, welcome);
     }
 
     fn refuse(&mut self, id: ConnId, refusal: &Refusal) {
