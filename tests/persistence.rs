@@ -222,12 +222,17 @@ impl Process {
                 }
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
+        let said = rx.recv_timeout(Duration::from_secs(30));
+        // From here on the child is stopped by Drop, whatever the checks below find.
+        let mut process = Process {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        process.addr = said
             .expect("the server says where it listens")
             .parse()
             .expect("an address");
-        Process { child, addr }
+        process
     }
 
     /// SIGKILL: no goodbye, no flush, no shutdown code runs.
