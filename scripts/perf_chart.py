@@ -13,10 +13,11 @@ Python 3 standard library only.
 usage: python3 scripts/perf_chart.py docs/perf/results-*.jsonl [-o docs/perf/fanout.svg]
 """
 import argparse
-import json
 import math
 import statistics
 from collections import defaultdict
+
+from perf_runs import runs
 
 NAMES = {
     "salamem": "Sala (memory only)",
@@ -41,24 +42,18 @@ def load(paths):
     data = {"dps": defaultdict(lambda: defaultdict(list)),
             "p99sat": defaultdict(lambda: defaultdict(list)),
             "p99rate": defaultdict(lambda: defaultdict(list))}
-    for p in paths:
-        with open(p) as f:
-            for line in f:
-                line = line.strip()
-                if not line.startswith("{"):
-                    continue
-                r = json.loads(line)
-                if r.get("harness") != "chatload" or r.get("scenario") != "fanout":
-                    continue
-                label = r.get("label", "")
-                tail = label.split("/", 1)[-1]
-                server = r.get("server") or label.split("/", 1)[0]
-                k = r["members"]
-                if tail.startswith("sweep-"):
-                    data["dps"][server][k].append(r["deliveries_per_s"])
-                    data["p99sat"][server][k].append(r["lat_p99_ms"])
-                elif tail.startswith("sweeprate-"):
-                    data["p99rate"][server][k].append(r["lat_p99_ms"])
+    for r in runs(paths):
+        if r.get("harness") != "chatload" or r.get("scenario") != "fanout":
+            continue
+        label = r.get("label", "")
+        tail = label.split("/", 1)[-1]
+        server = r.get("server") or label.split("/", 1)[0]
+        k = r["members"]
+        if tail.startswith("sweep-"):
+            data["dps"][server][k].append(r["deliveries_per_s"])
+            data["p99sat"][server][k].append(r["lat_p99_ms"])
+        elif tail.startswith("sweeprate-"):
+            data["p99rate"][server][k].append(r["lat_p99_ms"])
     return data
 
 

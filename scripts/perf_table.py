@@ -6,10 +6,11 @@ Each figure is the median over the repetitions of one (server, scenario);
 
 usage: python3 scripts/perf_table.py docs/perf/results-*.jsonl
 """
-import json
 import statistics
 import sys
 from collections import OrderedDict, defaultdict
+
+from perf_runs import runs
 
 ORDER = ["salamem", "salapersist", "salairc", "ideal", "ngircd", "inspircd"]
 NAMES = {
@@ -37,18 +38,12 @@ IDLE = ("idle-N10000-R100", "idle: 10,000 clients over 100 rooms (fresh server p
 def load(paths):
     g = defaultdict(lambda: defaultdict(list))  # scenario label -> server -> runs
     bench = []
-    for p in paths:
-        with open(p) as f:
-            for line in f:
-                line = line.strip()
-                if not line.startswith("{"):
-                    continue
-                r = json.loads(line)
-                if r.get("harness") == "bench":
-                    bench.append(r)
-                    continue
-                server, _, scen = r["label"].partition("/")
-                g[scen][server].append(r)
+    for r in runs(paths):
+        if r.get("harness") == "bench":
+            bench.append(r)
+            continue
+        server, _, scen = r["label"].partition("/")
+        g[scen][server].append(r)
     return g, bench
 
 
