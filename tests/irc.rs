@@ -86,13 +86,7 @@ struct Irc {
 impl Irc {
     /// Connects; sends and reads nothing.
     fn connect(addr: SocketAddr) -> Irc {
-        let stream = TcpStream::connect(addr).expect("connect to the IRC door");
-        stream
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .expect("timeout");
-        stream
-            .set_write_timeout(Some(READ_TIMEOUT))
-            .expect("timeout");
+        let stream = common::connect(addr);
         Irc {
             nick: "*".to_string(),
             reader: BufReader::new(stream),

@@ -25,12 +25,7 @@ fn start_web(tweak: impl FnOnce(&mut sala::Config)) -> (Server, SocketAddr) {
 }
 
 fn stream(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("connect to the web listener");
-    s.set_read_timeout(Some(READ_TIMEOUT))
-        .expect("read timeout");
-    s.set_write_timeout(Some(READ_TIMEOUT))
-        .expect("write timeout");
-    s
+    common::connect(addr)
 }
 
 /// Sends `request` as it is and reads the whole answer (the server closes).

@@ -80,15 +80,28 @@ pub struct Client {
 
 static MARKS: AtomicU64 = AtomicU64::new(0);
 
+/// Connects to `addr` with read and write timeouts of [`READ_TIMEOUT`], so
+/// that no test can hang on this socket.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect to the server");
+    with_timeouts(stream)
+}
+
+/// Sets the read and write timeouts of a connected stream to [`READ_TIMEOUT`].
+pub fn with_timeouts(stream: TcpStream) -> TcpStream {
+    stream
+        .set_read_timeout(Some(READ_TIMEOUT))
+        .expect("set a read timeout");
+    stream
+        .set_write_timeout(Some(READ_TIMEOUT))
+        .expect("set a write timeout");
+    stream
+}
+
 impl Client {
     /// Wraps a connected stream, setting the read and write timeouts. Reads nothing.
     pub fn from_stream(stream: TcpStream) -> Client {
-        stream
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .expect("set a read timeout");
-        stream
-            .set_write_timeout(Some(READ_TIMEOUT))
-            .expect("set a write timeout");
+        let stream = with_timeouts(stream);
         Client {
             nick: String::new(),
             reader: BufReader::new(stream),
