@@ -2,7 +2,8 @@
 //! client remembers (its nick, rooms, current room), and how each server line
 //! is shown to a person.
 
-use crate::codec::{ErrCode, Event, parse_event};
+use crate::proto::chat1::{Event, parse_event};
+use crate::proto::refusal::ErrCode;
 use std::collections::HashMap;
 
 /// What the client knows of its own session.

@@ -48,20 +48,17 @@
 //!                  [acceptor] ── Connect ──▶ │ room → outboxes  (bounded)    poll when stalled)
 //! ```
 
-pub mod auth;
+pub mod chat;
 pub mod client;
-pub mod codec;
-pub mod connection;
-pub mod dispatcher;
-pub mod flood;
-pub mod irc;
-pub mod outbox;
-pub mod room;
+pub mod dispatch;
+pub mod doors;
+pub mod ids;
+pub mod net;
+pub mod proto;
 pub mod secret;
 pub mod server;
-pub mod sqlite;
 pub mod store;
-pub mod web;
-pub mod writer;
 
-pub use server::{Config, Server, Stopper};
+pub use net::flood::FloodLimit;
+pub use net::shutdown::Stopper;
+pub use server::{Config, Server};

@@ -1,5 +1,5 @@
 //! Secrets at rest: account passwords as Argon2id hashes (slow on purpose, so
-//! they are computed off the dispatcher, see [`crate::auth`]), room keys as
+//! they are computed off the dispatcher, see [`crate::dispatch::accounts`]), room keys as
 //! salted SHA-256 (fast enough to check on every `JOIN`).
 
 use argon2::Argon2;

@@ -1,25 +1,25 @@
-//! The listening socket and the acceptor thread: `socket`, `bind`, `listen`,
-//! then `accept` in a loop, one reader thread per accepted connection, and an
-//! orderly stop that joins every thread it started.
+//! The server as a whole: its [`Config`] (the one home of every default), and
+//! [`Server`], which binds the listeners, starts the dispatcher, the password
+//! worker, the writer and one acceptor per door, and at the end joins them all.
 
-use crate::codec::{self, ErrCode, Event};
-use crate::connection::{self, Reading};
-use crate::dispatcher::{Dispatcher, Input, Routes, Settings};
-use crate::flood::FloodLimit;
-use crate::outbox::{self, Door};
-use crate::room::{Chat, ConnId};
-use crate::sqlite::SqliteStore;
+use crate::chat::Chat;
+use crate::dispatch::{Dispatcher, Input, Routes, Settings};
+use crate::doors::admit::{self, Admission, Door};
+use crate::doors::chat1::Chat1Door;
+use crate::doors::irc::IrcDoor;
+use crate::doors::web::WebDoor;
+use crate::net::flood::FloodLimit;
+use crate::net::listen::listen;
+use crate::net::shutdown::Stopper;
+use crate::net::writer::Writer;
+use crate::store::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
-use crate::web::WebAcceptor;
-use crate::writer::{Framing, Post, Writer};
-use crossbeam_channel::Sender;
-use log::{debug, error, info, warn};
-use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
-use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use log::{error, info};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -83,27 +83,6 @@ impl Default for Config {
     }
 }
 
-/// Stops a running server from any thread (a signal handler's, a test's).
-#[derive(Debug, Clone)]
-pub struct Stopper {
-    stopping: Arc<AtomicBool>,
-    /// The listeners whose acceptor threads wait in accept(2); the main one last.
-    wake: Vec<SocketAddr>,
-}
-
-impl Stopper {
-    /// Asks the server to stop; [`Server::wait`] returns once everything is joined.
-    pub fn stop(&self) {
-        if self.stopping.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        // The acceptors are blocked in accept(2): a connection of our own wakes each.
-        for addr in &self.wake {
-            let _ = TcpStream::connect_timeout(addr, Duration::from_secs(1));
-        }
-    }
-}
-
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
@@ -117,10 +96,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds the listening socket and starts the acceptor and dispatcher threads.
+    /// Binds the listening sockets and starts every thread: the dispatcher,
+    /// the password worker, the writer, and an acceptor per door.
     ///
     /// # Errors
-    /// The address cannot be bound, or a thread cannot be started.
+    /// An address cannot be bound, the store cannot be opened, or a thread
+    /// cannot be started.
     pub fn start(config: Config) -> io::Result<Server> {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
@@ -151,20 +132,13 @@ impl Server {
             Some(jobs),
         )
         .map_err(io::Error::other)?;
-        let stopper = Stopper {
-            stopping: Arc::new(AtomicBool::new(false)),
-            wake: web_addr
-                .into_iter()
-                .chain(irc_addr)
-                .chain(std::iter::once(local_addr))
-                .map(wake_addr)
-                .collect(),
-        };
+        // The acceptors are woken in this order; the CHAT/1 one, which joins the rest, last.
+        let stopper = Stopper::new(web_addr.into_iter().chain(irc_addr).chain([local_addr]));
         dispatcher.stop_on_failure(stopper.clone());
         let answers = inputs.clone();
         let auth = thread::Builder::new()
             .name("passwords".into())
-            .spawn(move || crate::auth::work(&work, &answers))?;
+            .spawn(move || crate::dispatch::accounts::work(&work, &answers))?;
         let dispatcher = thread::Builder::new()
             .name("dispatcher".into())
             .spawn(move || dispatcher.run(&queue))?;
@@ -173,53 +147,37 @@ impl Server {
         let writer = thread::Builder::new()
             .name("writer".into())
             .spawn(move || writer.run())?;
-        let live = Arc::new(AtomicUsize::new(0));
-        let ids = Arc::new(AtomicU64::new(0));
-        let web = match web_listener {
-            Some(listener) => {
-                let web = WebAcceptor {
-                    listener,
-                    config: config.clone(),
-                    inputs: inputs.clone(),
-                    mail: mail.clone(),
-                    stopping: Arc::clone(&stopper.stopping),
-                    live: Arc::clone(&live),
-                    ids: Arc::clone(&ids),
-                };
-                Some(
-                    thread::Builder::new()
-                        .name("web".into())
-                        .spawn(move || web.run())?,
-                )
-            }
-            None => None,
-        };
-        let acceptor = Acceptor {
-            listener,
-            door: Door::Chat,
-            config,
+        let admission = Admission::new(
             inputs,
             mail,
-            stopping: Arc::clone(&stopper.stopping),
-            live: Arc::clone(&live),
-            ids,
-            threads: Vec::new(),
-        };
+            stopper.flag(),
+            (config.max_clients, config.send_queue, config.keepalive),
+        );
+        let live = Arc::clone(&admission.live);
         let mut doors = Vec::new();
-        if let Some(listener) = irc_listener {
-            let mut irc = acceptor.sibling(listener, Door::Irc);
-            doors.push(
-                thread::Builder::new()
-                    .name("irc-acceptor".into())
-                    .spawn(move || {
-                        irc.accept_all();
-                        irc.threads
-                    })?,
-            );
+        if let Some(listener) = web_listener {
+            let door = WebDoor::new(config.flood);
+            doors.push(acceptor("web", listener, door, &admission)?);
         }
+        if let Some(listener) = irc_listener {
+            let door = IrcDoor {
+                flood: config.flood,
+                ping_after: config.irc_ping,
+            };
+            doors.push(acceptor("irc-acceptor", listener, door, &admission)?);
+        }
+        let chat1 = Chat1Door {
+            flood: config.flood,
+        };
+        let supervisor = Supervisor {
+            admission,
+            workers: [dispatcher, auth],
+            writer,
+            doors,
+        };
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
-            .spawn(move || acceptor.run([dispatcher, auth], writer, web, doors))?;
+            .spawn(move || supervisor.run(&listener, chat1))?;
         Ok(Server {
             local_addr,
             web_addr,
@@ -292,16 +250,6 @@ impl Drop for Server {
     }
 }
 
-/// The address that reaches a listener bound to `addr` (which may be unspecified).
-fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    let ip = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    SocketAddr::new(ip, addr.port())
-}
-
 /// A second or third listening socket, if its address was given, with the
 /// address it got (the real port when 0 was asked).
 fn listen_if(
@@ -316,258 +264,65 @@ fn listen_if(
     Ok((Some(listener), Some(local)))
 }
 
-/// The three steps before a server can accept, each its own system call.
-pub(crate) fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    // socket(2): a new TCP endpoint, not yet tied to any address.
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    debug!("socket() -> TCP socket for {addr}");
-    // A restarted server may bind while old connections linger in TIME_WAIT.
-    socket.set_reuse_address(true)?;
-    // bind(2): claim the address and port.
-    socket.bind(&addr.into())?;
-    debug!("bind({addr})");
-    // listen(2): the kernel completes handshakes and queues up to `backlog` for accept.
-    socket.listen(backlog)?;
-    debug!("listen(backlog = {backlog})");
-    Ok(socket.into())
-}
-
-/// An acceptor thread's state: one per listening socket of chat lines
-/// (CHAT/1, and IRC with `--irc-listen`; the web listener has its own, [`WebAcceptor`]).
-struct Acceptor {
+/// Starts the acceptor thread of a door other than CHAT/1's.
+fn acceptor<D: Door>(
+    name: &str,
     listener: TcpListener,
-    /// The protocol its connections speak.
-    door: Door,
-    config: Config,
-    inputs: Sender<Input>,
-    /// Tells the writer thread about new connections.
-    mail: Sender<Post>,
-    stopping: Arc<AtomicBool>,
-    live: Arc<AtomicUsize>,
-    /// Connection ids, shared with the web acceptor so that none is used twice.
-    ids: Arc<AtomicU64>,
-    threads: Vec<JoinHandle<()>>,
+    door: D,
+    admission: &Admission,
+) -> io::Result<JoinHandle<Vec<JoinHandle<()>>>> {
+    let admission = admission.clone();
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(move || admit::accept_loop(&listener, door, &admission))
 }
 
-impl Acceptor {
-    /// An acceptor for another listener, feeding the same dispatcher and writer.
-    fn sibling(&self, listener: TcpListener, door: Door) -> Acceptor {
-        Acceptor {
-            listener,
-            door,
-            config: self.config.clone(),
-            inputs: self.inputs.clone(),
-            mail: self.mail.clone(),
-            stopping: Arc::clone(&self.stopping),
-            live: Arc::clone(&self.live),
-            ids: Arc::clone(&self.ids),
-            threads: Vec::new(),
-        }
-    }
+/// The CHAT/1 acceptor thread, which also ends the server: once its accept
+/// loop stops, it joins the other doors' acceptors, stops the dispatcher,
+/// then the writer, and joins every thread.
+struct Supervisor {
+    admission: Admission,
+    /// The dispatcher, then the password worker.
+    workers: [JoinHandle<()>; 2],
+    writer: JoinHandle<()>,
+    /// The other doors' acceptors; each returns its connection threads.
+    doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
+}
 
-    /// Accepts connections until the server stops.
-    fn accept_all(&mut self) {
-        let mut accepted_count: u64 = 0;
-        loop {
-            // accept(2): blocks until a handshake completes; a new socket per client.
-            let accepted = self.listener.accept();
-            if self.stopping.load(Ordering::Acquire) {
-                break;
-            }
-            match accepted {
-                Ok((stream, peer)) => {
-                    let id = next_id(&self.ids);
-                    debug!("accept() -> conn {id} from {peer} ({:?})", self.door);
-                    self.admit(id, stream, peer);
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    warn!("accept() failed: {e}");
-                    thread::sleep(Duration::from_millis(20));
-                }
-            }
-            accepted_count += 1;
-            if accepted_count.is_multiple_of(256) {
-                self.threads.retain(|t| !t.is_finished());
-            }
-        }
-    }
-
-    /// Accepts until stopped, then stops the dispatcher and joins every
-    /// thread, the other acceptors' (`web`, `doors`) and their readers too.
-    fn run(
-        mut self,
-        workers: [JoinHandle<()>; 2],
-        writer: JoinHandle<()>,
-        web: Option<JoinHandle<Vec<JoinHandle<()>>>>,
-        doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
-    ) -> usize {
-        self.accept_all();
+impl Supervisor {
+    /// Accepts CHAT/1 clients until stopped, then stops everything in order;
+    /// returns how many connection threads were joined.
+    fn run(self, listener: &TcpListener, door: Chat1Door) -> usize {
+        let mut threads = admit::accept_loop(listener, door, &self.admission);
         info!("stopping: no longer accepting");
-        for door in doors {
+        // The other acceptors stop too (Stopper::stop woke them); their
+        // connections end like ours, when the dispatcher says BYE.
+        for door in self.doors {
             match door.join() {
-                Ok(threads) => self.threads.extend(threads),
+                Ok(more) => threads.extend(more),
                 Err(_) => error!("an acceptor thread panicked"),
             }
         }
-        // The web acceptor stops too (Stopper::stop woke it); its connections
-        // that became chat clients end like ours, when the dispatcher says BYE.
-        if let Some(web) = web {
-            match web.join() {
-                Ok(threads) => self.threads.extend(threads),
-                Err(_) => error!("the web acceptor thread panicked"),
-            }
-        }
-        let _ = self.inputs.send(Input::Shutdown);
-        drop(self.inputs);
+        let Admission { inputs, mail, .. } = self.admission;
+        let _ = inputs.send(Input::Shutdown);
+        drop(inputs);
         // The dispatcher first; the password worker ends when it has gone.
-        for worker in workers {
+        for worker in self.workers {
             if worker.join().is_err() {
                 error!("a worker thread panicked");
             }
         }
         // With the dispatcher gone, only we hold a mail sender: the writer
         // finishes the last lines (the BYEs) and returns.
-        drop(self.mail);
-        if writer.join().is_err() {
+        drop(mail);
+        if self.writer.join().is_err() {
             error!("the writer thread panicked");
         }
-        let joined = self.threads.len();
-        for t in self.threads {
+        let joined = threads.len();
+        for t in threads {
             let _ = t.join();
         }
         info!("stopped: joined {joined} connection threads");
         joined
     }
-
-    /// Starts a connection's threads, or turns it away when the server is full.
-    fn admit(&mut self, id: ConnId, stream: TcpStream, peer: SocketAddr) {
-        if !reserve(&self.live, self.config.max_clients) {
-            warn!("conn {id} from {peer} refused: server full");
-            refuse_full(stream, self.door, self.config.max_clients);
-            return;
-        }
-        if let Err(e) = tune(&stream, &self.config) {
-            warn!("conn {id} from {peer}: cannot set socket options: {e}");
-        }
-        let socket = Arc::new(stream);
-        let opened = register(
-            id,
-            peer,
-            &socket,
-            (self.door, Framing::Raw),
-            self.config.send_queue,
-            &self.mail,
-            &self.inputs,
-        );
-        if opened.is_none() {
-            self.live.fetch_sub(1, Ordering::AcqRel);
-            return;
-        }
-        match connection::spawn(
-            id,
-            socket,
-            self.inputs.clone(),
-            Reading {
-                door: self.door,
-                flood: self.config.flood,
-                ping_after: self.config.irc_ping,
-            },
-            Arc::clone(&self.live),
-        ) {
-            Ok(thread) => self.threads.push(thread),
-            Err(e) => {
-                error!("conn {id} from {peer}: cannot start its threads: {e}");
-                self.live.fetch_sub(1, Ordering::AcqRel);
-                let _ = self.inputs.send(Input::Disconnect {
-                    id,
-                    reason: "server out of threads".into(),
-                });
-            }
-        }
-    }
-}
-
-/// Introduces a new connection to the writer (`Post::Open`, with how to frame
-/// its lines) and to the dispatcher (`Input::Connect`, which says WELCOME to
-/// CHAT/1 clients); `door` is the protocol it speaks. Returns its outbox, or
-/// `None` when the server is stopping.
-pub(crate) fn register(
-    id: ConnId,
-    peer: SocketAddr,
-    socket: &Arc<TcpStream>,
-    (door, framing): (Door, Framing),
-    send_queue: usize,
-    mail: &Sender<Post>,
-    inputs: &Sender<Input>,
-) -> Option<outbox::Outbox> {
-    let (outbox, inbox) = outbox::queue_for(id, door, send_queue, mail.clone());
-    let open = Post::Open {
-        id,
-        inbox,
-        socket: Arc::clone(socket),
-        framing,
-    };
-    mail.send(open).ok()?;
-    let connect = Input::Connect {
-        id,
-        peer,
-        outbox: outbox.clone(),
-        socket: Some(Arc::clone(socket)),
-    };
-    inputs.send(connect).ok()?;
-    Some(outbox)
-}
-
-/// The next connection id (ids start at 1 and are never reused).
-pub(crate) fn next_id(ids: &AtomicU64) -> ConnId {
-    ids.fetch_add(1, Ordering::AcqRel) + 1
-}
-
-/// Counts one more live connection unless `max` are live already; false: full.
-pub(crate) fn reserve(live: &AtomicUsize, max: usize) -> bool {
-    live.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-        (n < max).then_some(n + 1)
-    })
-    .is_ok()
-}
-
-/// Socket options of an accepted connection.
-pub(crate) fn tune(stream: &TcpStream, config: &Config) -> io::Result<()> {
-    // Lines are batched by the writer already; Nagle's delay would only add latency.
-    stream.set_nodelay(true)?;
-    // Keepalive probes find peers that vanished without a FIN or RST.
-    let keepalive = TcpKeepalive::new()
-        .with_time(config.keepalive)
-        .with_interval(Duration::from_secs(10))
-        .with_retries(3);
-    SockRef::from(stream).set_tcp_keepalive(&keepalive)
-}
-
-/// The two lines that turn a client away when the server is full.
-pub(crate) fn full_lines(max: usize) -> [Vec<u8>; 2] {
-    [
-        codec::encode(&Event::Err {
-            code: ErrCode::ServerFull,
-            text: &format!("the server holds at most {max} clients; try again later"),
-        }),
-        codec::encode(&Event::Bye {
-            text: "server full",
-        }),
-    ]
-}
-
-/// Tells a client the server is full, then closes.
-fn refuse_full(mut stream: TcpStream, door: Door, max: usize) {
-    let out = match door {
-        Door::Chat => full_lines(max).concat(),
-        Door::Irc => format!(
-            "ERROR :Closing link: the server holds at most {max} clients; try again later\r\n"
-        )
-        .into_bytes(),
-    };
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    // send(2), then shutdown(2): the client reads both lines, then EOF.
-    let _ = stream.write_all(&out);
-    let _ = stream.shutdown(Shutdown::Both);
 }

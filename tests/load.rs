@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Client, start, start_default};
-use sala::flood::FloodLimit;
+use sala::FloodLimit;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `server`: runs a Sala chat server until SIGINT or SIGTERM.
 
 use clap::Parser;
-use sala::flood::FloodLimit;
+use sala::FloodLimit;
 use sala::{Config, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;

@@ -6,7 +6,7 @@
 // Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
-use sala::flood::FloodLimit;
+use sala::FloodLimit;
 use sala::{Config, Server};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::VecDeque;

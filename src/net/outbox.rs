@@ -6,9 +6,9 @@
 //! capacity up front: a send queue sized for bursts (thousands of events) would
 //! then cost more memory per idle connection than the rest of the connection.
 
-use crate::room::ConnId;
-use crate::writer::Post;
+use crate::ids::{ConnId, Protocol};
 use crossbeam_channel::{Receiver, Sender};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -55,7 +55,7 @@ pub struct Outbox(Arc<Sending>);
 #[derive(Debug)]
 struct Sending {
     id: ConnId,
-    door: Door,
+    protocol: Protocol,
     tx: Sender<Item>,
     shared: Arc<Shared>,
     limit: usize,
@@ -73,29 +73,48 @@ pub struct Inbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// The protocol a connection speaks, so the dispatcher renders its events right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Door {
-    /// CHAT/1 lines.
-    #[default]
-    Chat,
-    /// IRC lines ([`crate::irc`]).
-    Irc,
+/// How a connection's lines are put on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// CHAT/1 over TCP: each line as it is, `\n` included.
+    Raw,
+    /// CHAT/1 over WebSocket: each line as one text frame, without its `\n`;
+    /// the connection ends with a close frame after its last line.
+    WebSocket,
+}
+
+/// What reaches the writer thread.
+#[derive(Debug)]
+pub enum Post {
+    /// A new connection: where to find its events, its socket and how to frame them.
+    Open {
+        id: ConnId,
+        inbox: Inbox,
+        socket: Arc<TcpStream>,
+        framing: Framing,
+    },
+    /// The connection's outbox has events waiting.
+    Ready(ConnId),
 }
 
 /// A CHAT/1 queue for connection `id` holding at most `limit` events; the
 /// writer learns through `mail` when it has events.
 pub fn queue(id: ConnId, limit: usize, mail: Sender<Post>) -> (Outbox, Inbox) {
-    queue_for(id, Door::Chat, limit, mail)
+    queue_for(id, Protocol::Chat, limit, mail)
 }
 
-/// A queue for connection `id` that speaks the protocol of `door`.
-pub fn queue_for(id: ConnId, door: Door, limit: usize, mail: Sender<Post>) -> (Outbox, Inbox) {
+/// A queue for connection `id` that speaks the protocol `protocol`.
+pub fn queue_for(
+    id: ConnId,
+    protocol: Protocol,
+    limit: usize,
+    mail: Sender<Post>,
+) -> (Outbox, Inbox) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared::default());
     let outbox = Outbox(Arc::new(Sending {
         id,
-        door,
+        protocol,
         tx,
         shared: Arc::clone(&shared),
         limit: limit.max(1),
@@ -111,8 +130,8 @@ impl Outbox {
     }
 
     /// The protocol of the connection.
-    pub fn door(&self) -> Door {
-        self.0.door
+    pub fn protocol(&self) -> Protocol {
+        self.0.protocol
     }
 
     /// Queues an event.

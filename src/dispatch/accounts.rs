@@ -2,8 +2,8 @@
 //! dispatcher hands hashing and checking to this thread and carries on; the
 //! answer comes back as an ordinary dispatcher input.
 
-use crate::dispatcher::Input;
-use crate::room::ConnId;
+use crate::chat::ConnId;
+use crate::dispatch::Input;
 use crate::secret;
 use crossbeam_channel::{Receiver, Sender};
 

@@ -7,7 +7,7 @@
 //! survives the server process being killed (`kill -9`); only a power loss
 //! before the next checkpoint could lose the newest commits.
 
-use crate::room::RoomId;
+use crate::ids::RoomId;
 use crate::store::{Entry, Offline, Store, StoreError, StoreResult, StoredRoom};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};

@@ -5,122 +5,101 @@
 //! One thread per HTTP connection, like the TCP readers. A connection that
 //! upgrades to a WebSocket becomes an ordinary Sala connection in the same
 //! thread: it counts against `--max-clients`, gets an outbox, and its lines go
-//! out through the one writer thread, framed there ([`crate::writer::Framing`]).
+//! out through the one writer thread, framed there ([`crate::net::outbox::Framing`]).
 
 pub mod http;
 mod socket;
 
-use crate::connection::{self, Farewell};
-use crate::dispatcher::Input;
-use crate::outbox;
-use crate::server::{self, Config};
-use crate::writer::{self, Framing, Post};
-use crossbeam_channel::Sender;
+use super::admit::{Admission, Door};
+use super::reader::{Farewell, STACK_SIZE};
+use crate::ids::Protocol;
+use crate::net::flood::FloodLimit;
+use crate::net::outbox::{Framing, Item};
+use crate::net::writer;
+use crate::proto::chat1;
 use http::{Head, Route};
 use log::{debug, info, warn};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// Sockets of HTTP connections still in their request: nobody else knows
-/// them, so the web acceptor shuts them down itself when the server stops.
+/// them, so the web door shuts them down itself when the server stops.
 type Pending = Arc<Mutex<HashMap<u64, Arc<TcpStream>>>>;
 
-/// The web acceptor thread's state.
-pub struct WebAcceptor {
-    pub(crate) listener: TcpListener,
-    pub(crate) config: Config,
-    pub(crate) inputs: Sender<Input>,
-    pub(crate) mail: Sender<Post>,
-    pub(crate) stopping: Arc<AtomicBool>,
-    pub(crate) live: Arc<AtomicUsize>,
-    pub(crate) ids: Arc<AtomicU64>,
+/// The web door's acceptor state.
+#[derive(Debug)]
+pub struct WebDoor {
+    /// Per-connection flood control of the WebSocket connections.
+    pub flood: FloodLimit,
+    pending: Pending,
+    seq: u64,
 }
 
-/// What one HTTP connection's thread needs to become a chat connection.
-#[derive(Clone)]
-struct Door {
-    config: Arc<Config>,
-    inputs: Sender<Input>,
-    mail: Sender<Post>,
-    stopping: Arc<AtomicBool>,
-    live: Arc<AtomicUsize>,
-    ids: Arc<AtomicU64>,
+impl WebDoor {
+    /// The web door, with `flood` for its WebSocket connections.
+    pub fn new(flood: FloodLimit) -> WebDoor {
+        WebDoor {
+            flood,
+            pending: Pending::default(),
+            seq: 0,
+        }
+    }
 }
 
-impl WebAcceptor {
-    /// Accepts until the server stops; returns the connection threads, which
-    /// the server joins once the dispatcher has said BYE to everyone.
-    pub fn run(self) -> Vec<JoinHandle<()>> {
-        let door = Door {
-            config: Arc::new(self.config),
-            inputs: self.inputs,
-            mail: self.mail,
-            stopping: self.stopping,
-            live: self.live,
-            ids: self.ids,
+impl Door for WebDoor {
+    /// Each HTTP connection gets its own thread; it becomes a chat connection
+    /// only if it upgrades to a WebSocket.
+    fn arrive(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        admission: &Admission,
+    ) -> Option<JoinHandle<()>> {
+        self.seq += 1;
+        let seq = self.seq;
+        debug!("accept() -> web {seq} from {peer}");
+        let socket = Arc::new(stream);
+        self.pending.lock().insert(seq, Arc::clone(&socket));
+        let visit = Visit {
+            admission: admission.clone(),
+            flood: self.flood,
+            socket,
+            peer,
+            pending: Arc::clone(&self.pending),
+            key: seq,
         };
-        let pending = Pending::default();
-        let mut threads: Vec<JoinHandle<()>> = Vec::new();
-        let mut seq: u64 = 0;
-        loop {
-            // accept(2): blocks until a browser (or anyone) connects.
-            let accepted = self.listener.accept();
-            if door.stopping.load(Ordering::Acquire) {
-                break;
-            }
-            match accepted {
-                Ok((stream, peer)) => {
-                    seq += 1;
-                    debug!("accept() -> web {seq} from {peer}");
-                    let socket = Arc::new(stream);
-                    pending.lock().insert(seq, Arc::clone(&socket));
-                    let visit = Visit {
-                        door: door.clone(),
-                        socket,
-                        peer,
-                        pending: Arc::clone(&pending),
-                        key: seq,
-                    };
-                    match thread::Builder::new()
-                        .name(format!("web{seq}"))
-                        .stack_size(connection::STACK_SIZE)
-                        .spawn(move || visit.run())
-                    {
-                        Ok(thread) => threads.push(thread),
-                        Err(e) => {
-                            warn!("web {seq} from {peer}: cannot start its thread: {e}");
-                            pending.lock().remove(&seq);
-                        }
-                    }
-                }
-                Err(e) => {
-                    warn!("web accept() failed: {e}");
-                    thread::sleep(Duration::from_millis(20));
-                }
-            }
-            if seq.is_multiple_of(256) {
-                threads.retain(|t| !t.is_finished());
+        match thread::Builder::new()
+            .name(format!("web{seq}"))
+            .stack_size(STACK_SIZE)
+            .spawn(move || visit.run())
+        {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                warn!("web {seq} from {peer}: cannot start its thread: {e}");
+                self.pending.lock().remove(&seq);
+                None
             }
         }
-        info!("stopping: the web listener no longer accepts");
-        let waiting: Vec<Arc<TcpStream>> = pending.lock().values().cloned().collect();
+    }
+
+    fn close(&mut self) {
+        let waiting: Vec<Arc<TcpStream>> = self.pending.lock().values().cloned().collect();
         for socket in waiting {
             // shutdown(2): a thread still waiting for a request head reads 0 bytes and ends.
             let _ = socket.shutdown(Shutdown::Both);
         }
-        threads
     }
 }
 
 /// One HTTP connection, in its own thread.
 struct Visit {
-    door: Door,
+    admission: Admission,
+    flood: FloodLimit,
     socket: Arc<TcpStream>,
     peer: SocketAddr,
     pending: Pending,
@@ -191,19 +170,14 @@ impl Visit {
 
     /// The handshake is good: answer 101, then serve CHAT/1 over the WebSocket.
     fn upgrade(self, accept: &str, rest: Vec<u8>) {
-        let door = &self.door;
+        let admission = &self.admission;
         let socket = &self.socket;
         let peer = self.peer;
-        if !server::reserve(&door.live, door.config.max_clients) {
+        if !admission.reserve() {
             warn!("web {peer}: WebSocket refused: server full");
             let mut out = http::switching(accept);
-            for line in server::full_lines(door.config.max_clients) {
-                writer::put(
-                    &mut out,
-                    &outbox::Item::Line(line.into()),
-                    Framing::WebSocket,
-                );
-            }
+            let full = Item::Line(chat1::server_full(admission.max_clients).into());
+            writer::put(&mut out, &full, Framing::WebSocket);
             writer::close_frame(&mut out);
             return self.answer(&out, "101, then SERVER_FULL");
         }
@@ -212,42 +186,25 @@ impl Visit {
         // send(2): the 101 goes out before the writer knows the socket, so before WELCOME.
         if let Err(e) = (&**socket).write_all(&http::switching(accept)) {
             debug!("web {peer}: cannot answer the handshake: {e}");
-            door.live.fetch_sub(1, Ordering::AcqRel);
+            admission.release();
             return;
         }
         let _ = socket.set_read_timeout(None);
         let _ = socket.set_write_timeout(None);
-        if let Err(e) = server::tune(socket, &door.config) {
-            warn!("web {peer}: cannot set socket options: {e}");
-        }
-        let id = server::next_id(&door.ids);
+        let id = admission.next_id();
         info!("conn {id} from {peer}: WebSocket");
-        let Some(outbox) = server::register(
-            id,
-            peer,
-            socket,
-            (crate::outbox::Door::Chat, Framing::WebSocket),
-            door.config.send_queue,
-            &door.mail,
-            &door.inputs,
-        ) else {
-            door.live.fetch_sub(1, Ordering::AcqRel);
+        let Some(outbox) = admission.admit(id, peer, socket, (Protocol::Chat, Framing::WebSocket))
+        else {
             return;
         };
-        let mut farewell = Farewell::new(id, door.inputs.clone(), Arc::clone(&door.live));
+        let live = Arc::clone(&admission.live);
+        let mut farewell = Farewell::new(id, admission.inputs.clone(), live);
         // The server began to stop while we upgraded: the dispatcher may have
         // said its goodbyes before our Connect arrived, so stop reading ourselves.
-        if door.stopping.load(Ordering::Acquire) {
+        if admission.is_stopping() {
             let _ = socket.shutdown(Shutdown::Read);
         }
-        farewell.reason = socket::read_loop(
-            id,
-            socket,
-            outbox,
-            rest,
-            &farewell.inputs,
-            door.config.flood,
-        );
+        farewell.reason = socket::read_loop(id, socket, outbox, rest, &farewell.inputs, self.flood);
     }
 }
 

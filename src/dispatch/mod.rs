@@ -7,12 +7,15 @@
 //! store once, and only then hands the batch's events to the outboxes, so an
 //! echo never announces a message that a crash could still lose.
 
-use crate::auth::Job;
-use crate::codec::{self, Command, ErrCode, Event, HISTORY_PAGE, Refusal};
-use crate::irc::{self, Query};
-use crate::outbox::{Bytes, Door, Outbox};
-use crate::room::{Chat, ConnId, Left, RoomId};
-use crate::server::Stopper;
+use crate::chat::{Chat, ConnId, Left, RoomId};
+use crate::dispatch::accounts::Job;
+use crate::ids::Protocol;
+use crate::net::outbox::{Bytes, Outbox};
+use crate::net::shutdown::Stopper;
+use crate::proto::chat1::{self as codec, Event, HISTORY_PAGE};
+use crate::proto::command::{Command, is_guest_nick};
+use crate::proto::irc::{self, Query};
+use crate::proto::refusal::{ErrCode, Refusal};
 use crate::store::{Entry, Offline, Store};
 use crossbeam_channel::{Receiver, Sender};
 use log::{error, info, warn};
@@ -23,7 +26,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-mod irc_answers;
+pub mod accounts;
+mod irc_queries;
 
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
@@ -116,10 +120,10 @@ impl Line {
 
     /// The bytes for outbox `to`, if it gets this line.
     fn pick(&self, to: &Outbox) -> Option<Bytes> {
-        match to.door() {
-            Door::Chat => Some(Arc::clone(&self.chat)),
-            Door::Irc if self.author == Some(to.id()) => None,
-            Door::Irc => self.irc.clone(),
+        match to.protocol() {
+            Protocol::Chat => Some(Arc::clone(&self.chat)),
+            Protocol::Irc if self.author == Some(to.id()) => None,
+            Protocol::Irc => self.irc.clone(),
         }
     }
 }
@@ -401,17 +405,17 @@ impl Dispatcher {
     ) {
         let nick = self.chat.connect(id).to_string();
         info!("conn {id} from {peer} is {nick}");
-        let door = outbox.door();
+        let door = outbox.protocol();
         self.clients.insert(
             id,
             Client {
                 outbox,
                 socket,
                 peer,
-                irc: (door == Door::Irc).then(IrcUser::default),
+                irc: (door == Protocol::Irc).then(IrcUser::default),
             },
         );
-        if door == Door::Irc {
+        if door == Protocol::Irc {
             // IRC clients speak first (NICK, USER); they are greeted after.
             self.irc_clients += 1;
             return;
@@ -583,7 +587,7 @@ impl Dispatcher {
 
     fn register(&mut self, id: ConnId, password: String) -> Result<(), Refusal> {
         let nick = self.chat.nick(id).to_string();
-        if codec::is_guest_nick(&nick) {
+        if is_guest_nick(&nick) {
             return Err(Refusal::new(
                 ErrCode::NickReserved,
                 "guests cannot register: pick a nickname with NICK first",
@@ -1157,9 +1161,9 @@ fn no_room(name: &str) -> Refusal {
 /// The `BYE` for outbox `to`, in its protocol.
 fn bye(to: &Outbox, text: &str) -> Bytes {
     let event = Event::Bye { text };
-    match to.door() {
-        Door::Chat => bytes(&event),
-        Door::Irc => Bytes::from(irc::render_shared(&event).unwrap_or_default()),
+    match to.protocol() {
+        Protocol::Chat => bytes(&event),
+        Protocol::Irc => Bytes::from(irc::render_shared(&event).unwrap_or_default()),
     }
 }
 
@@ -1194,9 +1198,9 @@ fn encode_history(me: Option<&str>, room: &str, entries: &[Entry], out: &mut Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outbox::{Inbox, queue};
+    use crate::net::outbox::Post;
+    use crate::net::outbox::{Inbox, queue};
     use crate::store::MemoryStore;
-    use crate::writer::Post;
     use crossbeam_channel::Receiver as Rx;
 
     struct Rig {
@@ -1242,7 +1246,7 @@ mod tests {
         }
 
         fn line(&mut self, id: ConnId, line: &str) {
-            let command = codec::parse_command(line);
+            let command = crate::proto::command::parse_command(line);
             self.dispatcher.handle(Input::Line { id, command });
         }
 
@@ -1378,7 +1382,7 @@ mod tests {
         rig.line(1, "REGISTER pw");
         rig.dispatcher.handle(Input::Line {
             id: 1,
-            command: codec::Frame::BadUtf8.command(),
+            command: crate::proto::lines::Frame::BadUtf8.command(),
         });
         let got = rig.lines(1);
         assert!(got[0].starts_with("ERR NO_SUCH_ROOM "));
@@ -1459,7 +1463,7 @@ mod tests {
             inputs
                 .send(Input::Line {
                     id: 1,
-                    command: codec::parse_command(line),
+                    command: crate::proto::command::parse_command(line),
                 })
                 .unwrap();
         }

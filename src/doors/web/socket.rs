@@ -6,11 +6,12 @@
 //! say) is pushed, already framed, into the connection's outbox, so that the
 //! one writer thread keeps sending everything, in order.
 
-use crate::connection::LineReader;
-use crate::dispatcher::Input;
-use crate::flood::FloodLimit;
-use crate::outbox::Outbox;
-use crate::room::ConnId;
+use crate::dispatch::Input;
+use crate::doors::chat1::Chat1Speech;
+use crate::doors::reader::LineReader;
+use crate::ids::ConnId;
+use crate::net::flood::FloodLimit;
+use crate::net::outbox::Outbox;
 use crossbeam_channel::Sender;
 use log::debug;
 use std::io::{self, ErrorKind, Read, Write};
@@ -79,7 +80,7 @@ pub fn read_loop(
         outbox,
     };
     let mut ws = WebSocket::from_partially_read(duplex, rest, Role::Server, Some(config));
-    let mut lines = LineReader::new(id, flood, None);
+    let mut lines = LineReader::new(id, flood, Chat1Speech);
     loop {
         let data = match ws.read() {
             Ok(Message::Text(text)) => text.into(),

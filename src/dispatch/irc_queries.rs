@@ -3,9 +3,9 @@
 //! asker alone with IRC numerics.
 
 use super::{Dispatcher, no_room};
-use crate::codec::{ErrCode, Refusal};
-use crate::irc::{self, Greeting, Query, put_numeric};
-use crate::room::ConnId;
+use crate::chat::ConnId;
+use crate::proto::irc::{self, Greeting, Query, put_numeric};
+use crate::proto::refusal::{ErrCode, Refusal};
 
 /// The message of the day IRC clients get after registering.
 const MOTD: &str = "Welcome to Sala: rooms are channels (/join #lobby).\n\

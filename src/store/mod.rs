@@ -1,14 +1,17 @@
 //! What outlives a connection: room history, accounts, rooms owned by
 //! accounts, and whispers waiting for an absent account. One trait, two
-//! stores: [`MemoryStore`] (`--no-persist`) and [`crate::sqlite::SqliteStore`].
+//! stores: [`MemoryStore`] (`--no-persist`) and [`crate::store::sqlite::SqliteStore`].
 //!
 //! Only the dispatcher calls a store. Writes of one batch of commands become
 //! durable together at [`Store::commit`], which the dispatcher calls before it
 //! sends the batch's events, so an echo is never sent for a message that could
 //! still be lost.
 
-use crate::room::RoomId;
-use std::collections::{HashMap, VecDeque};
+mod memory;
+pub mod sqlite;
+
+use crate::ids::RoomId;
+pub use memory::MemoryStore;
 use std::fmt;
 
 /// One stored room message.
@@ -84,106 +87,6 @@ pub trait Store: Send {
     fn commit(&mut self) -> StoreResult<()>;
 }
 
-/// Everything in memory: the last `keep` messages per room, and the rest
-/// until the process ends.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    keep: usize,
-    history: HashMap<RoomId, VecDeque<Entry>>,
-    rooms: HashMap<RoomId, StoredRoom>,
-    accounts: Vec<(String, String)>,
-    offline: HashMap<String, Vec<Offline>>,
-}
-
-impl MemoryStore {
-    /// Keeps at most `keep` messages per room (0 keeps none).
-    pub fn new(keep: usize) -> MemoryStore {
-        MemoryStore {
-            keep,
-            ..MemoryStore::default()
-        }
-    }
-}
-
-impl Store for MemoryStore {
-    fn rooms(&mut self) -> StoreResult<Vec<StoredRoom>> {
-        Ok(self.rooms.values().cloned().collect())
-    }
-
-    fn accounts(&mut self) -> StoreResult<Vec<(String, String)>> {
-        Ok(self.accounts.clone())
-    }
-
-    fn append(&mut self, room: &RoomId, entry: &Entry) -> StoreResult<()> {
-        if self.keep == 0 {
-            return Ok(());
-        }
-        let ring = self.history.entry(room.clone()).or_default();
-        if ring.len() == self.keep {
-            ring.pop_front();
-        }
-        ring.push_back(entry.clone());
-        Ok(())
-    }
-
-    fn page(
-        &mut self,
-        room: &RoomId,
-        before: Option<u64>,
-        limit: usize,
-    ) -> StoreResult<Vec<Entry>> {
-        let Some(ring) = self.history.get(room) else {
-            return Ok(Vec::new());
-        };
-        // Stamps increase along the ring, so the cut is a binary search.
-        let end = before.map_or(ring.len(), |b| ring.partition_point(|e| e.at < b));
-        let start = end.saturating_sub(limit);
-        Ok(ring.range(start..end).cloned().collect())
-    }
-
-    fn save_room(&mut self, room: &StoredRoom) -> StoreResult<()> {
-        self.rooms.insert(RoomId::of(&room.name), room.clone());
-        Ok(())
-    }
-
-    fn forget_room(&mut self, room: &RoomId) -> StoreResult<()> {
-        self.rooms.remove(room);
-        self.history.remove(room);
-        Ok(())
-    }
-
-    fn save_account(&mut self, nick: &str, hash: &str) -> StoreResult<()> {
-        self.accounts.push((nick.to_string(), hash.to_string()));
-        Ok(())
-    }
-
-    fn put_offline(&mut self, to: &str, whisper: &Offline) -> StoreResult<()> {
-        self.offline
-            .entry(to.to_ascii_lowercase())
-            .or_default()
-            .push(whisper.clone());
-        Ok(())
-    }
-
-    fn offline_count(&mut self, to: &str) -> StoreResult<usize> {
-        Ok(self
-            .offline
-            .get(&to.to_ascii_lowercase())
-            .map_or(0, Vec::len))
-    }
-
-    fn take_offline(&mut self, to: &str) -> StoreResult<Vec<Offline>> {
-        Ok(self
-            .offline
-            .remove(&to.to_ascii_lowercase())
-            .unwrap_or_default())
-    }
-
-    fn commit(&mut self) -> StoreResult<()> {
-        Ok(())
-    }
-}
-
 /// The behaviour every store must share, run against each implementation.
 #[cfg(test)]
 pub(crate) fn exercise(store: &mut dyn Store) {
@@ -240,46 +143,4 @@ pub(crate) fn exercise(store: &mut dyn Store) {
     assert_eq!(store.take_offline("ana").unwrap(), vec![w(1), w(2)]);
     assert_eq!(store.offline_count("ana").unwrap(), 0);
     store.commit().unwrap();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_store_behaves() {
-        exercise(&mut MemoryStore::new(100));
-    }
-
-    #[test]
-    fn memory_store_keeps_the_last_n() {
-        let room = RoomId::of("r");
-        let mut s = MemoryStore::new(3);
-        for at in 1..=8 {
-            let e = Entry {
-                at,
-                nick: "a".into(),
-                text: String::new(),
-            };
-            s.append(&room, &e).unwrap();
-        }
-        let got: Vec<u64> = s
-            .page(&room, None, 50)
-            .unwrap()
-            .iter()
-            .map(|e| e.at)
-            .collect();
-        assert_eq!(got, vec![6, 7, 8]);
-        let mut none = MemoryStore::new(0);
-        none.append(
-            &room,
-            &Entry {
-                at: 1,
-                nick: "a".into(),
-                text: String::new(),
-            },
-        )
-        .unwrap();
-        assert!(none.page(&room, None, 50).unwrap().is_empty());
-    }
 }

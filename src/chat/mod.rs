@@ -2,30 +2,12 @@
 //! and keys. No sockets and no channels here; the dispatcher is its only
 //! writer, and every method is tested without a network.
 
-use crate::codec::{ErrCode, Refusal};
+pub use crate::ids::{ConnId, RoomId};
+use crate::proto::refusal::{ErrCode, Refusal};
 use crate::secret;
 use crate::store::StoredRoom;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-
-/// A connection's unique id; users are keyed by it, never by nickname.
-pub type ConnId = u64;
-
-/// A room's key in maps: its name folded to lower case (names are ASCII).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RoomId(String);
-
-impl RoomId {
-    /// The id of the room called `name`, in any case.
-    pub fn of(name: &str) -> RoomId {
-        RoomId(name.to_ascii_lowercase())
-    }
-
-    /// The folded name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A connected user.
 #[derive(Debug, Clone)]

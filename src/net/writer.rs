@@ -10,14 +10,14 @@
 //! can take more.
 //!
 //! A connection is either raw CHAT/1 over TCP, whose lines go out as they
-//! are, or CHAT/1 over WebSocket ([`crate::web`]), whose every line goes out as
+//! are, or CHAT/1 over WebSocket ([`crate::doors::web`]), whose every line goes out as
 //! one text frame; the framing is the writer's job, so that the dispatcher
 //! encodes each event once for every kind of client.
 //!
-//! [`Outbox`]: crate::outbox::Outbox
+//! [`Outbox`]: crate::net::outbox::Outbox
 
-use crate::outbox::{Inbox, Item};
-use crate::room::ConnId;
+use crate::ids::ConnId;
+use crate::net::outbox::{Framing, Inbox, Item, Post};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use log::{debug, warn};
 use socket2::SockRef;
@@ -37,30 +37,6 @@ const TURN_BYTES: usize = 64 * 1024;
 /// How long the writer waits for mail while some socket is stalled, before it
 /// asks `poll(2)` whether the stalled ones can take more.
 const STALL_TICK: Duration = Duration::from_millis(1);
-
-/// How a connection's lines are put on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// CHAT/1 over TCP: each line as it is, `\n` included.
-    Raw,
-    /// CHAT/1 over WebSocket: each line as one text frame, without its `\n`;
-    /// the connection ends with a close frame after its last line.
-    WebSocket,
-}
-
-/// What reaches the writer thread.
-#[derive(Debug)]
-pub enum Post {
-    /// A new connection: where to find its events, its socket and how to frame them.
-    Open {
-        id: ConnId,
-        inbox: Inbox,
-        socket: Arc<TcpStream>,
-        framing: Framing,
-    },
-    /// The connection's outbox has events waiting.
-    Ready(ConnId),
-}
 
 /// One connection, as the writer sees it.
 #[derive(Debug)]

@@ -1,0 +1,211 @@
+//! The one accept loop and the one admission path of every door. Each
+//! listening socket gets an acceptor thread running [`accept_loop`]; what
+//! happens to an accepted socket is its [`Door`]'s business, but every door
+//! turns it into a chat connection the same way, through [`Admission`]:
+//! a place under `--max-clients`, socket options, a connection id, an outbox
+//! known to the writer, and a `Connect` to the dispatcher.
+
+use crate::dispatch::Input;
+use crate::ids::{ConnId, Protocol};
+use crate::net::outbox::{self, Framing, Outbox, Post};
+use crossbeam_channel::Sender;
+use log::{debug, info, warn};
+use socket2::{SockRef, TcpKeepalive};
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// What a door does with the sockets its listener accepts.
+pub trait Door: Send + 'static {
+    /// Takes one accepted connection; returns the thread that serves it, if
+    /// one was started (the server joins it at the end).
+    fn arrive(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        admission: &Admission,
+    ) -> Option<JoinHandle<()>>;
+
+    /// The server stops: let go of connections nobody else knows about.
+    fn close(&mut self) {}
+}
+
+/// What every door shares to admit connections: where commands and lines go,
+/// the count of live connections and the limits.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// Commands to the dispatcher.
+    pub inputs: Sender<Input>,
+    /// New connections and ready outboxes to the writer.
+    pub mail: Sender<Post>,
+    /// Set once the server stops.
+    pub stopping: Arc<AtomicBool>,
+    /// Connections open right now, across every door.
+    pub live: Arc<AtomicUsize>,
+    /// Connection ids, shared by every door so that none is used twice.
+    ids: Arc<AtomicU64>,
+    /// Most clients at once, across every door.
+    pub max_clients: usize,
+    /// Events a slow reader may have queued before it is cut off.
+    pub send_queue: usize,
+    /// TCP keepalive: idle time before the first probe.
+    pub keepalive: Duration,
+}
+
+impl Admission {
+    /// The admission of a server that feeds `inputs` and `mail`.
+    pub fn new(
+        inputs: Sender<Input>,
+        mail: Sender<Post>,
+        stopping: Arc<AtomicBool>,
+        (max_clients, send_queue, keepalive): (usize, usize, Duration),
+    ) -> Admission {
+        Admission {
+            inputs,
+            mail,
+            stopping,
+            live: Arc::new(AtomicUsize::new(0)),
+            ids: Arc::new(AtomicU64::new(0)),
+            max_clients,
+            send_queue,
+            keepalive,
+        }
+    }
+
+    /// True once the server stops.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// The next connection id (ids start at 1 and are never reused).
+    pub fn next_id(&self) -> ConnId {
+        self.ids.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Counts one more live connection unless `max_clients` are live already;
+    /// false: full.
+    pub fn reserve(&self) -> bool {
+        self.live
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_clients).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back a place taken by [`Admission::reserve`].
+    pub fn release(&self) {
+        self.live.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Makes a reserved, accepted socket a chat connection: socket options,
+    /// then the writer (`Post::Open`, with how to frame its lines) and the
+    /// dispatcher (`Input::Connect`, which says WELCOME to CHAT/1 clients)
+    /// learn of it. Returns its outbox, or `None` when the server is stopping
+    /// (the place is given back then).
+    pub fn admit(
+        &self,
+        id: ConnId,
+        peer: SocketAddr,
+        socket: &Arc<TcpStream>,
+        (protocol, framing): (Protocol, Framing),
+    ) -> Option<Outbox> {
+        if let Err(e) = tune(socket, self.keepalive) {
+            warn!("conn {id} from {peer}: cannot set socket options: {e}");
+        }
+        let registered = self.register(id, peer, socket, protocol, framing);
+        if registered.is_none() {
+            self.release();
+        }
+        registered
+    }
+
+    fn register(
+        &self,
+        id: ConnId,
+        peer: SocketAddr,
+        socket: &Arc<TcpStream>,
+        protocol: Protocol,
+        framing: Framing,
+    ) -> Option<Outbox> {
+        let (outbox, inbox) = outbox::queue_for(id, protocol, self.send_queue, self.mail.clone());
+        let open = Post::Open {
+            id,
+            inbox,
+            socket: Arc::clone(socket),
+            framing,
+        };
+        self.mail.send(open).ok()?;
+        let connect = Input::Connect {
+            id,
+            peer,
+            outbox: outbox.clone(),
+            socket: Some(Arc::clone(socket)),
+        };
+        self.inputs.send(connect).ok()?;
+        Some(outbox)
+    }
+
+    /// A connection whose threads could not start: the dispatcher forgets it.
+    pub fn abandon(&self, id: ConnId, e: &io::Error) {
+        warn!("conn {id}: cannot start its threads: {e}");
+        self.release();
+        let _ = self.inputs.send(Input::Disconnect {
+            id,
+            reason: "server out of threads".into(),
+        });
+    }
+}
+
+/// Socket options of an accepted connection.
+fn tune(stream: &TcpStream, keepalive: Duration) -> io::Result<()> {
+    // Lines are batched by the writer already; Nagle's delay would only add latency.
+    stream.set_nodelay(true)?;
+    // Keepalive probes find peers that vanished without a FIN or RST.
+    let keepalive = TcpKeepalive::new()
+        .with_time(keepalive)
+        .with_interval(Duration::from_secs(10))
+        .with_retries(3);
+    SockRef::from(stream).set_tcp_keepalive(&keepalive)
+}
+
+/// Accepts connections on `listener` until the server stops, handing each to
+/// `door`; returns the threads the door started, for the server to join.
+pub fn accept_loop<D: Door>(
+    listener: &TcpListener,
+    mut door: D,
+    admission: &Admission,
+) -> Vec<JoinHandle<()>> {
+    let mut threads: Vec<JoinHandle<()>> = Vec::new();
+    let mut accepted_count: u64 = 0;
+    loop {
+        // accept(2): blocks until a handshake completes; a new socket per client.
+        let accepted = listener.accept();
+        if admission.is_stopping() {
+            break;
+        }
+        match accepted {
+            Ok((stream, peer)) => threads.extend(door.arrive(stream, peer, admission)),
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                warn!("accept() failed: {e}");
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        accepted_count += 1;
+        if accepted_count.is_multiple_of(256) {
+            threads.retain(|t| !t.is_finished());
+        }
+    }
+    if let Ok(addr) = listener.local_addr() {
+        info!("stopping: {addr} no longer accepts");
+    }
+    door.close();
+    debug!(
+        "acceptor done, {} connection threads to join",
+        threads.len()
+    );
+    threads
+}

@@ -1,0 +1,101 @@
+//! The IRC door (`--irc-listen`): IRC lines over TCP. Each admitted
+//! connection gets a reader thread ([`reader`]) that keeps the connection's
+//! registration [`Session`] and pings a peer that has been quiet too long.
+
+use super::admit::{Admission, Door};
+use super::reader::{self, Speech};
+use crate::ids::Protocol;
+use crate::net::flood::FloodLimit;
+use crate::proto::command::{Command, Query};
+use crate::proto::irc::{self, Session, Step};
+use crate::proto::lines::Frame;
+use crate::proto::refusal::Refusal;
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// IRC speech: a registration session, and a `PING` for a quiet peer.
+#[derive(Debug)]
+pub struct IrcSpeech {
+    session: Session,
+    /// How long the peer may be quiet before it is pinged (and then dropped).
+    ping_after: Duration,
+    /// A `PING` went out and nothing came since.
+    pinged: bool,
+}
+
+impl IrcSpeech {
+    /// A new, unregistered connection that is pinged after `ping_after` of quiet.
+    pub fn new(ping_after: Duration) -> IrcSpeech {
+        IrcSpeech {
+            session: Session::new(),
+            ping_after,
+            pinged: false,
+        }
+    }
+}
+
+impl Speech for IrcSpeech {
+    /// None, one or several commands a line holds (`JOIN #a,#b` is two joins;
+    /// `NICK` waits for `USER`).
+    fn commands(&mut self, frame: Frame, out: &mut Vec<Result<Command, Refusal>>) {
+        let Frame::Line(line) = frame else {
+            out.push(frame.command());
+            return;
+        };
+        let Some(message) = irc::parse(&line) else {
+            return;
+        };
+        for step in self.session.steps(&message) {
+            match step {
+                Step::Send(command) => out.push(Ok(command)),
+                Step::Alive | Step::Nothing => {}
+            }
+        }
+    }
+
+    fn patience(&self) -> Option<Duration> {
+        Some(self.ping_after)
+    }
+
+    /// Quiet for a whole period: ping once; quiet for another, gone.
+    fn quiet(&mut self) -> Result<Command, String> {
+        if self.pinged {
+            return Err("ping timeout".to_string());
+        }
+        self.pinged = true;
+        Ok(Command::Irc(Query::PingPeer))
+    }
+
+    fn heard(&mut self) {
+        self.pinged = false;
+    }
+}
+
+/// The IRC door's acceptor state.
+#[derive(Debug, Clone, Copy)]
+pub struct IrcDoor {
+    /// Per-connection flood control.
+    pub flood: FloodLimit,
+    /// How long a quiet client waits for a `PING`, and then for its `PONG`.
+    pub ping_after: Duration,
+}
+
+impl Door for IrcDoor {
+    fn arrive(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        admission: &Admission,
+    ) -> Option<JoinHandle<()>> {
+        let full = || irc::server_full(admission.max_clients);
+        let speech = IrcSpeech::new(self.ping_after);
+        reader::arrive(
+            stream,
+            peer,
+            admission,
+            (Protocol::Irc, full),
+            (speech, self.flood),
+        )
+    }
+}

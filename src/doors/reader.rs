@@ -1,0 +1,260 @@
+//! One accepted connection's thread, for every door that speaks in lines: it
+//! blocks in `recv`, splits and parses lines as the door's [`Speech`] says
+//! (CHAT/1, IRC), and hands the commands to the dispatcher. (Its `send`s are made by the writer thread, see
+//! [`crate::net::writer`].)
+
+use super::admit::Admission;
+use crate::dispatch::Input;
+use crate::ids::{ConnId, Protocol};
+use crate::net::flood::{Bucket, FloodLimit};
+use crate::net::outbox::Framing;
+use crate::proto::command::Command;
+use crate::proto::lines::{Frame, LineSplitter};
+use crate::proto::refusal::Refusal;
+use crossbeam_channel::Sender;
+use log::{debug, warn};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// Bytes asked of one `recv` while the peer is quiet: an idle connection keeps
+/// only this much, since most chat lines are short.
+const RECV_SMALL: usize = 512;
+/// Bytes asked of one `recv` while the peer sends in bursts (a full small read).
+const RECV_LARGE: usize = 16 * 1024;
+/// Stack of each connection thread: it keeps little on it, and what each
+/// thread touches is what bounds how many clients fit in memory.
+pub const STACK_SIZE: usize = 64 * 1024;
+
+/// What a door makes of the lines it reads: CHAT/1 parses each line into one
+/// command; IRC keeps a registration session and may make none or several.
+pub trait Speech: Send + 'static {
+    /// The commands one line (or framing problem) holds, appended to `out`.
+    fn commands(&mut self, frame: Frame, out: &mut Vec<Result<Command, Refusal>>);
+
+    /// How long the peer may be quiet before [`Speech::quiet`] is asked;
+    /// `None`: as long as it likes.
+    fn patience(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The peer was quiet for a whole [`Speech::patience`]: a command to send
+    /// (IRC's `PING`), or the reason to drop it.
+    ///
+    /// # Errors
+    /// The reason the connection ends.
+    fn quiet(&mut self) -> Result<Command, String> {
+        Err("idle".to_string())
+    }
+
+    /// The peer sent something: it is not quiet any more.
+    fn heard(&mut self) {}
+}
+
+/// Admits a connection a line door accepted and starts its reader thread; a
+/// full server gets `full()` (the door's words for it) and is closed.
+pub fn arrive<S: Speech>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    admission: &Admission,
+    (protocol, full): (Protocol, impl FnOnce() -> Vec<u8>),
+    (speech, flood): (S, FloodLimit),
+) -> Option<JoinHandle<()>> {
+    let id = admission.next_id();
+    debug!("accept() -> conn {id} from {peer} ({protocol:?})");
+    if !admission.reserve() {
+        warn!("conn {id} from {peer} refused: server full");
+        turn_away(stream, &full());
+        return None;
+    }
+    let socket = Arc::new(stream);
+    admission.admit(id, peer, &socket, (protocol, Framing::Raw))?;
+    let inputs = admission.inputs.clone();
+    let live = Arc::clone(&admission.live);
+    match spawn(id, socket, inputs, (speech, flood), live) {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            admission.abandon(id, &e);
+            None
+        }
+    }
+}
+
+/// Tells a client it cannot come in (`out`, in its protocol), then closes.
+fn turn_away(mut stream: TcpStream, out: &[u8]) {
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    // send(2), then shutdown(2): the client reads the lines, then EOF.
+    let _ = stream.write_all(out);
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Starts the reader thread of connection `id`.
+///
+/// # Errors
+/// The OS refused a thread.
+pub fn spawn<S: Speech>(
+    id: ConnId,
+    socket: Arc<TcpStream>,
+    inputs: Sender<Input>,
+    (speech, flood): (S, FloodLimit),
+    live: Arc<AtomicUsize>,
+) -> std::io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(format!("conn{id}"))
+        .stack_size(STACK_SIZE)
+        .spawn(move || {
+            let mut farewell = Farewell::new(id, inputs, live);
+            let lines = LineReader::new(id, flood, speech);
+            farewell.reason = read_loop(&socket, &farewell.inputs, lines);
+        })
+}
+
+/// Tells the dispatcher the connection is gone when the reader ends, even by
+/// a panic, so that no ghost user stays behind. (Shared with the WebSocket
+/// reader, [`crate::doors::web`].)
+pub struct Farewell {
+    id: ConnId,
+    pub inputs: Sender<Input>,
+    live: Arc<AtomicUsize>,
+    /// Why the reader stopped; `None` after QUIT (the dispatcher knows already).
+    pub reason: Option<String>,
+}
+
+impl Farewell {
+    /// The farewell of connection `id`, counted in `live`; its reason stays
+    /// "connection thread failed" unless the reader sets another.
+    pub fn new(id: ConnId, inputs: Sender<Input>, live: Arc<AtomicUsize>) -> Farewell {
+        Farewell {
+            id,
+            inputs,
+            live,
+            reason: Some("connection thread failed".into()),
+        }
+    }
+}
+
+impl Drop for Farewell {
+    fn drop(&mut self) {
+        if let Some(reason) = self.reason.take() {
+            // The dispatcher may be gone already when the server is stopping.
+            let _ = self.inputs.send(Input::Disconnect {
+                id: self.id,
+                reason,
+            });
+        }
+        self.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Reads lines until the peer goes away (returns why) or sends `QUIT` (`None`).
+fn read_loop<S: Speech>(
+    socket: &TcpStream,
+    inputs: &Sender<Input>,
+    mut lines: LineReader<S>,
+) -> Option<String> {
+    let id = lines.id;
+    let mut buf = vec![0u8; RECV_SMALL];
+    let patience = lines.speech.patience();
+    if patience.is_some() {
+        // SO_RCVTIMEO: recv(2) returns EAGAIN after this long without a byte.
+        let _ = socket.set_read_timeout(patience);
+    }
+    loop {
+        // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
+        let n = match (&*socket).read(&mut buf) {
+            Ok(0) => {
+                debug!("recv() conn {id}: 0 bytes: the peer closed its side");
+                return Some("connection closed".to_string());
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e)
+                if patience.is_some()
+                    && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                let command = match lines.speech.quiet() {
+                    Ok(command) => command,
+                    Err(reason) => return Some(reason),
+                };
+                let line = Input::Line {
+                    id,
+                    command: Ok(command),
+                };
+                if inputs.send(line).is_err() {
+                    return None;
+                }
+                continue;
+            }
+            Err(e) => return Some(format!("connection lost: {e}")),
+        };
+        debug!("recv() conn {id}: {n} bytes");
+        lines.speech.heard();
+        let filled = n == buf.len();
+        if !lines.feed(&buf[..n], inputs) {
+            return None;
+        }
+        // A full read suggests more is waiting: read more at a time until it calms down.
+        let want = if filled { RECV_LARGE } else { RECV_SMALL };
+        if buf.len() != want {
+            buf = vec![0u8; want];
+        }
+    }
+}
+
+/// The line handling every reader shares, whatever carries the bytes: cuts
+/// them into lines of at most 2048 bytes, takes a flood-control token per
+/// line, parses it as the door's [`Speech`] says and hands the commands to
+/// the dispatcher.
+pub struct LineReader<S> {
+    id: ConnId,
+    lines: LineSplitter,
+    bucket: Bucket,
+    frames: Vec<Frame>,
+    commands: Vec<Result<Command, Refusal>>,
+    speech: S,
+}
+
+impl<S: Speech> LineReader<S> {
+    /// The line reader of connection `id`, with a full flood bucket.
+    pub fn new(id: ConnId, flood: FloodLimit, speech: S) -> LineReader<S> {
+        LineReader {
+            id,
+            lines: LineSplitter::new(),
+            bucket: Bucket::new(flood),
+            frames: Vec::new(),
+            commands: Vec::new(),
+            speech,
+        }
+    }
+
+    /// Feeds received bytes (maybe part of a line, maybe several lines) and
+    /// sends each whole line on; false when nothing more is to be read: the
+    /// client sent `QUIT` (the dispatcher says BYE) or the dispatcher stopped.
+    pub fn feed(&mut self, bytes: &[u8], inputs: &Sender<Input>) -> bool {
+        let frames = &mut self.frames;
+        self.lines.feed(bytes, |f| frames.push(f));
+        for frame in self.frames.drain(..) {
+            self.bucket.take();
+            self.speech.commands(frame, &mut self.commands);
+            for command in self.commands.drain(..) {
+                let quit = matches!(command, Ok(Command::Quit { .. }));
+                if inputs
+                    .send(Input::Line {
+                        id: self.id,
+                        command,
+                    })
+                    .is_err()
+                {
+                    return false; // The dispatcher has stopped: the server is shutting down.
+                }
+                if quit {
+                    return false; // Nothing more is read after QUIT.
+                }
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,543 @@
+//! CHAT/1 client lines, pure: a line parsed into a [`Command`], with the
+//! contract's name rules. No I/O here, so every rule of `docs/protocol.md`
+//! is unit-tested (and fuzzed) in this folder.
+
+use super::lines::{Frame, MAX_LINE, clip};
+use super::refusal::{ErrCode, Refusal};
+
+/// One client line, parsed (protocol.md, "Client → server").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Nick {
+        nick: String,
+        password: Option<String>,
+    },
+    Register {
+        password: String,
+    },
+    Join {
+        room: String,
+        key: Option<String>,
+    },
+    Part {
+        room: String,
+        text: Option<String>,
+    },
+    Say {
+        room: String,
+        text: String,
+    },
+    Whisper {
+        nick: String,
+        text: String,
+    },
+    Broadcast {
+        text: String,
+    },
+    Rooms,
+    Who {
+        room: String,
+    },
+    Users,
+    Kick {
+        room: String,
+        nick: String,
+        text: Option<String>,
+    },
+    Delete {
+        room: String,
+    },
+    History {
+        room: String,
+        before: Option<u64>,
+    },
+    Ping {
+        token: Option<String>,
+    },
+    Quit {
+        text: Option<String>,
+    },
+    /// An IRC-only request from an IRC connection (see [`crate::proto::irc`]).
+    Irc(Query),
+}
+
+/// IRC-only requests: they read chat state the CHAT/1 verbs do not show, or
+/// only answer the asker. The dispatcher answers them in order with the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// A numeric the reader decided on (421, 461, 432, ...): `params` after
+    /// the recipient's nick, `text` last.
+    Numeric {
+        code: u16,
+        params: Vec<String>,
+        text: String,
+    },
+    /// `CAP` negotiation: we offer no capabilities.
+    Cap {
+        sub: String,
+        arg: Option<String>,
+    },
+    /// The client's `PING token`: answer `PONG`.
+    Ping {
+        token: String,
+    },
+    /// The client was quiet too long: the server sends `PING`.
+    PingPeer,
+    Names {
+        room: Option<String>,
+    },
+    Who {
+        mask: String,
+    },
+    Whois {
+        nick: String,
+    },
+    Ison {
+        nicks: Vec<String>,
+    },
+    Userhost {
+        nicks: Vec<String>,
+    },
+    ChannelMode {
+        room: String,
+        change: Option<String>,
+    },
+    UserMode {
+        nick: String,
+        change: Option<String>,
+    },
+    Topic {
+        room: String,
+        set: bool,
+    },
+    Lusers,
+    Motd,
+    Away {
+        text: Option<String>,
+    },
+    List,
+    /// A `NOTICE`: the message command it carries (`Say`, `Whisper` or
+    /// `Broadcast`), shown to IRC users as `NOTICE` and never answered with
+    /// an error (RFC 2812, 3.3.2).
+    Notice {
+        message: Box<Command>,
+    },
+}
+
+/// True if `s` is a valid nickname: 1–24 of `A-Z a-z 0-9 _ -`, starting with a letter.
+pub fn is_valid_nick(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..=24).contains(&b.len()) && b[0].is_ascii_alphabetic() && b.iter().all(|&c| is_name_byte(c))
+}
+
+/// True if `s` is a valid room name: 1–32 of `A-Z a-z 0-9 _ -`, starting with a letter or digit.
+pub fn is_valid_room(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..=32).contains(&b.len())
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(|&c| is_name_byte(c))
+}
+
+/// True for the guest names the server hands out (`guest<digits>`, any case).
+pub fn is_guest_nick(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() > 5 && b[..5].eq_ignore_ascii_case(b"guest") && b[5..].iter().all(u8::is_ascii_digit)
+}
+
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+}
+
+/// The words of a line after its verb: `word` takes one, `text` takes the rest.
+pub(crate) struct Args<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Args<'a> {
+    pub(crate) fn new(rest: &'a str) -> Args<'a> {
+        Args { rest }
+    }
+
+    /// The next space-separated word, if any.
+    pub(crate) fn word(&mut self) -> Option<&'a str> {
+        let s = self.rest.trim_start_matches(' ');
+        if s.is_empty() {
+            self.rest = s;
+            return None;
+        }
+        let end = s.find(' ').unwrap_or(s.len());
+        self.rest = &s[end..];
+        Some(&s[..end])
+    }
+
+    /// The rest of the line after the separating spaces, spaces inside included.
+    pub(crate) fn text(&mut self) -> Option<&'a str> {
+        let s = self.rest.trim_start_matches(' ');
+        self.rest = "";
+        (!s.is_empty()).then_some(s)
+    }
+
+    fn need(&mut self, verb: &str, what: &str) -> Result<&'a str, Refusal> {
+        self.word().ok_or_else(|| missing(verb, what))
+    }
+
+    fn need_text(&mut self, verb: &str) -> Result<&'a str, Refusal> {
+        self.text().ok_or_else(|| {
+            Refusal::new(
+                ErrCode::EmptyMessage,
+                format!("{verb} needs a message text"),
+            )
+        })
+    }
+}
+
+fn missing(verb: &str, what: &str) -> Refusal {
+    Refusal::new(ErrCode::MissingArgument, format!("{verb} needs <{what}>"))
+}
+
+/// Parses one line (terminator already removed) into a command.
+///
+/// # Errors
+/// The refusal to send back when the line is not a valid command.
+pub fn parse_command(line: &str) -> Result<Command, Refusal> {
+    let mut args = Args::new(line);
+    let Some(verb) = args.word() else {
+        return Err(Refusal::new(ErrCode::UnknownCommand, "empty line"));
+    };
+    let upper = verb.to_ascii_uppercase();
+    let own = |s: &str| s.to_string();
+    let command = match upper.as_str() {
+        "NICK" => {
+            let nick = args.need("NICK", "nick")?;
+            check_nick(nick)?;
+            let password = args.word().map(own);
+            one_word_password(&mut args)?;
+            Command::Nick {
+                nick: own(nick),
+                password,
+            }
+        }
+        "REGISTER" => {
+            let password = own(args.need("REGISTER", "password")?);
+            one_word_password(&mut args)?;
+            Command::Register { password }
+        }
+        "JOIN" => {
+            let room = args.need("JOIN", "room")?;
+            if !is_valid_room(room) {
+                return Err(bad_room(room));
+            }
+            Command::Join {
+                room: own(room),
+                key: args.word().map(own),
+            }
+        }
+        "PART" => Command::Part {
+            room: own(args.need("PART", "room")?),
+            text: args.text().map(own),
+        },
+        "SAY" => {
+            let room = own(args.need("SAY", "room")?);
+            Command::Say {
+                room,
+                text: own(args.need_text("SAY")?),
+            }
+        }
+        "WHISPER" => {
+            let nick = own(args.need("WHISPER", "nick")?);
+            Command::Whisper {
+                nick,
+                text: own(args.need_text("WHISPER")?),
+            }
+        }
+        "BROADCAST" => Command::Broadcast {
+            text: own(args.need_text("BROADCAST")?),
+        },
+        "ROOMS" => Command::Rooms,
+        "WHO" => Command::Who {
+            room: own(args.need("WHO", "room")?),
+        },
+        "USERS" => Command::Users,
+        "KICK" => {
+            let room = own(args.need("KICK", "room")?);
+            Command::Kick {
+                room,
+                nick: own(args.need("KICK", "nick")?),
+                text: args.text().map(own),
+            }
+        }
+        "DELETE" => Command::Delete {
+            room: own(args.need("DELETE", "room")?),
+        },
+        "HISTORY" => {
+            let room = own(args.need("HISTORY", "room")?);
+            let before = match args.word() {
+                None => None,
+                Some(w) => Some(w.parse::<u64>().map_err(|_| {
+                    Refusal::new(
+                        ErrCode::MissingArgument,
+                        "HISTORY needs <before-unix-ms> as a whole number",
+                    )
+                })?),
+            };
+            Command::History { room, before }
+        }
+        "PING" => Command::Ping {
+            token: args.text().map(own),
+        },
+        "QUIT" => Command::Quit {
+            text: args.text().map(own),
+        },
+        _ => {
+            return Err(Refusal::new(
+                ErrCode::UnknownCommand,
+                format!("unknown command {}", clip(verb, 32)),
+            ));
+        }
+    };
+    Ok(command)
+}
+
+/// Checks a nickname a client asks for: valid, and not a guest name.
+///
+/// # Errors
+/// `BAD_NAME` or `NICK_RESERVED`.
+pub fn check_nick(nick: &str) -> Result<(), Refusal> {
+    if !is_valid_nick(nick) {
+        return Err(Refusal::new(
+            ErrCode::BadName,
+            format!(
+                "{} is not a nickname: 1-24 of A-Z a-z 0-9 _ -, starting with a letter",
+                clip(nick, 32)
+            ),
+        ));
+    }
+    if is_guest_nick(nick) {
+        return Err(Refusal::new(
+            ErrCode::NickReserved,
+            format!("{nick} is reserved for guests"),
+        ));
+    }
+    Ok(())
+}
+
+/// A password is one word: refuse a phrase rather than keep only its first word.
+fn one_word_password(args: &mut Args<'_>) -> Result<(), Refusal> {
+    match args.text() {
+        None => Ok(()),
+        Some(_) => Err(Refusal::new(
+            ErrCode::BadPassword,
+            "a password is one word, without spaces",
+        )),
+    }
+}
+
+fn bad_room(room: &str) -> Refusal {
+    Refusal::new(
+        ErrCode::BadName,
+        format!(
+            "{} is not a room name: 1-32 of A-Z a-z 0-9 _ -, starting with a letter or digit",
+            clip(room, 40)
+        ),
+    )
+}
+
+impl Frame {
+    /// The command a line holds, or the refusal it gets.
+    ///
+    /// # Errors
+    /// `LINE_TOO_LONG`, `BAD_UTF8`, or the refusal of [`parse_command`].
+    pub fn command(self) -> Result<Command, Refusal> {
+        match self {
+            Frame::Line(line) => parse_command(&line),
+            Frame::TooLong => Err(Refusal::new(
+                ErrCode::LineTooLong,
+                format!("a line may be at most {MAX_LINE} bytes; it was discarded"),
+            )),
+            Frame::BadUtf8 => Err(Refusal::new(
+                ErrCode::BadUtf8,
+                "the line is not valid UTF-8; it was discarded",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_problems_get_their_codes() {
+        assert_eq!(Frame::BadUtf8.command().unwrap_err().code, ErrCode::BadUtf8);
+        assert_eq!(
+            Frame::TooLong.command().unwrap_err().code,
+            ErrCode::LineTooLong
+        );
+    }
+
+    #[test]
+    fn parses_every_verb_case_insensitively() {
+        let cases: Vec<(&str, Command)> = vec![
+            (
+                "nick Ana",
+                Command::Nick {
+                    nick: "Ana".into(),
+                    password: None,
+                },
+            ),
+            (
+                "NICK ana pw",
+                Command::Nick {
+                    nick: "ana".into(),
+                    password: Some("pw".into()),
+                },
+            ),
+            (
+                "register s3cret",
+                Command::Register {
+                    password: "s3cret".into(),
+                },
+            ),
+            (
+                "Join lobby k",
+                Command::Join {
+                    room: "lobby".into(),
+                    key: Some("k".into()),
+                },
+            ),
+            (
+                "PART lobby bye all",
+                Command::Part {
+                    room: "lobby".into(),
+                    text: Some("bye all".into()),
+                },
+            ),
+            (
+                "SAY  lobby   hello  there ",
+                Command::Say {
+                    room: "lobby".into(),
+                    text: "hello  there ".into(),
+                },
+            ),
+            (
+                "whisper bob psst",
+                Command::Whisper {
+                    nick: "bob".into(),
+                    text: "psst".into(),
+                },
+            ),
+            (
+                "BROADCAST hi all",
+                Command::Broadcast {
+                    text: "hi all".into(),
+                },
+            ),
+            ("rooms", Command::Rooms),
+            (
+                "WHO lobby",
+                Command::Who {
+                    room: "lobby".into(),
+                },
+            ),
+            ("users", Command::Users),
+            (
+                "KICK lobby bob go away",
+                Command::Kick {
+                    room: "lobby".into(),
+                    nick: "bob".into(),
+                    text: Some("go away".into()),
+                },
+            ),
+            (
+                "DELETE lobby",
+                Command::Delete {
+                    room: "lobby".into(),
+                },
+            ),
+            (
+                "HISTORY lobby 1700000000000",
+                Command::History {
+                    room: "lobby".into(),
+                    before: Some(1_700_000_000_000),
+                },
+            ),
+            (
+                "HISTORY lobby",
+                Command::History {
+                    room: "lobby".into(),
+                    before: None,
+                },
+            ),
+            (
+                "PING abc",
+                Command::Ping {
+                    token: Some("abc".into()),
+                },
+            ),
+            ("PING", Command::Ping { token: None }),
+            ("QUIT", Command::Quit { text: None }),
+            (
+                "quit see you",
+                Command::Quit {
+                    text: Some("see you".into()),
+                },
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse_command(line), Ok(want), "{line}");
+        }
+    }
+
+    #[test]
+    fn refuses_with_the_contract_codes() {
+        let cases = [
+            ("FROB x", ErrCode::UnknownCommand),
+            ("NICK", ErrCode::MissingArgument),
+            ("NICK 9lives", ErrCode::BadName),
+            ("NICK a.b", ErrCode::BadName),
+            (
+                "NICK abcdefghijklmnopqrstuvwxy",
+                ErrCode::BadName, // 25 characters
+            ),
+            ("NICK guest12", ErrCode::NickReserved),
+            ("NICK GUEST7", ErrCode::NickReserved),
+            ("JOIN", ErrCode::MissingArgument),
+            ("JOIN #lobby", ErrCode::BadName),
+            ("JOIN _x", ErrCode::BadName),
+            ("SAY", ErrCode::MissingArgument),
+            ("SAY lobby", ErrCode::EmptyMessage),
+            ("SAY lobby    ", ErrCode::EmptyMessage),
+            ("WHISPER bob", ErrCode::EmptyMessage),
+            ("BROADCAST", ErrCode::EmptyMessage),
+            ("WHO", ErrCode::MissingArgument),
+            ("KICK lobby", ErrCode::MissingArgument),
+            ("DELETE", ErrCode::MissingArgument),
+            ("HISTORY", ErrCode::MissingArgument),
+            ("HISTORY lobby yesterday", ErrCode::MissingArgument),
+            ("REGISTER", ErrCode::MissingArgument),
+            ("PART", ErrCode::MissingArgument),
+            ("REGISTER my long phrase", ErrCode::BadPassword),
+            ("NICK ana my phrase", ErrCode::BadPassword),
+        ];
+        for (line, code) in cases {
+            assert_eq!(parse_command(line).map_err(|r| r.code), Err(code), "{line}");
+        }
+    }
+
+    #[test]
+    fn names_follow_the_contract() {
+        assert!(is_valid_nick("a"));
+        assert!(is_valid_nick(&"a".repeat(24)));
+        assert!(!is_valid_nick(&"a".repeat(25)));
+        assert!(!is_valid_nick("1a"));
+        assert!(!is_valid_nick("_a"));
+        assert!(!is_valid_nick("ação"));
+        assert!(is_valid_room("1st"));
+        assert!(is_valid_room(&"r".repeat(32)));
+        assert!(!is_valid_room(&"r".repeat(33)));
+        assert!(!is_valid_room("-r"));
+        assert!(is_guest_nick("Guest001"));
+        assert!(!is_guest_nick("guest"));
+        assert!(!is_guest_nick("guestx1"));
+    }
+}

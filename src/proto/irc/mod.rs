@@ -1,0 +1,26 @@
+//! The IRC wire format (RFC 1459/2812 as clients use it), and nothing else:
+//! parse a client line into [`Message`], turn it into the same [`Command`]s a
+//! CHAT/1 client sends (or an IRC-only [`Query`]), and render [`Event`]s and
+//! replies as IRC lines. No I/O here; every rule is unit-tested in this file.
+//!
+//! A room `lobby` is the channel `#lobby`; a whisper is a `PRIVMSG` to a nick;
+//! a broadcast is a `NOTICE $*` (and `PRIVMSG $*`/`NOTICE $*` sends one). The
+//! mapping table is in `docs/irc.md`.
+//!
+//! - [`parse`]: a client line into a [`Message`];
+//! - [`session`]: registration, and IRC commands into [`Command`](crate::proto::command::Command)s;
+//! - [`render`]: events, numerics and replies as IRC lines (every IRC string lives here).
+
+pub mod parse;
+pub mod render;
+pub mod session;
+
+pub use crate::proto::command::Query;
+pub use parse::{Message, channel, parse, room_of};
+pub use render::*;
+pub use session::{Session, Step};
+
+/// The server's name in prefixes and numerics.
+pub const SERVER: &str = "sala";
+/// Most targets of one `PRIVMSG`/`NOTICE`/`JOIN`/`PART` (ISUPPORT `TARGMAX`).
+pub const MAX_TARGETS: usize = 4;

@@ -1,0 +1,663 @@
+//! IRC server lines, pure: events, numerics and replies rendered as IRC
+//! lines of at most 512 bytes.
+
+use super::SERVER;
+use super::parse::channel;
+use crate::proto::chat1::Event;
+use crate::proto::command::{Command, Query};
+use crate::proto::lines::clip;
+use crate::proto::refusal::ErrCode;
+
+/// Appends `:prefix COMMAND p1 p2 :last\r\n`; the last parameter is written
+/// as trailing (with `:`) when `trailing` is set.
+pub fn put(
+    out: &mut Vec<u8>,
+    prefix: &str,
+    command: &str,
+    params: &[&str],
+    trailing: Option<&str>,
+) {
+    let start = out.len();
+    out.push(b':');
+    out.extend_from_slice(prefix.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(command.as_bytes());
+    for p in params {
+        out.push(b' ');
+        out.extend_from_slice(p.as_bytes());
+    }
+    if let Some(t) = trailing {
+        out.extend_from_slice(b" :");
+        // An IRC line is at most 512 bytes with its CRLF: a longer text is cut.
+        let room = MAX_IRC_LINE.saturating_sub(out.len() - start + 2);
+        out.extend_from_slice(clip(t, room).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Longest line an IRC client must accept, CRLF included (RFC 2812, 2.3).
+pub const MAX_IRC_LINE: usize = 512;
+
+/// Writes a message text (`PRIVMSG`/`NOTICE`) as as many lines as it takes
+/// to keep each within [`MAX_IRC_LINE`]: a CHAT/1 text may be four times as
+/// long. Pieces end at a space where one is near, else at a character boundary.
+pub fn put_text(out: &mut Vec<u8>, prefix: &str, command: &str, params: &[&str], text: &str) {
+    let head = 1
+        + prefix.len()
+        + 1
+        + command.len()
+        + params.iter().map(|p| 1 + p.len()).sum::<usize>()
+        + 2;
+    let room = MAX_IRC_LINE.saturating_sub(head + 2).max(64);
+    let mut rest = text;
+    loop {
+        let mut piece = clip(rest, room);
+        if piece.len() < rest.len()
+            && let Some(space) = piece.rfind(' ')
+            && space >= piece.len() * 3 / 4
+        {
+            piece = &piece[..=space];
+        }
+        put(out, prefix, command, params, Some(piece));
+        rest = &rest[piece.len()..];
+        if rest.is_empty() {
+            break;
+        }
+    }
+}
+
+/// The `nick!user@host` prefix of a user.
+fn mask(nick: &str) -> String {
+    format!("{nick}!{nick}@{SERVER}")
+}
+
+/// Appends a numeric reply to `me`.
+pub fn put_numeric(out: &mut Vec<u8>, code: u16, me: &str, params: &[&str], text: &str) {
+    let code = format!("{code:03}");
+    let mut all = Vec::with_capacity(params.len() + 1);
+    all.push(me);
+    all.extend_from_slice(params);
+    put(out, SERVER, &code, &all, Some(text));
+}
+
+/// Renders an event that reads the same for every IRC recipient; `None` for
+/// the events that are rendered per recipient or not shown on IRC.
+pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(96);
+    match *event {
+        Event::Join { room, nick } => put(&mut out, &mask(nick), "JOIN", &[&channel(room)], None),
+        Event::Part { room, nick, text } => {
+            put(&mut out, &mask(nick), "PART", &[&channel(room)], text);
+        }
+        Event::Msg { room, nick, text } => {
+            put_text(&mut out, &mask(nick), "PRIVMSG", &[&channel(room)], text);
+        }
+        Event::Whisper { from, to, text } => {
+            put_text(&mut out, &mask(from), "PRIVMSG", &[to], text);
+        }
+        Event::Broadcast { from, text } => {
+            put_text(&mut out, &mask(from), "NOTICE", &["$*"], text);
+        }
+        Event::Nick { old, new } => put(&mut out, &mask(old), "NICK", &[], Some(new)),
+        Event::Quit { nick, text } => {
+            put(
+                &mut out,
+                &mask(nick),
+                "QUIT",
+                &[],
+                Some(text.unwrap_or("Quit")),
+            );
+        }
+        Event::Kicked {
+            room,
+            nick,
+            by,
+            text,
+        } => put(
+            &mut out,
+            &mask(by),
+            "KICK",
+            &[&channel(room), nick],
+            Some(text.unwrap_or(by)),
+        ),
+        Event::Bye { text } => {
+            out.extend_from_slice(format!("ERROR :Closing link: {text}\r\n").as_bytes());
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Renders a message event as a `NOTICE` (what came as one from an IRC
+/// client); other events as [`render_shared`] does.
+pub fn render_notice(event: &Event<'_>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(96);
+    match *event {
+        Event::Msg { room, nick, text } => {
+            put_text(&mut out, &mask(nick), "NOTICE", &[&channel(room)], text);
+        }
+        Event::Whisper { from, to, text } => {
+            put_text(&mut out, &mask(from), "NOTICE", &[to], text);
+        }
+        _ => return render_shared(event),
+    }
+    Some(out)
+}
+
+/// Renders, for IRC recipient `me`, an event of a reply to `me` alone.
+pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
+    if let Some(line) = render_shared(event) {
+        out.extend_from_slice(&line);
+        return;
+    }
+    match *event {
+        Event::History {
+            room,
+            at,
+            nick,
+            text,
+        } => put_text(
+            out,
+            SERVER,
+            "NOTICE",
+            &[&channel(room)],
+            &format!("[{}] <{nick}> {text}", clock(at)),
+        ),
+        Event::EndHistory { room } => put(
+            out,
+            SERVER,
+            "NOTICE",
+            &[&channel(room)],
+            Some("-- end of history --"),
+        ),
+        Event::Offline { at, from, text } => put_text(
+            out,
+            &mask(from),
+            "PRIVMSG",
+            &[me],
+            &format!("[sent {} while you were away] {text}", clock(at)),
+        ),
+        Event::Closed { room, by } => put(
+            out,
+            &mask(by),
+            "KICK",
+            &[&channel(room), me],
+            Some(&format!("{by} deleted the room")),
+        ),
+        Event::Pong { token } => put(out, SERVER, "PONG", &[SERVER], Some(token.unwrap_or(""))),
+        Event::Ok { verb, detail } => put(
+            out,
+            SERVER,
+            "NOTICE",
+            &[me],
+            Some(&format!(
+                "{verb} done{}",
+                detail.map_or(String::new(), |d| format!(": {d}"))
+            )),
+        ),
+        Event::Err { code, text } => refusal(out, me, code, &Subject::Nothing, text),
+        // WELCOME, END OFFLINE and the CHAT/1 listings have IRC forms of their own.
+        _ => {}
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of a unix-ms time, for history shown as notices.
+pub fn clock(at_ms: u64) -> String {
+    let s = at_ms / 1000;
+    let day = s / 86_400;
+    let (y, m, d) = civil(day);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        (s / 3600) % 24,
+        (s / 60) % 60
+    )
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
+}
+
+/// What a failed command was about, for the parameters of its numeric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// Nothing in particular (`*`).
+    Nothing,
+    /// A channel (`JOIN`, `PART`, `MODE`, ...).
+    Channel(String),
+    /// A nick (`NICK`, `PRIVMSG nick`, `WHOIS`).
+    Nick(String),
+    /// A message to a channel: not being in it is 404, not 442.
+    Sending(String),
+    /// A `KICK`: what concerns the kicked nick names it.
+    Kick { channel: String, nick: String },
+}
+
+/// Appends the numeric for a CHAT/1 refusal of a command about `subject`.
+pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &Subject, text: &str) {
+    let name = match subject {
+        Subject::Nothing => "*",
+        Subject::Channel(s) | Subject::Nick(s) | Subject::Sending(s) => s,
+        Subject::Kick { channel, .. } => channel,
+    };
+    match (subject, code) {
+        (Subject::Kick { nick, .. }, ErrCode::NoSuchUser) => {
+            return put_numeric(out, 401, me, &[nick], text);
+        }
+        // The kicked nick is not on the channel (not the kicker: that is 442).
+        (Subject::Kick { nick, .. }, ErrCode::NotMember)
+            if text.starts_with(&format!("{nick} ")) =>
+        {
+            return put_numeric(out, 441, me, &[nick, name], text);
+        }
+        (Subject::Sending(_), ErrCode::NotMember) => {
+            return put_numeric(out, 404, me, &[name], text);
+        }
+        _ => {}
+    }
+    let (n, param): (u16, Option<&str>) = match code {
+        ErrCode::BadName => (432, Some(name)),
+        ErrCode::NickTaken | ErrCode::NickReserved => (433, Some(name)),
+        ErrCode::BadPassword => (464, None),
+        ErrCode::NoSuchRoom => (403, Some(name)),
+        ErrCode::NoSuchUser => (401, Some(name)),
+        ErrCode::NotMember => (442, Some(name)),
+        ErrCode::AlreadyMember => (443, Some(name)),
+        ErrCode::NotOwner => (482, Some(name)),
+        ErrCode::BadKey => (475, Some(name)),
+        ErrCode::EmptyMessage => (412, None),
+        ErrCode::MissingArgument => (461, Some(name)),
+        ErrCode::UnknownCommand => (421, Some(name)),
+        ErrCode::LineTooLong => (417, None),
+        ErrCode::BadUtf8 => (400, Some("*")),
+        ErrCode::ServerFull => (465, None),
+        ErrCode::AlreadyRegistered => (462, None),
+        ErrCode::TooManyRooms => (405, Some(name)),
+        ErrCode::InboxFull => (401, Some(name)),
+    };
+    match param {
+        Some(p) => put_numeric(out, n, me, &[p], text),
+        None => put_numeric(out, n, me, &[], text),
+    }
+}
+
+/// What a command is about, for the numeric of its refusal.
+pub fn subject(command: &Command) -> Subject {
+    match command {
+        Command::Join { room, .. }
+        | Command::Part { room, .. }
+        | Command::Who { room }
+        | Command::Delete { room }
+        | Command::History { room, .. } => Subject::Channel(channel(room)),
+        Command::Say { room, .. } => Subject::Sending(channel(room)),
+        Command::Kick { room, nick, .. } => Subject::Kick {
+            channel: channel(room),
+            nick: nick.clone(),
+        },
+        Command::Nick { nick, .. } | Command::Whisper { nick, .. } => Subject::Nick(nick.clone()),
+        Command::Irc(Query::Names { room: Some(room) })
+        | Command::Irc(Query::ChannelMode { room, .. })
+        | Command::Irc(Query::Topic { room, .. }) => Subject::Channel(channel(room)),
+        Command::Irc(Query::Whois { nick }) | Command::Irc(Query::UserMode { nick, .. }) => {
+            Subject::Nick(nick.clone())
+        }
+        _ => Subject::Nothing,
+    }
+}
+
+/// What the welcome burst says about the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Greeting<'a> {
+    pub version: &'a str,
+    pub created: &'a str,
+    pub motd: &'a str,
+    pub users: usize,
+    pub rooms: usize,
+}
+
+/// The burst after registration: 001–005, LUSERS and the MOTD.
+pub fn welcome(out: &mut Vec<u8>, me: &str, g: &Greeting<'_>) {
+    put_numeric(
+        out,
+        1,
+        me,
+        &[],
+        &format!("Welcome to Sala, the chat of rooms, {}", mask(me)),
+    );
+    put_numeric(
+        out,
+        2,
+        me,
+        &[],
+        &format!("Your host is {SERVER}, running version {}", g.version),
+    );
+    put_numeric(
+        out,
+        3,
+        me,
+        &[],
+        &format!("This server was created {}", g.created),
+    );
+    put_numeric(
+        out,
+        4,
+        me,
+        &[SERVER, g.version, "o", "ko"],
+        "usermodes chanmodes",
+    );
+    put_numeric(out, 5, me, &isupport(), "are supported by this server");
+    lusers(out, me, g.users, g.rooms);
+    motd(out, me, g.motd);
+}
+
+/// The `ISUPPORT` tokens, true to what the server does.
+fn isupport() -> [&'static str; 12] {
+    [
+        "CASEMAPPING=ascii",
+        "CHANTYPES=#&",
+        "CHANMODES=,k,,",
+        "PREFIX=(o)@",
+        "NICKLEN=24",
+        "CHANNELLEN=33",
+        "TOPICLEN=0",
+        "KICKLEN=400",
+        "AWAYLEN=200",
+        "MAXTARGETS=4",
+        "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:1,WHOIS:1",
+        "NETWORK=Sala",
+    ]
+}
+
+/// 251/254/255: how many users and rooms.
+pub fn lusers(out: &mut Vec<u8>, me: &str, users: usize, rooms: usize) {
+    put_numeric(
+        out,
+        251,
+        me,
+        &[],
+        &format!("There are {users} users and 0 invisible on 1 servers"),
+    );
+    put_numeric(out, 254, me, &[&rooms.to_string()], "channels formed");
+    put_numeric(
+        out,
+        255,
+        me,
+        &[],
+        &format!("I have {users} clients and 0 servers"),
+    );
+}
+
+/// 375/372/376: the message of the day.
+pub fn motd(out: &mut Vec<u8>, me: &str, text: &str) {
+    put_numeric(
+        out,
+        375,
+        me,
+        &[],
+        &format!("- {SERVER} Message of the day -"),
+    );
+    for line in text.lines() {
+        put_numeric(out, 372, me, &[], &format!("- {line}"));
+    }
+    put_numeric(out, 376, me, &[], "End of /MOTD command.");
+}
+
+/// 353/366: the members of `room`, the owner marked `@`, in lines of bounded length.
+pub fn names(out: &mut Vec<u8>, me: &str, room: &str, owner: &str, nicks: &[&str]) {
+    let chan = channel(room);
+    let mut list = String::new();
+    for nick in nicks {
+        if list.len() > 400 {
+            put_numeric(out, 353, me, &["=", &chan], &list);
+            list.clear();
+        }
+        if !list.is_empty() {
+            list.push(' ');
+        }
+        if nick.eq_ignore_ascii_case(owner) {
+            list.push('@');
+        }
+        list.push_str(nick);
+    }
+    if !list.is_empty() {
+        put_numeric(out, 353, me, &["=", &chan], &list);
+    }
+    put_numeric(out, 366, me, &[&chan], "End of /NAMES list.");
+}
+
+/// The line that turns an IRC client away when the server is full.
+pub fn server_full(max: usize) -> Vec<u8> {
+    format!("ERROR :Closing link: the server holds at most {max} clients; try again later\r\n")
+        .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(out: &[u8]) -> String {
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn renders_room_events_with_user_prefixes() {
+        let ev = Event::Msg {
+            room: "lobby",
+            nick: "ana",
+            text: "hi :)",
+        };
+        assert_eq!(
+            text(&render_shared(&ev).unwrap()),
+            ":ana!ana@sala PRIVMSG #lobby :hi :)\r\n"
+        );
+        let ev = Event::Kicked {
+            room: "lobby",
+            nick: "bob",
+            by: "ana",
+            text: None,
+        };
+        assert_eq!(
+            text(&render_shared(&ev).unwrap()),
+            ":ana!ana@sala KICK #lobby bob :ana\r\n"
+        );
+        let ev = Event::Nick {
+            old: "ana",
+            new: "anna",
+        };
+        assert_eq!(
+            text(&render_shared(&ev).unwrap()),
+            ":ana!ana@sala NICK :anna\r\n"
+        );
+        let mut out = Vec::new();
+        render_for(
+            &Event::Closed {
+                room: "lobby",
+                by: "ana",
+            },
+            "bob",
+            &mut out,
+        );
+        assert_eq!(
+            text(&out),
+            ":ana!ana@sala KICK #lobby bob :ana deleted the room\r\n"
+        );
+        assert!(render_shared(&Event::EndRooms).is_none());
+    }
+
+    #[test]
+    fn refusals_become_numerics_naming_their_subject() {
+        let mut out = Vec::new();
+        let chan = |c: &str| Subject::Channel(c.to_string());
+        let nick = |n: &str| Subject::Nick(n.to_string());
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::BadKey,
+            &chan("#vault"),
+            "wrong key",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NickTaken,
+            &nick("bob"),
+            "bob is taken",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::BadPassword,
+            &nick("ana"),
+            "wrong password",
+        );
+        let say = Command::Say {
+            room: "lobby".into(),
+            text: "hi".into(),
+        };
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject(&say),
+            "not in",
+        );
+        assert_eq!(
+            text(&out),
+            ":sala 475 ana #vault :wrong key\r\n:sala 433 ana bob :bob is taken\r\n:sala 464 ana :wrong password\r\n:sala 404 ana #lobby :not in\r\n"
+        );
+    }
+
+    #[test]
+    fn kick_refusals_name_the_channel_or_the_kicked_nick() {
+        let kick = Command::Kick {
+            room: "lobby".into(),
+            nick: "dan".into(),
+            text: None,
+        };
+        let subject = subject(&kick);
+        let mut out = Vec::new();
+        refusal(&mut out, "ana", ErrCode::NotOwner, &subject, "not yours");
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject,
+            "you are not in lobby",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NoSuchUser,
+            &subject,
+            "there is no user dan",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            ErrCode::NotMember,
+            &subject,
+            "dan is not in lobby",
+        );
+        assert_eq!(
+            text(&out),
+            ":sala 482 ana #lobby :not yours\r\n\
+             :sala 442 ana #lobby :you are not in lobby\r\n\
+             :sala 401 ana dan :there is no user dan\r\n\
+             :sala 441 ana dan #lobby :dan is not in lobby\r\n"
+        );
+    }
+
+    #[test]
+    fn names_marks_the_owner_and_splits_long_lists() {
+        let mut out = Vec::new();
+        names(&mut out, "me", "lobby", "ana", &["ana", "bob"]);
+        assert_eq!(
+            text(&out),
+            ":sala 353 me = #lobby :@ana bob\r\n:sala 366 me #lobby :End of /NAMES list.\r\n"
+        );
+        let many: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let mut out = Vec::new();
+        names(&mut out, "me", "big", "user0", &refs);
+        let lines = text(&out);
+        assert!(
+            lines.lines().all(|l| l.len() <= 510),
+            "IRC lines stay under 512"
+        );
+        let listed: usize = lines
+            .lines()
+            .filter(|l| l.contains(" 353 "))
+            .map(|l| l.rsplit_once(" :").unwrap().1.split(' ').count())
+            .sum();
+        assert_eq!(listed, 200);
+    }
+
+    #[test]
+    fn welcome_burst_has_001_to_005_lusers_and_motd() {
+        let mut out = Vec::new();
+        let g = Greeting {
+            version: "sala-0.1.0",
+            created: "today",
+            motd: "hello\nworld",
+            users: 3,
+            rooms: 1,
+        };
+        welcome(&mut out, "ana", &g);
+        let t = text(&out);
+        for code in [
+            "001", "002", "003", "004", "005", "251", "254", "255", "375", "372", "376",
+        ] {
+            assert!(t.contains(&format!(" {code} ana ")), "{code} in {t}");
+        }
+        assert!(t.contains("PREFIX=(o)@"));
+    }
+
+    #[test]
+    fn long_texts_become_several_lines_of_at_most_512_bytes() {
+        let word = "ação ";
+        let text: String = word.repeat(400); // 2400 bytes, with 2-byte characters
+        let ev = Event::Msg {
+            room: "lobby",
+            nick: "ana",
+            text: text.trim_end(),
+        };
+        let out = text_of(&render_shared(&ev).unwrap());
+        let lines: Vec<&str> = out.split_terminator("\r\n").collect();
+        assert!(lines.len() >= 5, "{} lines", lines.len());
+        let mut joined = String::new();
+        for l in &lines {
+            assert!(l.len() + 2 <= MAX_IRC_LINE, "{} bytes", l.len() + 2);
+            let (head, piece) = l.split_once(" :").unwrap();
+            assert_eq!(head, ":ana!ana@sala PRIVMSG #lobby");
+            joined.push_str(piece);
+        }
+        assert_eq!(joined, text.trim_end(), "nothing lost, nothing added");
+        // Other texts (a QUIT reason) are cut to fit.
+        let quit = Event::Quit {
+            nick: "ana",
+            text: Some(&text),
+        };
+        let out = render_shared(&quit).unwrap();
+        assert!(out.len() <= MAX_IRC_LINE && out.ends_with(b"\r\n"));
+        assert!(std::str::from_utf8(&out).is_ok());
+    }
+
+    fn text_of(out: &[u8]) -> String {
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn history_times_are_readable_utc() {
+        assert_eq!(clock(0), "1970-01-01 00:00 UTC");
+        assert_eq!(clock(1_764_547_200_000 + 3_723_000), "2025-12-01 01:02 UTC");
+    }
+}

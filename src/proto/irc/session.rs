@@ -1,0 +1,469 @@
+//! The registration state of one IRC connection, and IRC commands turned
+//! into the [`Command`]s a CHAT/1 client sends (or IRC-only [`Query`]s).
+
+use super::MAX_TARGETS;
+use super::parse::{Message, room_of};
+use crate::proto::command::{Command, Query, check_nick};
+
+/// What a client line asks for, as the reader hands it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A command for the dispatcher (a CHAT/1 one or an IRC query).
+    Send(Command),
+    /// `PONG`: the peer is alive; nothing to send on.
+    Alive,
+    /// Registration lines held until `NICK` and `USER` (and `CAP END`) arrived.
+    Nothing,
+}
+
+/// The registration state one IRC connection keeps in its reader thread:
+/// `NICK` goes to the dispatcher only once `USER` came and `CAP` ended.
+#[derive(Debug, Default)]
+pub struct Session {
+    nick: Option<String>,
+    password: Option<String>,
+    user: bool,
+    capping: bool,
+    /// `NICK` was handed on: from now on every line goes to the dispatcher.
+    registered: bool,
+}
+
+fn numeric(code: u16, params: &[&str], text: &str) -> Step {
+    Step::Send(Command::Irc(Query::Numeric {
+        code,
+        params: params.iter().map(|p| (*p).to_string()).collect(),
+        text: text.to_string(),
+    }))
+}
+
+fn need_more(command: &str) -> Step {
+    numeric(461, &[command], "Not enough parameters")
+}
+
+fn own(s: &str) -> String {
+    s.to_string()
+}
+
+fn optional(s: Option<&&str>) -> Option<String> {
+    s.filter(|t| !t.is_empty()).map(|t| (*t).to_string())
+}
+
+impl Session {
+    /// A new connection, not yet registered.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Turns one parsed line into what to hand on, in order.
+    pub fn steps(&mut self, msg: &Message<'_>) -> Vec<Step> {
+        let p = &msg.params;
+        let cmd = msg.command.as_str();
+        match cmd {
+            "CAP" => {
+                let sub = p.first().map_or(String::new(), |s| s.to_ascii_uppercase());
+                match sub.as_str() {
+                    "LS" | "REQ" => self.capping = !self.registered,
+                    "END" => {
+                        self.capping = false;
+                        return self.try_register();
+                    }
+                    _ => {}
+                }
+                let arg = optional(p.get(1));
+                vec![Step::Send(Command::Irc(Query::Cap { sub, arg }))]
+            }
+            "PASS" if !self.registered => {
+                self.password = optional(p.first());
+                vec![Step::Nothing]
+            }
+            "PASS" | "USER" if self.registered => {
+                vec![numeric(462, &[], "You may not reregister")]
+            }
+            "USER" => {
+                if p.len() < 4 {
+                    return vec![need_more("USER")];
+                }
+                self.user = true;
+                self.try_register()
+            }
+            "NICK" => {
+                let Some(nick) = p.first().filter(|n| !n.is_empty()) else {
+                    return vec![numeric(431, &[], "No nickname given")];
+                };
+                if let Err(refusal) = check_nick(nick) {
+                    return vec![numeric(432, &[nick], &refusal.text)];
+                }
+                if self.registered {
+                    return vec![Step::Send(Command::Nick {
+                        nick: own(nick),
+                        password: None,
+                    })];
+                }
+                self.nick = Some(own(nick));
+                self.try_register()
+            }
+            "PONG" => vec![Step::Alive],
+            "PING" => vec![Step::Send(Command::Irc(Query::Ping {
+                token: p.first().map_or(String::new(), |t| own(t)),
+            }))],
+            "QUIT" => vec![Step::Send(Command::Quit {
+                text: optional(p.first()),
+            })],
+            _ if !self.registered => vec![numeric(451, &[], "You have not registered")],
+            _ => self.registered_steps(cmd, p),
+        }
+    }
+
+    /// Hands `NICK` on once everything it waits for is there.
+    fn try_register(&mut self) -> Vec<Step> {
+        if self.registered || self.capping || !self.user {
+            return vec![Step::Nothing];
+        }
+        let Some(nick) = self.nick.take() else {
+            return vec![Step::Nothing];
+        };
+        self.registered = true;
+        vec![Step::Send(Command::Nick {
+            nick,
+            password: self.password.take(),
+        })]
+    }
+
+    fn registered_steps(&mut self, cmd: &str, p: &[&str]) -> Vec<Step> {
+        let send = |c: Command| vec![Step::Send(c)];
+        let query = |q: Query| vec![Step::Send(Command::Irc(q))];
+        match cmd {
+            "JOIN" => {
+                let Some(chans) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                let keys: Vec<&str> = p.get(1).map_or(Vec::new(), |k| k.split(',').collect());
+                chans
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .enumerate()
+                    .map(|(i, chan)| match room_of(chan) {
+                        Some(room) => Step::Send(Command::Join {
+                            room: own(room),
+                            key: keys.get(i).filter(|k| !k.is_empty()).map(|k| own(k)),
+                        }),
+                        None => numeric(403, &[chan], "No such channel"),
+                    })
+                    .collect()
+            }
+            "PART" => {
+                let Some(chans) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                let text = optional(p.get(1));
+                chans
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .map(|chan| match room_of(chan) {
+                        Some(room) => Step::Send(Command::Part {
+                            room: own(room),
+                            text: text.clone(),
+                        }),
+                        None => numeric(403, &[chan], "No such channel"),
+                    })
+                    .collect()
+            }
+            "PRIVMSG" | "NOTICE" => {
+                let notice = cmd == "NOTICE";
+                let Some(targets) = p.first().filter(|t| !t.is_empty()) else {
+                    return if notice {
+                        Vec::new()
+                    } else {
+                        vec![numeric(411, &[], &format!("No recipient given ({cmd})"))]
+                    };
+                };
+                let Some(text) = p.get(1).filter(|t| !t.is_empty()) else {
+                    return if notice {
+                        Vec::new()
+                    } else {
+                        vec![numeric(412, &[], "No text to send")]
+                    };
+                };
+                targets
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .filter_map(|target| match message(target, text) {
+                        Step::Send(Command::Irc(Query::Numeric { .. })) if notice => None,
+                        Step::Send(message) if notice => {
+                            Some(Step::Send(Command::Irc(Query::Notice {
+                                message: Box::new(message),
+                            })))
+                        }
+                        step => Some(step),
+                    })
+                    .collect()
+            }
+            "KICK" => {
+                let (Some(chan), Some(nick)) = (p.first(), p.get(1)) else {
+                    return vec![need_more(cmd)];
+                };
+                match room_of(chan) {
+                    Some(room) => send(Command::Kick {
+                        room: own(room),
+                        nick: own(nick),
+                        text: optional(p.get(2)),
+                    }),
+                    None => vec![numeric(403, &[chan], "No such channel")],
+                }
+            }
+            "NAMES" => query(Query::Names {
+                room: p.first().map(|c| own(c.split(',').next().unwrap_or(""))),
+            }),
+            "LIST" => query(Query::List),
+            "WHO" => query(Query::Who {
+                mask: p.first().map_or(own("*"), |m| own(m)),
+            }),
+            "WHOIS" => match p.last() {
+                Some(nick) => query(Query::Whois { nick: own(nick) }),
+                None => vec![numeric(431, &[], "No nickname given")],
+            },
+            "ISON" if p.is_empty() => vec![need_more(cmd)],
+            "ISON" => query(Query::Ison {
+                nicks: p.iter().flat_map(|s| s.split(' ')).map(own).collect(),
+            }),
+            "USERHOST" => query(Query::Userhost {
+                nicks: p.iter().take(5).map(|n| own(n)).collect(),
+            }),
+            "MODE" => {
+                let Some(target) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                let change = optional(p.get(1));
+                if target.starts_with('#') || target.starts_with('&') {
+                    match room_of(target) {
+                        Some(room) => query(Query::ChannelMode {
+                            room: own(room),
+                            change,
+                        }),
+                        None => vec![numeric(403, &[target], "No such channel")],
+                    }
+                } else {
+                    query(Query::UserMode {
+                        nick: own(target),
+                        change,
+                    })
+                }
+            }
+            "TOPIC" => {
+                let Some(chan) = p.first() else {
+                    return vec![need_more(cmd)];
+                };
+                match room_of(chan) {
+                    Some(room) => query(Query::Topic {
+                        room: own(room),
+                        set: p.len() > 1,
+                    }),
+                    None => vec![numeric(403, &[chan], "No such channel")],
+                }
+            }
+            "LUSERS" => query(Query::Lusers),
+            "MOTD" => query(Query::Motd),
+            "AWAY" => query(Query::Away {
+                text: optional(p.first()),
+            }),
+            // Sala's own verbs, for what IRC has no word for.
+            "REGISTER" => match p.first() {
+                Some(pw) => send(Command::Register { password: own(pw) }),
+                None => vec![need_more(cmd)],
+            },
+            "DELETE" => match p.first().and_then(|c| room_of(c)) {
+                Some(room) => send(Command::Delete { room: own(room) }),
+                None => vec![need_more(cmd)],
+            },
+            "HISTORY" => match p.first().and_then(|c| room_of(c)) {
+                Some(room) => send(Command::History {
+                    room: own(room),
+                    before: p.get(1).and_then(|b| b.parse().ok()),
+                }),
+                None => vec![need_more(cmd)],
+            },
+            _ => vec![numeric(421, &[cmd], "Unknown command")],
+        }
+    }
+}
+
+/// One target of `PRIVMSG`/`NOTICE`: a channel, `$*` (everyone) or a nick.
+fn message(target: &str, text: &str) -> Step {
+    if target.starts_with('$') {
+        return Step::Send(Command::Broadcast { text: own(text) });
+    }
+    if target.starts_with('#') || target.starts_with('&') {
+        return match room_of(target) {
+            Some(room) => Step::Send(Command::Say {
+                room: own(room),
+                text: own(text),
+            }),
+            None => numeric(401, &[target], "No such nick/channel"),
+        };
+    }
+    Step::Send(Command::Whisper {
+        nick: own(target),
+        text: own(text),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+    use super::*;
+
+    fn steps(s: &mut Session, line: &str) -> Vec<Step> {
+        s.steps(&parse(line).unwrap())
+    }
+
+    fn registered() -> Session {
+        let mut s = Session::new();
+        steps(&mut s, "NICK ana");
+        steps(&mut s, "USER ana 0 * :Ana");
+        s
+    }
+
+    #[test]
+    fn registration_waits_for_user_and_cap_end() {
+        let mut s = Session::new();
+        assert_eq!(
+            steps(&mut s, "CAP LS 302"),
+            vec![Step::Send(Command::Irc(Query::Cap {
+                sub: "LS".into(),
+                arg: Some("302".into())
+            }))]
+        );
+        assert_eq!(steps(&mut s, "PASS secret"), vec![Step::Nothing]);
+        assert_eq!(steps(&mut s, "NICK ana"), vec![Step::Nothing]);
+        assert_eq!(steps(&mut s, "USER ana 0 * :Ana A"), vec![Step::Nothing]);
+        assert_eq!(
+            steps(&mut s, "CAP END"),
+            vec![Step::Send(Command::Nick {
+                nick: "ana".into(),
+                password: Some("secret".into())
+            })]
+        );
+        // After registration NICK goes straight on.
+        assert_eq!(
+            steps(&mut s, "NICK bob"),
+            vec![Step::Send(Command::Nick {
+                nick: "bob".into(),
+                password: None
+            })]
+        );
+    }
+
+    #[test]
+    fn commands_before_registration_get_451_and_bad_nicks_432() {
+        let mut s = Session::new();
+        let Step::Send(Command::Irc(Query::Numeric { code, .. })) =
+            steps(&mut s, "JOIN #lobby").remove(0)
+        else {
+            panic!("expected a numeric");
+        };
+        assert_eq!(code, 451);
+        let Step::Send(Command::Irc(Query::Numeric { code, params, .. })) =
+            steps(&mut s, "NICK 9lives").remove(0)
+        else {
+            panic!("expected a numeric");
+        };
+        assert_eq!((code, params), (432, vec!["9lives".to_string()]));
+        let Step::Send(Command::Irc(Query::Numeric { code, .. })) = steps(&mut s, "NICK").remove(0)
+        else {
+            panic!("expected a numeric");
+        };
+        assert_eq!(code, 431);
+    }
+
+    #[test]
+    fn channel_commands_map_to_chat_commands() {
+        let mut s = registered();
+        assert_eq!(
+            steps(&mut s, "JOIN #a,#b,bad! k1"),
+            vec![
+                Step::Send(Command::Join {
+                    room: "a".into(),
+                    key: Some("k1".into())
+                }),
+                Step::Send(Command::Join {
+                    room: "b".into(),
+                    key: None
+                }),
+                numeric(403, &["bad!"], "No such channel"),
+            ]
+        );
+        assert_eq!(
+            steps(&mut s, "PRIVMSG #a :\u{1}ACTION waves\u{1}"),
+            vec![Step::Send(Command::Say {
+                room: "a".into(),
+                text: "\u{1}ACTION waves\u{1}".into()
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "NOTICE bob :psst"),
+            vec![Step::Send(Command::Irc(Query::Notice {
+                message: Box::new(Command::Whisper {
+                    nick: "bob".into(),
+                    text: "psst".into()
+                })
+            }))]
+        );
+        assert_eq!(
+            steps(&mut s, "NOTICE #bad! :x"),
+            vec![],
+            "no error for a NOTICE"
+        );
+        assert_eq!(steps(&mut s, "NOTICE"), vec![], "no error for a NOTICE");
+        assert_eq!(
+            steps(&mut s, "PRIVMSG $* :all hands"),
+            vec![Step::Send(Command::Broadcast {
+                text: "all hands".into()
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "PART #a :bye now"),
+            vec![Step::Send(Command::Part {
+                room: "a".into(),
+                text: Some("bye now".into())
+            })]
+        );
+        assert_eq!(
+            steps(&mut s, "KICK #a bob :out"),
+            vec![Step::Send(Command::Kick {
+                room: "a".into(),
+                nick: "bob".into(),
+                text: Some("out".into())
+            })]
+        );
+        assert_eq!(steps(&mut s, "PONG :sala"), vec![Step::Alive]);
+        assert_eq!(
+            steps(&mut s, "QUIT :later"),
+            vec![Step::Send(Command::Quit {
+                text: Some("later".into())
+            })]
+        );
+    }
+
+    #[test]
+    fn missing_parameters_and_unknown_commands_get_numerics() {
+        let mut s = registered();
+        for (line, code) in [
+            ("JOIN", 461),
+            ("PART", 461),
+            ("KICK #a", 461),
+            ("MODE", 461),
+            ("TOPIC", 461),
+            ("PRIVMSG", 411),
+            ("PRIVMSG #a", 412),
+            ("PRIVMSG #a :", 412),
+            ("FROB x", 421),
+            ("USER a b c d", 462),
+        ] {
+            let got = steps(&mut s, line);
+            let Some(Step::Send(Command::Irc(Query::Numeric { code: c, .. }))) = got.first() else {
+                panic!("{line}: {got:?}");
+            };
+            assert_eq!(*c, code, "{line}");
+        }
+    }
+}

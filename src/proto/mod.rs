@@ -1,0 +1,14 @@
+//! The wire formats, pure: no sockets, no threads, no chat state. Every byte a
+//! client sends is parsed here and every byte it receives is rendered here.
+//!
+//! - [`lines`]: the line splitter and its limits, shared by every door;
+//! - [`refusal`]: the contract's error codes and refusals;
+//! - [`command`]: CHAT/1 client lines into [`Command`](command::Command)s, and the name rules;
+//! - [`chat1`]: CHAT/1 events into lines (and back, for the line client);
+//! - [`irc`]: the IRC door's parse, registration session and rendering.
+
+pub mod chat1;
+pub mod command;
+pub mod irc;
+pub mod lines;
+pub mod refusal;

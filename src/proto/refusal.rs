@@ -1,0 +1,112 @@
+//! Why a command was refused: the contract's error codes and the refusal
+//! sent back as `ERR <code> <text>`.
+
+use std::fmt;
+
+/// The error codes of the contract, in the order protocol.md lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrCode {
+    BadName,
+    NickTaken,
+    NickReserved,
+    BadPassword,
+    NoSuchRoom,
+    NoSuchUser,
+    NotMember,
+    AlreadyMember,
+    NotOwner,
+    BadKey,
+    EmptyMessage,
+    MissingArgument,
+    UnknownCommand,
+    LineTooLong,
+    BadUtf8,
+    ServerFull,
+    AlreadyRegistered,
+    TooManyRooms,
+    InboxFull,
+}
+
+impl ErrCode {
+    /// Every code, for tests and documentation.
+    pub const ALL: [ErrCode; 19] = [
+        ErrCode::BadName,
+        ErrCode::NickTaken,
+        ErrCode::NickReserved,
+        ErrCode::BadPassword,
+        ErrCode::NoSuchRoom,
+        ErrCode::NoSuchUser,
+        ErrCode::NotMember,
+        ErrCode::AlreadyMember,
+        ErrCode::NotOwner,
+        ErrCode::BadKey,
+        ErrCode::EmptyMessage,
+        ErrCode::MissingArgument,
+        ErrCode::UnknownCommand,
+        ErrCode::LineTooLong,
+        ErrCode::BadUtf8,
+        ErrCode::ServerFull,
+        ErrCode::AlreadyRegistered,
+        ErrCode::TooManyRooms,
+        ErrCode::InboxFull,
+    ];
+
+    /// The code as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrCode::BadName => "BAD_NAME",
+            ErrCode::NickTaken => "NICK_TAKEN",
+            ErrCode::NickReserved => "NICK_RESERVED",
+            ErrCode::BadPassword => "BAD_PASSWORD",
+            ErrCode::NoSuchRoom => "NO_SUCH_ROOM",
+            ErrCode::NoSuchUser => "NO_SUCH_USER",
+            ErrCode::NotMember => "NOT_MEMBER",
+            ErrCode::AlreadyMember => "ALREADY_MEMBER",
+            ErrCode::NotOwner => "NOT_OWNER",
+            ErrCode::BadKey => "BAD_KEY",
+            ErrCode::EmptyMessage => "EMPTY_MESSAGE",
+            ErrCode::MissingArgument => "MISSING_ARGUMENT",
+            ErrCode::UnknownCommand => "UNKNOWN_COMMAND",
+            ErrCode::LineTooLong => "LINE_TOO_LONG",
+            ErrCode::BadUtf8 => "BAD_UTF8",
+            ErrCode::ServerFull => "SERVER_FULL",
+            ErrCode::AlreadyRegistered => "ALREADY_REGISTERED",
+            ErrCode::TooManyRooms => "TOO_MANY_ROOMS",
+            ErrCode::InboxFull => "INBOX_FULL",
+        }
+    }
+
+    /// Parses a code as written on the wire.
+    pub fn from_wire(s: &str) -> Option<ErrCode> {
+        ErrCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for ErrCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A command failed: the code and a human explanation, sent as `ERR <code> <text>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrCode,
+    pub text: String,
+}
+
+impl Refusal {
+    /// A refusal with its explanation.
+    pub fn new(code: ErrCode, text: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            text: text.into(),
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.code, self.text)
+    }
+}
