@@ -3,7 +3,7 @@
 //! writer, and every method is tested without a network.
 
 pub use crate::ids::{ConnId, RoomId};
-use crate::proto::refusal::{ErrCode, Refusal};
+use crate::proto::refusal::{ErrCode, Reason, Refusal};
 use crate::secret;
 use crate::store::StoredRoom;
 use std::collections::HashMap;
@@ -354,10 +354,10 @@ impl Chat {
         let target = self.find(nick).ok_or_else(|| no_user(nick))?;
         let room_id = RoomId::of(name);
         if !self.rooms.get(&room_id).is_some_and(|r| r.has(target)) {
-            return Err(Refusal::new(
-                ErrCode::NotMember,
-                format!("{nick} is not in {room_name}"),
-            ));
+            return Err(
+                Refusal::new(ErrCode::NotMember, format!("{nick} is not in {room_name}"))
+                    .because(Reason::TargetNotMember),
+            );
         }
         Ok((target, self.leave(target, &room_id)))
     }

@@ -2,6 +2,7 @@
 //! same chat state as every CHAT/1 verb, in the same order, and answer the
 //! asker alone with IRC numerics.
 
+use super::voice::Voice;
 use super::{Dispatcher, no_room};
 use crate::chat::ConnId;
 use crate::proto::irc::{self, Greeting, Query, put_numeric};
@@ -35,7 +36,7 @@ impl Dispatcher {
 
     /// One arm per IRC-only request.
     pub(super) fn irc(&mut self, id: ConnId, query: Query) -> Result<(), Refusal> {
-        let Some(me) = self.irc_me(id) else {
+        let Voice::Irc { me } = self.voice(id) else {
             return Err(Refusal::new(
                 ErrCode::UnknownCommand,
                 "not an IRC connection",

@@ -7,16 +7,16 @@
 //! store once, and only then hands the batch's events to the outboxes, so an
 //! echo never announces a message that a crash could still lose.
 
-use crate::chat::{Chat, ConnId, Left, RoomId};
+use crate::chat::{Chat, ConnId, RoomId};
 use crate::dispatch::accounts::Job;
 use crate::ids::Protocol;
-use crate::net::outbox::{Bytes, Outbox};
+use crate::net::outbox::Outbox;
 use crate::net::shutdown::Stopper;
-use crate::proto::chat1::{self as codec, Event, HISTORY_PAGE};
-use crate::proto::command::{Command, is_guest_nick};
+use crate::proto::chat1::Event;
+use crate::proto::command::Command;
 use crate::proto::irc::{self, Query};
-use crate::proto::refusal::{ErrCode, Refusal};
-use crate::store::{Entry, Offline, Store};
+use crate::proto::refusal::{ErrCode, Reason, Refusal};
+use crate::store::Store;
 use crossbeam_channel::{Receiver, Sender};
 use log::{error, info, warn};
 use parking_lot::Mutex;
@@ -27,7 +27,13 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod accounts;
+mod delivery;
 mod irc_queries;
+mod verbs;
+mod voice;
+
+use delivery::Staged;
+use voice::{Shared, Tone, Voice};
 
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
@@ -101,33 +107,6 @@ struct IrcUser {
     away: Option<String>,
 }
 
-/// An event rendered once per protocol, shared by all its recipients.
-#[derive(Debug)]
-struct Line {
-    chat: Bytes,
-    /// The IRC form: `None` when no IRC client is connected, or IRC does not show it.
-    irc: Option<Bytes>,
-    /// The client whose message this is: IRC sends no echo of one's own messages.
-    author: Option<ConnId>,
-}
-
-impl Line {
-    /// The same line, not echoed to IRC client `id`.
-    fn by(mut self, id: ConnId) -> Line {
-        self.author = Some(id);
-        self
-    }
-
-    /// The bytes for outbox `to`, if it gets this line.
-    fn pick(&self, to: &Outbox) -> Option<Bytes> {
-        match to.protocol() {
-            Protocol::Chat => Some(Arc::clone(&self.chat)),
-            Protocol::Irc if self.author == Some(to.id()) => None,
-            Protocol::Irc => self.irc.clone(),
-        }
-    }
-}
-
 impl Client {
     /// shutdown(2) of the read side: the reader's blocked recv returns 0 bytes.
     fn stop_reading(&self) {
@@ -135,15 +114,6 @@ impl Client {
             let _ = socket.shutdown(Shutdown::Read);
         }
     }
-}
-
-/// An event waiting for the batch's commit, with the outbox it goes to.
-#[derive(Debug)]
-struct Staged {
-    to: Outbox,
-    line: Bytes,
-    /// The `BYE`: queued past the outbox's bound, and the connection closes after it.
-    last: bool,
 }
 
 /// The single writer of chat state.
@@ -169,9 +139,6 @@ pub struct Dispatcher {
     broken: bool,
     /// IRC connections open: while 0, no event is rendered for IRC.
     irc_clients: usize,
-    /// The command being applied came as an IRC `NOTICE`: IRC users see it
-    /// as one, and no error answers it.
-    notice: bool,
     /// When the dispatcher started, for the IRC welcome.
     started: String,
     /// Stops the whole server when the store fails; `None` in tests.
@@ -183,18 +150,6 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn bytes(event: &Event<'_>) -> Bytes {
-    Bytes::from(codec::encode(event))
-}
-
-/// Appends `event` for one recipient: in IRC for `Some(me)`, else in CHAT/1.
-fn put_event(me: Option<&str>, event: &Event<'_>, out: &mut Vec<u8>) {
-    match me {
-        Some(me) => irc::render_for(event, me, out),
-        None => codec::encode_into(event, out),
-    }
 }
 
 impl Dispatcher {
@@ -232,7 +187,6 @@ impl Dispatcher {
             waiting: HashMap::new(),
             broken: false,
             irc_clients: 0,
-            notice: false,
             started: irc::clock(now_ms()),
             stopper: None,
         })
@@ -353,10 +307,9 @@ impl Dispatcher {
             None => irc::Subject::Nothing,
             Some(user) => {
                 if !user.welcomed && !registering(&command) {
-                    let refusal = Refusal::new(ErrCode::UnknownCommand, "You have not registered");
-                    let mut out = Vec::new();
-                    irc::put_numeric(&mut out, 451, "*", &[], &refusal.text);
-                    return self.reply(id, out);
+                    let refusal = Refusal::new(ErrCode::UnknownCommand, "You have not registered")
+                        .because(Reason::NotRegistered);
+                    return self.refuse(id, &refusal);
                 }
                 irc::subject(&command)
             }
@@ -366,9 +319,9 @@ impl Dispatcher {
             Command::Register { password } => self.register(id, password),
             Command::Join { room, key } => self.join(id, &room, key.as_deref()),
             Command::Part { room, text } => self.part(id, &room, text.as_deref()),
-            Command::Say { room, text } => self.say(id, &room, &text),
-            Command::Whisper { nick, text } => self.whisper(id, &nick, &text),
-            Command::Broadcast { text } => self.broadcast(id, &text),
+            Command::Say { room, text } => self.say(id, &room, &text, Tone::Said),
+            Command::Whisper { nick, text } => self.whisper(id, &nick, &text, Tone::Said),
+            Command::Broadcast { text } => self.broadcast(id, &text, Tone::Said),
             Command::Rooms => self.rooms(id),
             Command::Who { room } => self.who(id, &room),
             Command::Users => self.users(id),
@@ -378,15 +331,15 @@ impl Dispatcher {
             Command::Ping { token } => self.pong(id, token.as_deref()),
             Command::Quit { text } => self.quit(id, text.as_deref()),
             Command::Irc(Query::Notice { message }) => {
-                self.notice = true;
                 // RFC 2812: a NOTICE is never answered with an error.
                 let _ = match *message {
-                    Command::Say { room, text } => self.say(id, &room, &text),
-                    Command::Whisper { nick, text } => self.whisper(id, &nick, &text),
-                    Command::Broadcast { text } => self.broadcast(id, &text),
+                    Command::Say { room, text } => self.say(id, &room, &text, Tone::Noticed),
+                    Command::Whisper { nick, text } => {
+                        self.whisper(id, &nick, &text, Tone::Noticed)
+                    }
+                    Command::Broadcast { text } => self.broadcast(id, &text, Tone::Noticed),
                     _ => Ok(()),
                 };
-                self.notice = false;
                 Ok(())
             }
             Command::Irc(query) => self.irc(id, query),
@@ -420,10 +373,12 @@ impl Dispatcher {
             self.irc_clients += 1;
             return;
         }
-        let welcome = codec::encode(&Event::Welcome {
+        let mut welcome = Vec::new();
+        let event = Event::Welcome {
             nick: &nick,
             text: &self.settings.welcome,
-        });
+        };
+        self.voice(id).event(&event, &mut welcome);
         self.reply(id, welcome);
     }
 
@@ -433,738 +388,36 @@ impl Dispatcher {
 
     /// Refuses a command about `subject` (its room's channel or nick, for IRC numerics).
     fn refuse_about(&mut self, id: ConnId, refusal: &Refusal, subject: &irc::Subject) {
-        let out = match self.irc_me(id) {
-            Some(me) => {
-                let mut out = Vec::new();
-                irc::refusal(&mut out, &me, refusal.code, subject, &refusal.text);
-                out
-            }
-            None => codec::encode(&Event::Err {
-                code: refusal.code,
-                text: &refusal.text,
-            }),
-        };
+        let mut out = Vec::new();
+        self.voice(id).refusal(refusal, subject, &mut out);
         self.reply(id, out);
     }
 
-    /// The nick an IRC client is addressed by in numerics (`*` before its
-    /// registration); `None` for a CHAT/1 client.
-    fn irc_me(&self, id: ConnId) -> Option<String> {
-        let user = self.clients.get(&id)?.irc.as_ref()?;
-        Some(if user.welcomed {
-            self.chat.nick(id).to_string()
-        } else {
-            "*".to_string()
-        })
-    }
-
-    /// Renders `event` for every protocol in use.
-    fn render(&self, event: &Event<'_>) -> Line {
-        Line {
-            chat: bytes(event),
-            irc: if self.irc_clients == 0 {
-                None
-            } else if self.notice {
-                irc::render_notice(event).map(Bytes::from)
-            } else {
-                irc::render_shared(event).map(Bytes::from)
+    /// How client `id` is spoken to: IRC clients by their nick in numerics
+    /// (`*` before their registration ends).
+    fn voice(&self, id: ConnId) -> Voice {
+        match self.clients.get(&id).and_then(|c| c.irc.as_ref()) {
+            None => Voice::Chat1,
+            Some(user) if user.welcomed => Voice::Irc {
+                me: self.chat.nick(id).to_string(),
             },
-            author: None,
+            Some(_) => Voice::Irc { me: "*".into() },
         }
     }
 
-    fn nick(&mut self, id: ConnId, nick: &str, password: Option<String>) -> Result<(), Refusal> {
-        let Some((_, hash)) = self.accounts.get(&nick.to_ascii_lowercase()) else {
-            return self.rename(id, nick);
-        };
-        if self.chat.find(nick).is_some_and(|holder| holder != id) {
-            return Err(Refusal::new(
-                ErrCode::NickTaken,
-                format!("{nick} is already in use"),
-            ));
-        }
-        let Some(password) = password else {
-            let how = if self.irc_me(id).is_some() {
-                "connect with its password as the server password (PASS)".to_string()
-            } else {
-                format!("NICK {nick} <password>")
-            };
-            return Err(Refusal::new(
-                ErrCode::BadPassword,
-                format!("{nick} is registered: {how}"),
-            ));
-        };
-        self.ask(
-            id,
-            Job::Verify {
-                id,
-                nick: nick.to_string(),
-                password,
-                hash: hash.clone(),
-            },
-        )
+    /// Renders `event` once for every protocol in use.
+    fn render_said(&self, event: &Event<'_>) -> Shared {
+        self.render(event, Tone::Said)
     }
 
-    /// Hands password work to the worker; its answer comes back as an input.
-    /// The connection's next lines wait for it, so they apply in order.
-    fn ask(&mut self, id: ConnId, job: Job) -> Result<(), Refusal> {
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|jobs| jobs.send(job).is_ok());
-        if sent {
-            self.waiting.insert(id, VecDeque::new());
-            Ok(())
-        } else {
-            Err(Refusal::new(
-                ErrCode::BadPassword,
-                "passwords cannot be checked right now",
-            ))
-        }
-    }
-
-    fn rename(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
-        let old = self.chat.rename(id, nick)?;
-        let line = self.render(&Event::Nick {
-            old: &old,
-            new: nick,
-        });
-        let mut audience = self.chat.audience(id);
-        let greet = self
-            .clients
-            .get_mut(&id)
-            .and_then(|c| c.irc.as_mut())
-            .is_some_and(|user| !std::mem::replace(&mut user.welcomed, true));
-        if greet {
-            // An IRC client's first nick ends its registration: the welcome burst.
-            audience.retain(|&a| a != id);
-            self.welcome_irc(id);
-        }
-        self.send_many(&audience, &line);
-        Ok(())
-    }
-
-    /// The answer to a `NICK nick password`, then the lines that waited for it.
-    fn verified(&mut self, id: ConnId, nick: &str, ok: bool) {
-        self.log_in(id, nick, ok);
-        self.resume(id);
-    }
-
-    /// Renames and logs in `id` if `ok`, and hands over its waiting whispers.
-    fn log_in(&mut self, id: ConnId, nick: &str, ok: bool) {
-        if !self.clients.contains_key(&id) {
-            return;
-        }
-        if !ok {
-            let refusal = Refusal::new(ErrCode::BadPassword, format!("wrong password for {nick}"));
-            return self.refuse(id, &refusal);
-        }
-        if let Err(refusal) = self.rename(id, nick) {
-            return self.refuse(id, &refusal);
-        }
-        self.chat.log_in(id);
-        info!("conn {id} logged in as {nick}");
-        let waiting = self.store.take_offline(nick).unwrap_or_else(|e| {
-            error!("cannot read whispers for {nick}: {e}");
-            Vec::new()
-        });
-        let me = self.irc_me(id);
-        let mut out = Vec::new();
-        for w in &waiting {
-            put_event(
-                me.as_deref(),
-                &Event::Offline {
-                    at: w.at,
-                    from: &w.from,
-                    text: &w.text,
-                },
-                &mut out,
-            );
-        }
-        put_event(me.as_deref(), &Event::EndOffline, &mut out);
-        self.reply(id, out);
-    }
-
-    fn register(&mut self, id: ConnId, password: String) -> Result<(), Refusal> {
-        let nick = self.chat.nick(id).to_string();
-        if is_guest_nick(&nick) {
-            return Err(Refusal::new(
-                ErrCode::NickReserved,
-                "guests cannot register: pick a nickname with NICK first",
-            ));
-        }
-        let key = nick.to_ascii_lowercase();
-        if self.accounts.contains_key(&key) || self.registering.contains(&key) {
-            return Err(Refusal::new(
-                ErrCode::AlreadyRegistered,
-                format!("{nick} is already registered"),
-            ));
-        }
-        self.ask(
-            id,
-            Job::Hash {
-                id,
-                nick: nick.clone(),
-                password,
-            },
-        )?;
-        self.registering.push(key);
-        Ok(())
-    }
-
-    /// The answer to a `REGISTER`, then the lines that waited for it.
-    fn hashed(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
-        self.save_account(id, nick, hash);
-        self.resume(id);
-    }
-
-    /// Saves the account and logs the user in.
-    fn save_account(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
-        let key = nick.to_ascii_lowercase();
-        self.registering.retain(|k| *k != key);
-        let hash = match hash {
-            Ok(hash) => hash,
-            Err(e) => {
-                error!("REGISTER {nick}: {e}");
-                let refusal =
-                    Refusal::new(ErrCode::BadPassword, "the password could not be hashed");
-                return self.refuse(id, &refusal);
-            }
-        };
-        if !self.chat.nick(id).eq_ignore_ascii_case(nick) {
-            let refusal = Refusal::new(
-                ErrCode::NickTaken,
-                format!("you are no longer {nick}: register again"),
-            );
-            return self.refuse(id, &refusal);
-        }
-        if let Err(e) = self.store.save_account(nick, &hash) {
-            error!("cannot save account {nick}: {e}");
-            return self.refuse(
-                id,
-                &Refusal::new(ErrCode::BadPassword, "the account could not be saved"),
-            );
-        }
-        self.accounts.insert(key, (nick.to_string(), hash));
-        self.chat.log_in(id);
-        info!("conn {id} registered {nick}");
-        let mut out = Vec::new();
-        put_event(
-            self.irc_me(id).as_deref(),
-            &Event::Ok {
-                verb: "REGISTER",
-                detail: Some(nick),
-            },
-            &mut out,
-        );
-        self.reply(id, out);
-    }
-
-    fn join(&mut self, id: ConnId, name: &str, key: Option<&str>) -> Result<(), Refusal> {
-        let (room_id, created) = self.chat.join(id, name, key)?;
-        if let Some(client) = self.clients.get(&id) {
-            let outbox = client.outbox.clone();
-            self.routes
-                .lock()
-                .entry(room_id.clone())
-                .or_default()
-                .push(outbox);
-        }
-        let Some(room) = self.chat.room(name) else {
-            return Ok(());
-        };
-        if created
-            && let Some(saved) = room.stored(now_ms())
-            && let Err(e) = self.store.save_room(&saved)
-        {
-            error!("cannot save room {name}: {e}");
-        }
-        let nick = self.chat.nick(id);
-        let line = self.render(&Event::Join {
-            room: &room.name,
-            nick,
-        });
-        // The joiner also gets the member list and the recent history.
-        let mut intro = Vec::new();
-        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
-        let me = self.irc_me(id);
-        match &me {
-            Some(me) => irc::names(
-                &mut intro,
-                me,
-                &room.name,
-                self.chat.owner_nick(room),
-                &nicks,
-            ),
-            None => codec::encode_members(&room.name, &nicks, &mut intro),
-        }
-        let recent = self
-            .store
-            .page(&room_id, None, HISTORY_PAGE)
-            .unwrap_or_else(|e| {
-                error!("cannot read history of {name}: {e}");
-                Vec::new()
-            });
-        if me.is_none() || !recent.is_empty() {
-            encode_history(me.as_deref(), &room.name, &recent, &mut intro);
-        }
-        if let Some(client) = self.clients.get(&id)
-            && let Some(bytes) = line.pick(&client.outbox)
-        {
-            // The joiner's own JOIN comes first, then what it sees inside.
-            let mut first = bytes.to_vec();
-            first.extend_from_slice(&intro);
-            intro = first;
-        }
-        self.send_room_except(&room_id, &line, id);
-        self.reply(id, intro);
-        Ok(())
-    }
-
-    fn part(&mut self, id: ConnId, name: &str, text: Option<&str>) -> Result<(), Refusal> {
-        let left = self.chat.part(id, name)?;
-        let line = self.render(&Event::Part {
-            room: &left.name,
-            nick: self.chat.nick(id),
-            text,
-        });
-        self.send_many(&left.told, &line);
-        self.unroute(id, &left);
-        Ok(())
-    }
-
-    fn say(&mut self, id: ConnId, name: &str, text: &str) -> Result<(), Refusal> {
-        let room = self.chat.member_room(id, name)?;
-        let at = room.stamp(now_ms());
-        let room_name = room.name.clone();
-        let room_id = RoomId::of(name);
-        let nick = self.chat.nick(id).to_string();
-        let line = self
-            .render(&Event::Msg {
-                room: &room_name,
-                nick: &nick,
-                text,
-            })
-            .by(id);
-        let entry = Entry {
-            at,
-            nick,
-            text: text.to_string(),
-        };
-        if let Err(e) = self.store.append(&room_id, &entry) {
-            error!("cannot store a message of {room_name}: {e}");
-        }
-        self.send_room(&room_id, &line);
-        Ok(())
-    }
-
-    fn whisper(&mut self, id: ConnId, nick: &str, text: &str) -> Result<(), Refusal> {
-        let Some(to) = self.chat.find(nick) else {
-            return self.whisper_offline(id, nick, text);
-        };
-        let line = self.render(&Event::Whisper {
-            from: self.chat.nick(id),
-            to: self.chat.nick(to),
-            text,
-        });
-        if to == id {
-            // A message to oneself reaches oneself, on IRC too.
-            self.send_one(id, &line);
-        } else {
-            let line = line.by(id);
-            self.send_one(to, &line);
-            self.send_one(id, &line);
-        }
-        // IRC tells the sender when the recipient is away (never for a NOTICE).
-        if let Some(away) = self.away(to).map(str::to_string)
-            && !self.notice
-            && let Some(me) = self.irc_me(id)
-        {
-            let mut out = Vec::new();
-            irc::put_numeric(&mut out, 301, &me, &[self.chat.nick(to)], &away);
-            self.reply(id, out);
-        }
-        Ok(())
-    }
-
-    /// A whisper to a registered nick that is away is kept for its next login.
-    fn whisper_offline(&mut self, id: ConnId, nick: &str, text: &str) -> Result<(), Refusal> {
-        let Some((account, _)) = self.accounts.get(&nick.to_ascii_lowercase()) else {
-            return Err(Refusal::new(
-                ErrCode::NoSuchUser,
-                format!("there is no user {nick}"),
-            ));
-        };
-        let account = account.clone();
-        let stored = self.store.offline_count(&account).map_err(|e| {
-            error!("cannot count whispers for {account}: {e}");
-            Refusal::new(
-                ErrCode::InboxFull,
-                format!("{account} cannot take whispers now"),
-            )
-        })?;
-        if stored >= self.settings.inbox_cap {
-            return Err(Refusal::new(
-                ErrCode::InboxFull,
-                format!("{account} has {stored} whispers waiting already"),
-            ));
-        }
-        let from = self.chat.nick(id).to_string();
-        let whisper = Offline {
-            at: now_ms(),
-            from: from.clone(),
-            text: text.to_string(),
-        };
-        self.store.put_offline(&account, &whisper).map_err(|e| {
-            error!("cannot keep a whisper for {account}: {e}");
-            Refusal::new(
-                ErrCode::InboxFull,
-                format!("{account} cannot take whispers now"),
-            )
-        })?;
-        match self.irc_me(id) {
-            Some(me) => {
-                let mut out = Vec::new();
-                irc::put(
-                    &mut out,
-                    irc::SERVER,
-                    "NOTICE",
-                    &[&me],
-                    Some(&format!(
-                        "{account} is offline: your message waits for their next login"
-                    )),
-                );
-                self.reply(id, out);
-            }
-            None => {
-                let line = self.render(&Event::Whisper {
-                    from: &from,
-                    to: &account,
-                    text,
-                });
-                self.send_one(id, &line);
-            }
-        }
-        Ok(())
-    }
-
-    fn broadcast(&mut self, id: ConnId, text: &str) -> Result<(), Refusal> {
-        let line = self
-            .render(&Event::Broadcast {
-                from: self.chat.nick(id),
-                text,
-            })
-            .by(id);
-        let everyone: Vec<ConnId> = self.clients.keys().copied().collect();
-        self.send_many(&everyone, &line);
-        Ok(())
-    }
-
-    fn rooms(&mut self, id: ConnId) -> Result<(), Refusal> {
-        let mut rooms: Vec<_> = self.chat.rooms().collect();
-        rooms.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut out = Vec::new();
-        for room in rooms {
-            codec::encode_into(
-                &Event::Room {
-                    room: &room.name,
-                    members: room.members.len(),
-                    owner: self.chat.owner_nick(room),
-                },
-                &mut out,
-            );
-        }
-        codec::encode_into(&Event::EndRooms, &mut out);
-        self.reply(id, out);
-        Ok(())
-    }
-
-    fn who(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
-        let room = self.chat.room(name).ok_or_else(|| no_room(name))?;
-        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
-        let mut out = Vec::new();
-        codec::encode_members(&room.name, &nicks, &mut out);
-        self.reply(id, out);
-        Ok(())
-    }
-
-    fn users(&mut self, id: ConnId) -> Result<(), Refusal> {
-        let mut nicks: Vec<&str> = self.chat.users().map(|(_, u)| u.nick.as_str()).collect();
-        nicks.sort_unstable_by_key(|n| n.to_ascii_lowercase());
-        let mut out = Vec::new();
-        codec::encode_users(&nicks, &mut out);
-        self.reply(id, out);
-        Ok(())
-    }
-
-    fn kick(
-        &mut self,
-        id: ConnId,
-        name: &str,
-        nick: &str,
-        text: Option<&str>,
-    ) -> Result<(), Refusal> {
-        let (target, left) = self.chat.kick(id, name, nick)?;
-        let line = self.render(&Event::Kicked {
-            room: &left.name,
-            nick: self.chat.nick(target),
-            by: self.chat.nick(id),
-            text,
-        });
-        self.send_many(&left.told, &line);
-        self.unroute(target, &left);
-        Ok(())
-    }
-
-    fn delete(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
-        let (room_id, room) = self.chat.delete(id, name)?;
-        let by = self.chat.nick(id).to_string();
-        let mut told = room.members.clone();
-        // The owner of an account's room may delete it from outside.
-        if !told.contains(&id) {
-            told.push(id);
-        }
-        for member in told {
-            let mut out = Vec::new();
-            let me = self.irc_me(member);
-            let event = Event::Closed {
-                room: &room.name,
-                by: &by,
-            };
-            match &me {
-                // An IRC client that is not in the channel has no window to close.
-                Some(_) if !room.members.contains(&member) => {}
-                _ => put_event(me.as_deref(), &event, &mut out),
-            }
-            self.reply(member, out);
-        }
-        self.routes.lock().remove(&room_id);
-        self.forget(&room_id);
-        Ok(())
-    }
-
-    /// A room is gone: its record and its history go too.
-    fn forget(&mut self, room: &RoomId) {
-        if let Err(e) = self.store.forget_room(room) {
-            error!("cannot forget room {}: {e}", room.as_str());
-        }
-    }
-
-    fn page(&mut self, id: ConnId, name: &str, before: Option<u64>) -> Result<(), Refusal> {
-        let room = self.chat.member_room(id, name)?;
-        let room_name = room.name.clone();
-        let entries = self
-            .store
-            .page(&RoomId::of(name), before, HISTORY_PAGE)
-            .unwrap_or_else(|e| {
-                error!("cannot read history of {name}: {e}");
-                Vec::new()
-            });
-        let mut out = Vec::new();
-        encode_history(self.irc_me(id).as_deref(), &room_name, &entries, &mut out);
-        self.reply(id, out);
-        Ok(())
-    }
-
-    fn pong(&mut self, id: ConnId, token: Option<&str>) -> Result<(), Refusal> {
-        let mut out = Vec::new();
-        put_event(self.irc_me(id).as_deref(), &Event::Pong { token }, &mut out);
-        self.reply(id, out);
-        Ok(())
-    }
-
-    fn quit(&mut self, id: ConnId, text: Option<&str>) -> Result<(), Refusal> {
-        self.remove(id, text.unwrap_or("quit"), "goodbye");
-        Ok(())
-    }
-
-    /// The reader of `id` stopped: the peer closed or the connection broke.
-    fn drop_client(&mut self, id: ConnId, reason: &str) {
-        self.remove(id, reason, reason);
-    }
-
-    /// Removes a client: `QUIT` to everyone sharing a room, `BYE` to the client,
-    /// and the writer closes the socket once that is written.
-    fn remove(&mut self, id: ConnId, quit_text: &str, bye_text: &str) {
-        self.waiting.remove(&id);
-        let Some(client) = self.clients.remove(&id) else {
-            return;
-        };
-        if let Some(departure) = self.chat.disconnect(id) {
-            info!(
-                "conn {id} ({}) from {} left: {quit_text}",
-                departure.nick, client.peer
-            );
-            for left in &departure.left {
-                self.unroute(id, left);
-            }
-            let line = self.render(&Event::Quit {
-                nick: &departure.nick,
-                text: Some(quit_text),
-            });
-            self.send_many(&departure.peers, &line);
-        }
-        if client.irc.is_some() {
-            self.irc_clients -= 1;
-        }
-        self.staged.push(Staged {
-            line: bye(&client.outbox, bye_text),
-            to: client.outbox.clone(),
-            last: true,
-        });
-        client.stop_reading();
-    }
-
-    /// Takes `id` out of the routing table entry of a room it left.
-    fn unroute(&mut self, id: ConnId, left: &Left) {
-        {
-            let mut routes = self.routes.lock();
-            if left.gone {
-                routes.remove(&left.room);
-            } else if let Some(outboxes) = routes.get_mut(&left.room) {
-                outboxes.retain(|o| o.id() != id);
-            }
-        }
-        if left.gone {
-            self.forget(&left.room);
-        }
-    }
-
-    /// Ends the batch: commits the store, then hands every staged event to its
-    /// outbox, and cuts off the readers whose outbox overflowed (which stages
-    /// more events: `QUIT` to their room-mates), until nothing is left.
-    fn deliver(&mut self) {
-        while !self.staged.is_empty() {
-            if !self.commit() {
-                return;
-            }
-            for staged in std::mem::take(&mut self.staged) {
-                if staged.last {
-                    staged.to.push_last(&staged.line);
-                } else if self.slow.contains(&staged.to.id()) {
-                    // Its queue overflowed on an earlier event: it is cut off
-                    // below, and nothing after the dropped event may reach it,
-                    // even if the writer has made room since (no gaps).
-                } else if staged.to.push(&staged.line).is_err() {
-                    self.slow.push(staged.to.id());
-                }
-            }
-            self.cut_off_slow();
-        }
-        // Reads (HISTORY) may have opened nothing; a batch of refusals writes nothing.
-        self.commit();
-    }
-
-    /// Commits the store. If that fails, nothing of the batch is announced:
-    /// its events are dropped and the server stops, rather than acknowledge
-    /// a message the store may not hold.
-    fn commit(&mut self) -> bool {
-        match self.store.commit() {
-            Ok(()) => true,
-            Err(e) => {
-                error!(
-                    "cannot commit to the store: {e}; stopping, so that nothing unsaved is acknowledged"
-                );
-                self.staged.clear();
-                self.broken = true;
-                false
-            }
-        }
-    }
-
-    /// Cuts off every client whose outbox overflowed.
-    fn cut_off_slow(&mut self) {
-        while let Some(id) = self.slow.pop() {
-            if let Some(client) = self.clients.get(&id) {
-                warn!(
-                    "conn {id} ({}) from {} cut off: send queue full ({} events)",
-                    self.chat.nick(id),
-                    client.peer,
-                    client.outbox.len()
-                );
-                self.remove(
-                    id,
-                    "send queue full",
-                    "send queue full: you read too slowly",
-                );
-            }
-        }
-    }
-
-    /// Says `BYE` to every client and wakes its reader; the writer closes them.
-    fn goodbye(&mut self, text: &str) {
-        for (_, client) in self.clients.drain() {
-            client.outbox.push_last(&bye(&client.outbox, text));
-            client.stop_reading();
-        }
-        self.routes.lock().clear();
-    }
-
-    /// Queues bytes already rendered for client `id` (a reply to it alone).
-    fn reply(&mut self, id: ConnId, out: Vec<u8>) {
-        if out.is_empty() {
-            return;
-        }
-        if let Some(client) = self.clients.get(&id) {
-            self.staged.push(Staged {
-                to: client.outbox.clone(),
-                line: Bytes::from(out),
-                last: false,
-            });
-        }
-    }
-
-    fn send_one(&mut self, id: ConnId, line: &Line) {
-        if let Some(client) = self.clients.get(&id)
-            && let Some(bytes) = line.pick(&client.outbox)
-        {
-            self.staged.push(Staged {
-                to: client.outbox.clone(),
-                line: bytes,
-                last: false,
-            });
-        }
-    }
-
-    fn send_many(&mut self, ids: &[ConnId], line: &Line) {
-        for &id in ids {
-            self.send_one(id, line);
-        }
-    }
-
-    fn send_room(&mut self, room: &RoomId, line: &Line) {
-        self.send_room_except(room, line, ConnId::MAX);
-    }
-
-    /// Stages `line` for every member of `room` but `except`.
-    fn send_room_except(&mut self, room: &RoomId, line: &Line, except: ConnId) {
-        let routes = self.routes.lock();
-        for outbox in routes.get(room).into_iter().flatten() {
-            if outbox.id() == except {
-                continue;
-            }
-            if let Some(bytes) = line.pick(outbox) {
-                self.staged.push(Staged {
-                    to: outbox.clone(),
-                    line: bytes,
-                    last: false,
-                });
-            }
-        }
+    /// Renders `event`, said in `tone`, once for every protocol in use.
+    fn render(&self, event: &Event<'_>, tone: Tone) -> Shared {
+        Shared::new(event, tone, self.irc_clients > 0)
     }
 }
 
 fn no_room(name: &str) -> Refusal {
     Refusal::new(ErrCode::NoSuchRoom, format!("there is no room {name}"))
-}
-
-/// The `BYE` for outbox `to`, in its protocol.
-fn bye(to: &Outbox, text: &str) -> Bytes {
-    let event = Event::Bye { text };
-    match to.protocol() {
-        Protocol::Chat => bytes(&event),
-        Protocol::Irc => Bytes::from(irc::render_shared(&event).unwrap_or_default()),
-    }
 }
 
 /// True for what an IRC client may send before its registration is over.
@@ -1179,28 +432,12 @@ fn registering(command: &Command) -> bool {
     )
 }
 
-fn encode_history(me: Option<&str>, room: &str, entries: &[Entry], out: &mut Vec<u8>) {
-    for e in entries {
-        put_event(
-            me,
-            &Event::History {
-                room,
-                at: e.at,
-                nick: &e.nick,
-                text: &e.text,
-            },
-            out,
-        );
-    }
-    put_event(me, &Event::EndHistory { room }, out);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::net::outbox::Post;
     use crate::net::outbox::{Inbox, queue};
-    use crate::store::MemoryStore;
+    use crate::store::{Entry, MemoryStore, Offline};
     use crossbeam_channel::Receiver as Rx;
 
     struct Rig {

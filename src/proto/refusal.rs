@@ -88,11 +88,27 @@ impl fmt::Display for ErrCode {
     }
 }
 
+/// What a refusal is about where the code alone does not say it, so that a
+/// door can pick its own reply (IRC's 441 rather than 442) from a value,
+/// never from the English text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reason {
+    /// Nothing beyond the code.
+    #[default]
+    Code,
+    /// `NOT_MEMBER` about the user acted on (a kick's target), not the asker.
+    TargetNotMember,
+    /// A command before registration ended (IRC clients only).
+    NotRegistered,
+}
+
 /// A command failed: the code and a human explanation, sent as `ERR <code> <text>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: ErrCode,
     pub text: String,
+    /// What it is about, for protocols that say more than the code.
+    pub reason: Reason,
 }
 
 impl Refusal {
@@ -101,7 +117,15 @@ impl Refusal {
         Refusal {
             code,
             text: text.into(),
+            reason: Reason::Code,
         }
+    }
+
+    /// The same refusal, about `reason`.
+    #[must_use]
+    pub fn because(mut self, reason: Reason) -> Refusal {
+        self.reason = reason;
+        self
     }
 }
 

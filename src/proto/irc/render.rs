@@ -6,7 +6,7 @@ use super::parse::channel;
 use crate::proto::chat1::Event;
 use crate::proto::command::{Command, Query};
 use crate::proto::lines::clip;
-use crate::proto::refusal::ErrCode;
+use crate::proto::refusal::{ErrCode, Reason, Refusal};
 
 /// Appends `:prefix COMMAND p1 p2 :last\r\n`; the last parameter is written
 /// as trailing (with `:`) when `trailing` is set.
@@ -195,7 +195,9 @@ pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
                 detail.map_or(String::new(), |d| format!(": {d}"))
             )),
         ),
-        Event::Err { code, text } => refusal(out, me, code, &Subject::Nothing, text),
+        Event::Err { code, text } => {
+            refusal(out, me, &Refusal::new(code, text), &Subject::Nothing);
+        }
         // WELCOME, END OFFLINE and the CHAT/1 listings have IRC forms of their own.
         _ => {}
     }
@@ -243,19 +245,23 @@ pub enum Subject {
 }
 
 /// Appends the numeric for a CHAT/1 refusal of a command about `subject`.
-pub fn refusal(out: &mut Vec<u8>, me: &str, code: ErrCode, subject: &Subject, text: &str) {
+pub fn refusal(out: &mut Vec<u8>, me: &str, refusal: &Refusal, subject: &Subject) {
+    let (code, text) = (refusal.code, refusal.text.as_str());
     let name = match subject {
         Subject::Nothing => "*",
         Subject::Channel(s) | Subject::Nick(s) | Subject::Sending(s) => s,
         Subject::Kick { channel, .. } => channel,
     };
+    if refusal.reason == Reason::NotRegistered {
+        return put_numeric(out, 451, me, &[], text);
+    }
     match (subject, code) {
         (Subject::Kick { nick, .. }, ErrCode::NoSuchUser) => {
             return put_numeric(out, 401, me, &[nick], text);
         }
         // The kicked nick is not on the channel (not the kicker: that is 442).
         (Subject::Kick { nick, .. }, ErrCode::NotMember)
-            if text.starts_with(&format!("{nick} ")) =>
+            if refusal.reason == Reason::TargetNotMember =>
         {
             return put_numeric(out, 441, me, &[nick, name], text);
         }
@@ -501,23 +507,20 @@ mod tests {
         refusal(
             &mut out,
             "ana",
-            ErrCode::BadKey,
+            &Refusal::new(ErrCode::BadKey, "wrong key"),
             &chan("#vault"),
-            "wrong key",
         );
         refusal(
             &mut out,
             "ana",
-            ErrCode::NickTaken,
+            &Refusal::new(ErrCode::NickTaken, "bob is taken"),
             &nick("bob"),
-            "bob is taken",
         );
         refusal(
             &mut out,
             "ana",
-            ErrCode::BadPassword,
+            &Refusal::new(ErrCode::BadPassword, "wrong password"),
             &nick("ana"),
-            "wrong password",
         );
         let say = Command::Say {
             room: "lobby".into(),
@@ -526,9 +529,8 @@ mod tests {
         refusal(
             &mut out,
             "ana",
-            ErrCode::NotMember,
+            &Refusal::new(ErrCode::NotMember, "not in"),
             &subject(&say),
-            "not in",
         );
         assert_eq!(
             text(&out),
@@ -545,27 +547,30 @@ mod tests {
         };
         let subject = subject(&kick);
         let mut out = Vec::new();
-        refusal(&mut out, "ana", ErrCode::NotOwner, &subject, "not yours");
         refusal(
             &mut out,
             "ana",
-            ErrCode::NotMember,
+            &Refusal::new(ErrCode::NotOwner, "not yours"),
             &subject,
-            "you are not in lobby",
         );
         refusal(
             &mut out,
             "ana",
-            ErrCode::NoSuchUser,
+            &Refusal::new(ErrCode::NotMember, "you are not in lobby"),
             &subject,
-            "there is no user dan",
         );
         refusal(
             &mut out,
             "ana",
-            ErrCode::NotMember,
+            &Refusal::new(ErrCode::NoSuchUser, "there is no user dan"),
             &subject,
-            "dan is not in lobby",
+        );
+        refusal(
+            &mut out,
+            "ana",
+            &Refusal::new(ErrCode::NotMember, "dan is not in lobby")
+                .because(Reason::TargetNotMember),
+            &subject,
         );
         assert_eq!(
             text(&out),

@@ -1,0 +1,404 @@
+//! The chat verbs of the contract, one method each: rename, join, part,
+//! say, whisper, broadcast, the listings, kick, delete, history, ping and
+//! quit, and what a departure undoes.
+
+use super::delivery::Staged;
+use super::voice::{Tone, bye};
+use super::{Dispatcher, no_room, now_ms};
+use crate::chat::Left;
+use crate::ids::{ConnId, RoomId};
+use crate::proto::chat1::{Event, HISTORY_PAGE};
+use crate::proto::refusal::{ErrCode, Refusal};
+use crate::store::{Entry, Offline};
+use log::{error, info};
+
+impl Dispatcher {
+    pub(super) fn rename(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
+        let old = self.chat.rename(id, nick)?;
+        let line = self.render_said(&Event::Nick {
+            old: &old,
+            new: nick,
+        });
+        let mut audience = self.chat.audience(id);
+        let greet = self
+            .clients
+            .get_mut(&id)
+            .and_then(|c| c.irc.as_mut())
+            .is_some_and(|user| !std::mem::replace(&mut user.welcomed, true));
+        if greet {
+            // An IRC client's first nick ends its registration: the welcome burst.
+            audience.retain(|&a| a != id);
+            self.welcome_irc(id);
+        }
+        self.send_many(&audience, &line);
+        Ok(())
+    }
+
+    pub(super) fn join(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        key: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let (room_id, created) = self.chat.join(id, name, key)?;
+        if let Some(client) = self.clients.get(&id) {
+            let outbox = client.outbox.clone();
+            self.routes
+                .lock()
+                .entry(room_id.clone())
+                .or_default()
+                .push(outbox);
+        }
+        let Some(room) = self.chat.room(name) else {
+            return Ok(());
+        };
+        if created
+            && let Some(saved) = room.stored(now_ms())
+            && let Err(e) = self.store.save_room(&saved)
+        {
+            error!("cannot save room {name}: {e}");
+        }
+        let nick = self.chat.nick(id);
+        let line = self.render_said(&Event::Join {
+            room: &room.name,
+            nick,
+        });
+        // The joiner also gets the member list and the recent history.
+        let mut intro = Vec::new();
+        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
+        let voice = self.voice(id);
+        voice.members(&room.name, self.chat.owner_nick(room), &nicks, &mut intro);
+        let recent = self
+            .store
+            .page(&room_id, None, HISTORY_PAGE)
+            .unwrap_or_else(|e| {
+                error!("cannot read history of {name}: {e}");
+                Vec::new()
+            });
+        voice.history(&room.name, &recent, true, &mut intro);
+        if let Some(client) = self.clients.get(&id)
+            && let Some(bytes) = line.pick(&client.outbox)
+        {
+            // The joiner's own JOIN comes first, then what it sees inside.
+            let mut first = bytes.to_vec();
+            first.extend_from_slice(&intro);
+            intro = first;
+        }
+        self.send_room_except(&room_id, &line, id);
+        self.reply(id, intro);
+        Ok(())
+    }
+
+    pub(super) fn part(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        text: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let left = self.chat.part(id, name)?;
+        let line = self.render_said(&Event::Part {
+            room: &left.name,
+            nick: self.chat.nick(id),
+            text,
+        });
+        self.send_many(&left.told, &line);
+        self.unroute(id, &left);
+        Ok(())
+    }
+
+    pub(super) fn say(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        text: &str,
+        tone: Tone,
+    ) -> Result<(), Refusal> {
+        let room = self.chat.member_room(id, name)?;
+        let at = room.stamp(now_ms());
+        let room_name = room.name.clone();
+        let room_id = RoomId::of(name);
+        let nick = self.chat.nick(id).to_string();
+        let line = self
+            .render(
+                &Event::Msg {
+                    room: &room_name,
+                    nick: &nick,
+                    text,
+                },
+                tone,
+            )
+            .by(id);
+        let entry = Entry {
+            at,
+            nick,
+            text: text.to_string(),
+        };
+        if let Err(e) = self.store.append(&room_id, &entry) {
+            error!("cannot store a message of {room_name}: {e}");
+        }
+        self.send_room(&room_id, &line);
+        Ok(())
+    }
+
+    pub(super) fn whisper(
+        &mut self,
+        id: ConnId,
+        nick: &str,
+        text: &str,
+        tone: Tone,
+    ) -> Result<(), Refusal> {
+        let Some(to) = self.chat.find(nick) else {
+            return self.whisper_offline(id, nick, text);
+        };
+        let event = Event::Whisper {
+            from: self.chat.nick(id),
+            to: self.chat.nick(to),
+            text,
+        };
+        let line = self.render(&event, tone);
+        if to == id {
+            // A message to oneself reaches oneself, on IRC too.
+            self.send_one(id, &line);
+        } else {
+            let line = line.by(id);
+            self.send_one(to, &line);
+            self.send_one(id, &line);
+        }
+        // IRC tells the sender when the recipient is away (never for a NOTICE).
+        if let Some(away) = self.away(to)
+            && tone == Tone::Said
+        {
+            let mut out = Vec::new();
+            self.voice(id).away(self.chat.nick(to), away, &mut out);
+            self.reply(id, out);
+        }
+        Ok(())
+    }
+
+    /// A whisper to a registered nick that is away is kept for its next login.
+    pub(super) fn whisper_offline(
+        &mut self,
+        id: ConnId,
+        nick: &str,
+        text: &str,
+    ) -> Result<(), Refusal> {
+        let Some((account, _)) = self.accounts.get(&nick.to_ascii_lowercase()) else {
+            return Err(Refusal::new(
+                ErrCode::NoSuchUser,
+                format!("there is no user {nick}"),
+            ));
+        };
+        let account = account.clone();
+        let stored = self.store.offline_count(&account).map_err(|e| {
+            error!("cannot count whispers for {account}: {e}");
+            Refusal::new(
+                ErrCode::InboxFull,
+                format!("{account} cannot take whispers now"),
+            )
+        })?;
+        if stored >= self.settings.inbox_cap {
+            return Err(Refusal::new(
+                ErrCode::InboxFull,
+                format!("{account} has {stored} whispers waiting already"),
+            ));
+        }
+        let from = self.chat.nick(id).to_string();
+        let whisper = Offline {
+            at: now_ms(),
+            from: from.clone(),
+            text: text.to_string(),
+        };
+        self.store.put_offline(&account, &whisper).map_err(|e| {
+            error!("cannot keep a whisper for {account}: {e}");
+            Refusal::new(
+                ErrCode::InboxFull,
+                format!("{account} cannot take whispers now"),
+            )
+        })?;
+        let mut out = Vec::new();
+        self.voice(id)
+            .kept_for_later(&from, &account, text, &mut out);
+        self.reply(id, out);
+        Ok(())
+    }
+
+    pub(super) fn broadcast(&mut self, id: ConnId, text: &str, tone: Tone) -> Result<(), Refusal> {
+        let event = Event::Broadcast {
+            from: self.chat.nick(id),
+            text,
+        };
+        let line = self.render(&event, tone).by(id);
+        let everyone: Vec<ConnId> = self.clients.keys().copied().collect();
+        self.send_many(&everyone, &line);
+        Ok(())
+    }
+
+    pub(super) fn rooms(&mut self, id: ConnId) -> Result<(), Refusal> {
+        let mut rooms: Vec<_> = self.chat.rooms().collect();
+        rooms.sort_by(|a, b| a.name.cmp(&b.name));
+        let voice = self.voice(id);
+        let mut out = Vec::new();
+        for room in rooms {
+            let event = Event::Room {
+                room: &room.name,
+                members: room.members.len(),
+                owner: self.chat.owner_nick(room),
+            };
+            voice.event(&event, &mut out);
+        }
+        voice.event(&Event::EndRooms, &mut out);
+        self.reply(id, out);
+        Ok(())
+    }
+
+    pub(super) fn who(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
+        let room = self.chat.room(name).ok_or_else(|| no_room(name))?;
+        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
+        let mut out = Vec::new();
+        let owner = self.chat.owner_nick(room);
+        self.voice(id).members(&room.name, owner, &nicks, &mut out);
+        self.reply(id, out);
+        Ok(())
+    }
+
+    pub(super) fn users(&mut self, id: ConnId) -> Result<(), Refusal> {
+        let mut nicks: Vec<&str> = self.chat.users().map(|(_, u)| u.nick.as_str()).collect();
+        nicks.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        let mut out = Vec::new();
+        self.voice(id).users(&nicks, &mut out);
+        self.reply(id, out);
+        Ok(())
+    }
+
+    pub(super) fn kick(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        nick: &str,
+        text: Option<&str>,
+    ) -> Result<(), Refusal> {
+        let (target, left) = self.chat.kick(id, name, nick)?;
+        let line = self.render_said(&Event::Kicked {
+            room: &left.name,
+            nick: self.chat.nick(target),
+            by: self.chat.nick(id),
+            text,
+        });
+        self.send_many(&left.told, &line);
+        self.unroute(target, &left);
+        Ok(())
+    }
+
+    pub(super) fn delete(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
+        let (room_id, room) = self.chat.delete(id, name)?;
+        let by = self.chat.nick(id).to_string();
+        let mut told = room.members.clone();
+        // The owner of an account's room may delete it from outside.
+        if !told.contains(&id) {
+            told.push(id);
+        }
+        for member in told {
+            let mut out = Vec::new();
+            let was_member = room.members.contains(&member);
+            self.voice(member)
+                .closed(&room.name, &by, was_member, &mut out);
+            self.reply(member, out);
+        }
+        self.routes.lock().remove(&room_id);
+        self.forget(&room_id);
+        Ok(())
+    }
+
+    /// A room is gone: its record and its history go too.
+    pub(super) fn forget(&mut self, room: &RoomId) {
+        if let Err(e) = self.store.forget_room(room) {
+            error!("cannot forget room {}: {e}", room.as_str());
+        }
+    }
+
+    pub(super) fn page(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        before: Option<u64>,
+    ) -> Result<(), Refusal> {
+        let room = self.chat.member_room(id, name)?;
+        let room_name = room.name.clone();
+        let entries = self
+            .store
+            .page(&RoomId::of(name), before, HISTORY_PAGE)
+            .unwrap_or_else(|e| {
+                error!("cannot read history of {name}: {e}");
+                Vec::new()
+            });
+        let mut out = Vec::new();
+        self.voice(id)
+            .history(&room_name, &entries, false, &mut out);
+        self.reply(id, out);
+        Ok(())
+    }
+
+    pub(super) fn pong(&mut self, id: ConnId, token: Option<&str>) -> Result<(), Refusal> {
+        let mut out = Vec::new();
+        self.voice(id).event(&Event::Pong { token }, &mut out);
+        self.reply(id, out);
+        Ok(())
+    }
+
+    pub(super) fn quit(&mut self, id: ConnId, text: Option<&str>) -> Result<(), Refusal> {
+        self.remove(id, text.unwrap_or("quit"), "goodbye");
+        Ok(())
+    }
+
+    /// The reader of `id` stopped: the peer closed or the connection broke.
+    pub(super) fn drop_client(&mut self, id: ConnId, reason: &str) {
+        self.remove(id, reason, reason);
+    }
+
+    /// Removes a client: `QUIT` to everyone sharing a room, `BYE` to the client,
+    /// and the writer closes the socket once that is written.
+    pub(super) fn remove(&mut self, id: ConnId, quit_text: &str, bye_text: &str) {
+        self.waiting.remove(&id);
+        let Some(client) = self.clients.remove(&id) else {
+            return;
+        };
+        if let Some(departure) = self.chat.disconnect(id) {
+            info!(
+                "conn {id} ({}) from {} left: {quit_text}",
+                departure.nick, client.peer
+            );
+            for left in &departure.left {
+                self.unroute(id, left);
+            }
+            let line = self.render_said(&Event::Quit {
+                nick: &departure.nick,
+                text: Some(quit_text),
+            });
+            self.send_many(&departure.peers, &line);
+        }
+        if client.irc.is_some() {
+            self.irc_clients -= 1;
+        }
+        self.staged.push(Staged {
+            line: bye(&client.outbox, bye_text),
+            to: client.outbox.clone(),
+            last: true,
+        });
+        client.stop_reading();
+    }
+
+    /// Takes `id` out of the routing table entry of a room it left.
+    pub(super) fn unroute(&mut self, id: ConnId, left: &Left) {
+        {
+            let mut routes = self.routes.lock();
+            if left.gone {
+                routes.remove(&left.room);
+            } else if let Some(outboxes) = routes.get_mut(&left.room) {
+                outboxes.retain(|o| o.id() != id);
+            }
+        }
+        if left.gone {
+            self.forget(&left.room);
+        }
+    }
+}

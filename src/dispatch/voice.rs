@@ -1,0 +1,186 @@
+//! One renderer per protocol. The dispatcher decides what a connection is
+//! told (an event, a refusal, a member list, a history page) and asks that
+//! connection's [`Voice`] for the bytes; nothing else in the dispatcher knows
+//! how CHAT/1 or IRC look. Events for many recipients are rendered once per
+//! protocol in use ([`Shared`]), and every recipient gets a pointer.
+
+use crate::ids::{ConnId, Protocol};
+use crate::net::outbox::{Bytes, Outbox};
+use crate::proto::chat1::{self, Event};
+use crate::proto::irc::{self, Subject};
+use crate::proto::refusal::Refusal;
+use crate::store::Entry;
+use std::sync::Arc;
+
+/// How a message came, which IRC shows: a `PRIVMSG` or a `NOTICE` (never
+/// answered with an error, RFC 2812, 3.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tone {
+    Said,
+    Noticed,
+}
+
+/// How one connection is spoken to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Voice {
+    /// CHAT/1 lines.
+    Chat1,
+    /// IRC lines to the nick `me` (`*` before registration ends).
+    Irc { me: String },
+}
+
+impl Voice {
+    /// Appends `event`.
+    pub(super) fn event(&self, event: &Event<'_>, out: &mut Vec<u8>) {
+        match self {
+            Voice::Chat1 => chat1::encode_into(event, out),
+            Voice::Irc { me } => irc::render_for(event, me, out),
+        }
+    }
+
+    /// Appends the refusal of a command about `subject` (its channel or nick,
+    /// which IRC numerics name).
+    pub(super) fn refusal(&self, refusal: &Refusal, subject: &Subject, out: &mut Vec<u8>) {
+        match self {
+            Voice::Chat1 => chat1::encode_into(
+                &Event::Err {
+                    code: refusal.code,
+                    text: &refusal.text,
+                },
+                out,
+            ),
+            Voice::Irc { me } => irc::refusal(out, me, refusal, subject),
+        }
+    }
+
+    /// Appends the member list of `room` (whose owner is `owner`).
+    pub(super) fn members(&self, room: &str, owner: &str, nicks: &[&str], out: &mut Vec<u8>) {
+        match self {
+            Voice::Chat1 => chat1::encode_members(room, nicks, out),
+            Voice::Irc { me } => irc::names(out, me, room, owner, nicks),
+        }
+    }
+
+    /// Appends the list of everyone online. `USERS` is a CHAT/1 verb (IRC
+    /// asks with `WHO` and `LUSERS`), so its lines are CHAT/1's.
+    pub(super) fn users(&self, nicks: &[&str], out: &mut Vec<u8>) {
+        chat1::encode_users(nicks, out);
+    }
+
+    /// Appends a page of `room`'s history, then its end. After a join, IRC
+    /// says nothing of an empty history (`joining`); CHAT/1 always ends it.
+    pub(super) fn history(&self, room: &str, entries: &[Entry], joining: bool, out: &mut Vec<u8>) {
+        if joining && entries.is_empty() && matches!(self, Voice::Irc { .. }) {
+            return;
+        }
+        for e in entries {
+            let event = Event::History {
+                room,
+                at: e.at,
+                nick: &e.nick,
+                text: &e.text,
+            };
+            self.event(&event, out);
+        }
+        self.event(&Event::EndHistory { room }, out);
+    }
+
+    /// Appends the answer to a whisper to `account`, who is offline: CHAT/1
+    /// echoes the whisper as sent; IRC has no echo, so the server says it waits.
+    pub(super) fn kept_for_later(&self, from: &str, account: &str, text: &str, out: &mut Vec<u8>) {
+        match self {
+            Voice::Chat1 => self.event(
+                &Event::Whisper {
+                    from,
+                    to: account,
+                    text,
+                },
+                out,
+            ),
+            Voice::Irc { me } => irc::put(
+                out,
+                irc::SERVER,
+                "NOTICE",
+                &[me],
+                Some(&format!(
+                    "{account} is offline: your message waits for their next login"
+                )),
+            ),
+        }
+    }
+
+    /// Appends IRC's "is away" (301) after a message to `nick`; CHAT/1 has no such line.
+    pub(super) fn away(&self, nick: &str, away: &str, out: &mut Vec<u8>) {
+        if let Voice::Irc { me } = self {
+            irc::put_numeric(out, 301, me, &[nick], away);
+        }
+    }
+
+    /// Appends the news that `room` was deleted by `by`; an IRC client that
+    /// was not in the channel has no window to close.
+    pub(super) fn closed(&self, room: &str, by: &str, was_member: bool, out: &mut Vec<u8>) {
+        if was_member || *self == Voice::Chat1 {
+            self.event(&Event::Closed { room, by }, out);
+        }
+    }
+
+    /// How to log in to registered `nick`, in this protocol's words.
+    pub(super) fn login_hint(&self, nick: &str) -> String {
+        match self {
+            Voice::Chat1 => format!("NICK {nick} <password>"),
+            Voice::Irc { .. } => {
+                "connect with its password as the server password (PASS)".to_string()
+            }
+        }
+    }
+}
+
+/// An event rendered once per protocol in use, shared by all its recipients.
+#[derive(Debug)]
+pub(super) struct Shared {
+    chat: Bytes,
+    /// The IRC form: `None` when no IRC client is connected, or IRC does not show it.
+    irc: Option<Bytes>,
+    /// The client whose message this is: IRC sends no echo of one's own messages.
+    author: Option<ConnId>,
+}
+
+impl Shared {
+    /// Renders `event` for CHAT/1, and for IRC when `irc_in_use`.
+    pub(super) fn new(event: &Event<'_>, tone: Tone, irc_in_use: bool) -> Shared {
+        let irc = match (irc_in_use, tone) {
+            (false, _) => None,
+            (true, Tone::Said) => irc::render_shared(event),
+            (true, Tone::Noticed) => irc::render_notice(event),
+        };
+        Shared {
+            chat: Bytes::from(chat1::encode(event)),
+            irc: irc.map(Bytes::from),
+            author: None,
+        }
+    }
+
+    /// The same event, not echoed to IRC client `id`, whose message it is.
+    pub(super) fn by(mut self, id: ConnId) -> Shared {
+        self.author = Some(id);
+        self
+    }
+
+    /// The bytes for outbox `to`, if it gets this event.
+    pub(super) fn pick(&self, to: &Outbox) -> Option<Bytes> {
+        match to.protocol() {
+            Protocol::Chat => Some(Arc::clone(&self.chat)),
+            Protocol::Irc if self.author == Some(to.id()) => None,
+            Protocol::Irc => self.irc.clone(),
+        }
+    }
+}
+
+/// The `BYE` for outbox `to`, in its protocol.
+pub(super) fn bye(to: &Outbox, text: &str) -> Bytes {
+    let event = Event::Bye { text };
+    match to.protocol() {
+        Protocol::Chat => Bytes::from(chat1::encode(&event)),
+        Protocol::Irc => Bytes::from(irc::render_shared(&event).unwrap_or_default()),
+    }
+}
