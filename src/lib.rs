@@ -52,6 +52,7 @@ pub mod chat;
 pub mod client;
 pub mod dispatch;
 pub mod doors;
+pub mod error;
 pub mod ids;
 pub mod net;
 pub mod proto;
@@ -59,6 +60,7 @@ pub mod secret;
 pub mod server;
 pub mod store;
 
+pub use error::{Error, Result};
 pub use net::flood::FloodLimit;
 pub use net::shutdown::Stopper;
 pub use server::{Config, Server};

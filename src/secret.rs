@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 ///
 /// # Errors
 /// The hasher failed (no randomness from the OS).
-pub fn hash_password(password: &str) -> Result<String, String> {
+pub fn hash_password(password: &str) -> crate::Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash password: {e}"))
+        .map_err(|e| crate::Error::Secret(format!("cannot hash password: {e}")))
 }
 
 /// True if `password` matches the PHC `hash`.

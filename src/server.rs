@@ -16,7 +16,7 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
 use log::{error, info};
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,28 +58,51 @@ pub struct Config {
     pub keepalive: Duration,
 }
 
+impl Config {
+    /// Every default, in one place: the server binary's flags show and use these.
+    pub const DEFAULT: Config = Config {
+        listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 44765),
+        irc_listen: None,
+        irc_ping: Duration::from_secs(120),
+        web_listen: None,
+        backlog: 1024,
+        max_clients: 10_000,
+        max_rooms: 1000,
+        history: 100,
+        data_dir: None,
+        inbox_cap: 1000,
+        flood: FloodLimit {
+            rate: 10.0,
+            burst: 20,
+        },
+        send_queue: 16_384,
+        input_queue: 65_536,
+        send_timeout: Duration::from_secs(10),
+        keepalive: Duration::from_secs(60),
+    };
+
+    /// The data directory of the server binary when none is named.
+    pub const DATA_DIR: &str = "sala-data";
+
+    /// The web client's port when none is named: beside the chat port.
+    pub const WEB_PORT: u16 = 8080;
+
+    /// The web listener's address when none is named: [`Config::WEB_PORT`]
+    /// on the host of `listen`, or a free port when `listen` asks for one
+    /// (port 0: tests and scripts).
+    pub fn web_beside(listen: SocketAddr) -> SocketAddr {
+        let port = if listen.port() == 0 {
+            0
+        } else {
+            Config::WEB_PORT
+        };
+        SocketAddr::new(listen.ip(), port)
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            listen: SocketAddr::from(([0, 0, 0, 0], 44765)),
-            irc_listen: None,
-            irc_ping: Duration::from_secs(120),
-            web_listen: None,
-            backlog: 1024,
-            max_clients: 10_000,
-            max_rooms: 1000,
-            history: 100,
-            data_dir: None,
-            inbox_cap: 1000,
-            flood: FloodLimit {
-                rate: 10.0,
-                burst: 20,
-            },
-            send_queue: 16_384,
-            input_queue: 65_536,
-            send_timeout: Duration::from_secs(10),
-            keepalive: Duration::from_secs(60),
-        }
+        Config::DEFAULT
     }
 }
 
@@ -102,7 +125,7 @@ impl Server {
     /// # Errors
     /// An address cannot be bound, the store cannot be opened, or a thread
     /// cannot be started.
-    pub fn start(config: Config) -> io::Result<Server> {
+    pub fn start(config: Config) -> crate::Result<Server> {
         let listener = listen(config.listen, config.backlog)?;
         let local_addr = listener.local_addr()?;
         info!("listening on {local_addr}");
@@ -115,7 +138,7 @@ impl Server {
             info!("IRC front door open on {addr}");
         }
         let store: Box<dyn Store> = match &config.data_dir {
-            Some(dir) => Box::new(SqliteStore::open(dir).map_err(io::Error::other)?),
+            Some(dir) => Box::new(SqliteStore::open(dir)?),
             None => Box::new(MemoryStore::new(config.history)),
         };
         let routes = Arc::new(Routes::default());
@@ -130,8 +153,7 @@ impl Server {
                 inbox_cap: config.inbox_cap,
             },
             Some(jobs),
-        )
-        .map_err(io::Error::other)?;
+        )?;
         // The acceptors are woken in this order; the CHAT/1 one, which joins the rest, last.
         let stopper = Stopper::new(web_addr.into_iter().chain(irc_addr).chain([local_addr]));
         dispatcher.stop_on_failure(stopper.clone());

@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Every default, from the one place that holds them.
+const DEFAULTS: Config = Config::DEFAULT;
+
 /// Sala: a small CHAT/1 chat server, one thread per connection.
 ///
 /// Clients connect over TCP and speak plain text lines (try `nc HOST 44765`),
@@ -22,7 +25,7 @@ use std::time::Duration;
 #[command(version)]
 struct Flags {
     /// Address and port to listen on (port 0 picks a free one).
-    #[arg(long, default_value = "0.0.0.0:44765")]
+    #[arg(long, default_value_t = DEFAULTS.listen)]
     listen: SocketAddr,
     /// Address and port of the web client (HTTP and WebSocket), or `off`.
     /// [default: port 8080 on the host of --listen; port 0 if --listen asks for port 0]
@@ -34,43 +37,43 @@ struct Flags {
     irc_listen: Option<SocketAddr>,
     /// Seconds an IRC client may stay quiet before it is sent PING; if it stays
     /// quiet as long again, it is dropped.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = DEFAULTS.irc_ping.as_secs())]
     irc_ping: u64,
     /// Most clients connected at once; the next one is told ERR SERVER_FULL and BYE.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = DEFAULTS.max_clients)]
     max_clients: usize,
     /// Most rooms at once; creating one more is refused with ERR TOO_MANY_ROOMS.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = DEFAULTS.max_rooms)]
     max_rooms: usize,
     /// With --no-persist: messages kept per room in memory, for JOIN and HISTORY.
     /// (With a data directory every message is kept.)
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = DEFAULTS.history)]
     history: usize,
     /// Directory of the database (SQLite): rooms of registered users, history,
     /// accounts and whispers waiting for absent users survive restarts. Created if missing.
-    #[arg(long, default_value = "sala-data")]
+    #[arg(long, default_value = Config::DATA_DIR)]
     data_dir: PathBuf,
     /// Keep everything in memory only: nothing survives a restart.
     #[arg(long)]
     no_persist: bool,
     /// Most whispers kept for one absent registered user (ERR INBOX_FULL past it).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = DEFAULTS.inbox_cap)]
     inbox_cap: usize,
     /// Flood control: lines per second a connection may send (0 turns it off).
     /// Lines beyond it are read later, never dropped.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = DEFAULTS.flood.rate)]
     flood_rate: f64,
     /// Flood control: lines a connection may send at once before the rate applies.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = DEFAULTS.flood.burst)]
     flood_burst: u32,
     /// Events a slow reader may have waiting before it is disconnected with BYE.
-    #[arg(long, default_value_t = 16_384)]
+    #[arg(long, default_value_t = DEFAULTS.send_queue)]
     send_queue: usize,
     /// Length of the kernel's queue of completed connections not yet accepted.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = DEFAULTS.backlog)]
     backlog: i32,
     /// Seconds a peer may take no byte at all of what is sent to it before it is dropped.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = DEFAULTS.send_timeout.as_secs())]
     send_timeout: u64,
 }
 
@@ -102,8 +105,7 @@ fn main() -> ExitCode {
         Some(WebListen::Off) => None,
         Some(WebListen::At(addr)) => Some(addr),
         // With --listen HOST:0 (tests, scripts) the web port is picked freely too.
-        None if flags.listen.port() == 0 => Some(SocketAddr::new(flags.listen.ip(), 0)),
-        None => Some(SocketAddr::new(flags.listen.ip(), 8080)),
+        None => Some(Config::web_beside(flags.listen)),
     };
     let config = Config {
         listen: flags.listen,

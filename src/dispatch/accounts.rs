@@ -176,13 +176,13 @@ impl Dispatcher {
     }
 
     /// The answer to a `REGISTER`, then the lines that waited for it.
-    pub(super) fn hashed(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
+    pub(super) fn hashed(&mut self, id: ConnId, nick: &str, hash: crate::Result<String>) {
         self.save_account(id, nick, hash);
         self.resume(id);
     }
 
     /// Saves the account and logs the user in.
-    pub(super) fn save_account(&mut self, id: ConnId, nick: &str, hash: Result<String, String>) {
+    pub(super) fn save_account(&mut self, id: ConnId, nick: &str, hash: crate::Result<String>) {
         let key = nick.to_ascii_lowercase();
         self.registering.retain(|k| *k != key);
         let hash = match hash {

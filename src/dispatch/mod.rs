@@ -16,7 +16,7 @@ use crate::proto::chat1::Event;
 use crate::proto::command::Command;
 use crate::proto::irc::{self, Query};
 use crate::proto::refusal::{ErrCode, Reason, Refusal};
-use crate::store::Store;
+use crate::store::{Store, now_ms};
 use crossbeam_channel::{Receiver, Sender};
 use log::{error, info, warn};
 use parking_lot::Mutex;
@@ -24,7 +24,6 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod accounts;
 mod delivery;
@@ -55,7 +54,7 @@ pub enum Input {
         socket: Option<Arc<TcpStream>>,
     },
     /// A line from a connection, parsed, or the refusal the parser gave it.
-    Line {
+    Command {
         id: ConnId,
         command: Result<Command, Refusal>,
     },
@@ -67,7 +66,7 @@ pub enum Input {
     Hashed {
         id: ConnId,
         nick: String,
-        hash: Result<String, String>,
+        hash: crate::Result<String>,
     },
     /// The server is stopping: say `BYE` to everyone and return.
     Shutdown,
@@ -145,13 +144,6 @@ pub struct Dispatcher {
     stopper: Option<Stopper>,
 }
 
-/// Now, in unix milliseconds.
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl Dispatcher {
     /// A dispatcher over `chat` and `store`, publishing membership in `routes`.
     /// Accounts and account rooms are loaded from the store.
@@ -164,7 +156,7 @@ impl Dispatcher {
         routes: Arc<Routes>,
         settings: Settings,
         jobs: Option<Sender<Job>>,
-    ) -> Result<Dispatcher, crate::store::StoreError> {
+    ) -> crate::Result<Dispatcher> {
         for room in store.rooms()? {
             chat.restore(&room);
         }
@@ -254,7 +246,7 @@ impl Dispatcher {
                 outbox,
                 socket,
             } => self.connect(id, peer, outbox, socket),
-            Input::Line { id, command } => self.line(id, command),
+            Input::Command { id, command } => self.line(id, command),
             Input::Disconnect { id, reason } => self.drop_client(id, &reason),
             Input::Verified { id, nick, ok } => self.verified(id, &nick, ok),
             Input::Hashed { id, nick, hash } => self.hashed(id, &nick, hash),
@@ -484,7 +476,7 @@ mod tests {
 
         fn line(&mut self, id: ConnId, line: &str) {
             let command = crate::proto::command::parse_command(line);
-            self.dispatcher.handle(Input::Line { id, command });
+            self.dispatcher.handle(Input::Command { id, command });
         }
 
         /// Every line queued for `id` since the last call.
@@ -617,7 +609,7 @@ mod tests {
         rig.lines(1);
         rig.line(1, "SAY nowhere hi");
         rig.line(1, "REGISTER pw");
-        rig.dispatcher.handle(Input::Line {
+        rig.dispatcher.handle(Input::Command {
             id: 1,
             command: crate::proto::lines::Frame::BadUtf8.command(),
         });
@@ -668,7 +660,7 @@ mod tests {
             self.0.take_offline(to)
         }
         fn commit(&mut self) -> crate::store::StoreResult<()> {
-            Err(crate::store::StoreError("disk full".into()))
+            Err(crate::Error::store("disk full"))
         }
     }
 
@@ -698,7 +690,7 @@ mod tests {
             .unwrap();
         for line in ["JOIN r", "SAY r never acknowledged"] {
             inputs
-                .send(Input::Line {
+                .send(Input::Command {
                     id: 1,
                     command: crate::proto::command::parse_command(line),
                 })

@@ -4,12 +4,12 @@
 
 use super::delivery::Staged;
 use super::voice::{Tone, bye};
-use super::{Dispatcher, no_room, now_ms};
+use super::{Dispatcher, no_room};
 use crate::chat::Left;
 use crate::ids::{ConnId, RoomId};
 use crate::proto::chat1::{Event, HISTORY_PAGE};
 use crate::proto::refusal::{ErrCode, Refusal};
-use crate::store::{Entry, Offline};
+use crate::store::{Entry, Offline, now_ms};
 use log::{error, info};
 
 impl Dispatcher {

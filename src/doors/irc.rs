@@ -3,7 +3,7 @@
 //! registration [`Session`] and pings a peer that has been quiet too long.
 
 use super::admit::{Admission, Door};
-use super::reader::{self, Speech};
+use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
 use crate::proto::command::{Command, Query};
@@ -59,12 +59,12 @@ impl Speech for IrcSpeech {
     }
 
     /// Quiet for a whole period: ping once; quiet for another, gone.
-    fn quiet(&mut self) -> Result<Command, String> {
+    fn quiet(&mut self) -> Quiet {
         if self.pinged {
-            return Err("ping timeout".to_string());
+            return Quiet::Drop("ping timeout");
         }
         self.pinged = true;
-        Ok(Command::Irc(Query::PingPeer))
+        Quiet::Send(Command::Irc(Query::PingPeer))
     }
 
     fn heard(&mut self) {

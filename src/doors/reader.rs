@@ -29,6 +29,15 @@ const RECV_LARGE: usize = 16 * 1024;
 /// thread touches is what bounds how many clients fit in memory.
 pub const STACK_SIZE: usize = 64 * 1024;
 
+/// What to do about a peer that was quiet too long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quiet {
+    /// Hand this command on (IRC: send the peer a `PING`).
+    Send(Command),
+    /// Drop the connection, for this reason.
+    Drop(&'static str),
+}
+
 /// What a door makes of the lines it reads: CHAT/1 parses each line into one
 /// command; IRC keeps a registration session and may make none or several.
 pub trait Speech: Send + 'static {
@@ -41,13 +50,9 @@ pub trait Speech: Send + 'static {
         None
     }
 
-    /// The peer was quiet for a whole [`Speech::patience`]: a command to send
-    /// (IRC's `PING`), or the reason to drop it.
-    ///
-    /// # Errors
-    /// The reason the connection ends.
-    fn quiet(&mut self) -> Result<Command, String> {
-        Err("idle".to_string())
+    /// The peer was quiet for a whole [`Speech::patience`]: what to do.
+    fn quiet(&mut self) -> Quiet {
+        Quiet::Drop("idle")
     }
 
     /// The peer sent something: it is not quiet any more.
@@ -176,10 +181,10 @@ fn read_loop<S: Speech>(
                     && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
             {
                 let command = match lines.speech.quiet() {
-                    Ok(command) => command,
-                    Err(reason) => return Some(reason),
+                    Quiet::Send(command) => command,
+                    Quiet::Drop(reason) => return Some(reason.to_string()),
                 };
-                let line = Input::Line {
+                let line = Input::Command {
                     id,
                     command: Ok(command),
                 };
@@ -242,7 +247,7 @@ impl<S: Speech> LineReader<S> {
             for command in self.commands.drain(..) {
                 let quit = matches!(command, Ok(Command::Quit { .. }));
                 if inputs
-                    .send(Input::Line {
+                    .send(Input::Command {
                         id: self.id,
                         command,
                     })

@@ -18,9 +18,10 @@ pub type Bytes = Arc<[u8]>;
 /// One entry of a connection's queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    /// A CHAT/1 line with its `\n`, as the dispatcher encoded it once for
-    /// every recipient; the writer frames it as the connection needs.
-    Line(Bytes),
+    /// An event as the dispatcher encoded it once for every recipient: one
+    /// or more lines, each with its `\n`; the writer frames them as the
+    /// connection needs.
+    Event(Bytes),
     /// Bytes already framed for the connection's transport (a WebSocket pong
     /// or close made by the connection's own protocol code); sent as they are.
     Framed(Bytes),
@@ -31,7 +32,7 @@ impl std::ops::Deref for Item {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Item::Line(bytes) | Item::Framed(bytes) => bytes,
+            Item::Event(bytes) | Item::Framed(bytes) => bytes,
         }
     }
 }
@@ -139,7 +140,7 @@ impl Outbox {
     /// # Errors
     /// [`Full`] when `limit` events are already waiting; nothing is queued.
     pub fn push(&self, bytes: &Bytes) -> Result<(), Full> {
-        self.push_item(Item::Line(Arc::clone(bytes)))
+        self.push_item(Item::Event(Arc::clone(bytes)))
     }
 
     /// Queues bytes that are already framed for the transport (a WebSocket
@@ -166,7 +167,7 @@ impl Outbox {
     /// the connection once it is written.
     pub fn push_last(&self, bytes: &Bytes) {
         self.0.shared.queued.fetch_add(1, Ordering::AcqRel);
-        let _ = self.0.tx.send(Item::Line(Arc::clone(bytes)));
+        let _ = self.0.tx.send(Item::Event(Arc::clone(bytes)));
         self.0.shared.closed.store(true, Ordering::SeqCst);
         self.notify();
     }
@@ -251,7 +252,7 @@ mod tests {
         assert!(out.push(&line).is_ok());
         assert!(out.push_framed(Arc::clone(&pong)).is_ok());
         assert_eq!(out.push_framed(Arc::clone(&pong)), Err(Full));
-        assert_eq!(inbox.try_recv(), Some(Item::Line(line)));
+        assert_eq!(inbox.try_recv(), Some(Item::Event(line)));
         assert_eq!(inbox.try_recv(), Some(Item::Framed(pong)));
         assert_eq!(inbox.try_recv(), None);
     }

@@ -354,7 +354,7 @@ impl Writer {
 pub(crate) fn put(out: &mut Vec<u8>, item: &Item, framing: Framing) {
     match (item, framing) {
         // An event may be several lines (a MEMBERS list and its END): one frame each.
-        (Item::Line(lines), Framing::WebSocket) => {
+        (Item::Event(lines), Framing::WebSocket) => {
             let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
             for text in lines.split(|&b| b == b'\n') {
                 let header = FrameHeader {
@@ -368,7 +368,7 @@ pub(crate) fn put(out: &mut Vec<u8>, item: &Item, framing: Framing) {
                 out.extend_from_slice(text);
             }
         }
-        (Item::Line(bytes) | Item::Framed(bytes), _) => out.extend_from_slice(bytes),
+        (Item::Event(bytes) | Item::Framed(bytes), _) => out.extend_from_slice(bytes),
     }
 }
 
@@ -412,7 +412,7 @@ mod tests {
     }
 
     fn line(text: &str) -> Item {
-        Item::Line(Arc::from(text.as_bytes()))
+        Item::Event(Arc::from(text.as_bytes()))
     }
 
     #[test]

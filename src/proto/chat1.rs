@@ -4,6 +4,7 @@
 use super::command::Args;
 use super::lines::clip;
 use super::refusal::ErrCode;
+use crate::error::Error;
 
 /// Most lines a `HISTORY` page holds.
 pub const HISTORY_PAGE: usize = 50;
@@ -253,12 +254,15 @@ fn list_chunks<'s, 'a>(nicks: &'s [&'a str]) -> Vec<&'s [&'a str]> {
 ///
 /// # Errors
 /// A short description when the line is not a CHAT/1 server line.
-pub fn parse_event(line: &str) -> Result<Event<'_>, String> {
+pub fn parse_event(line: &str) -> crate::Result<Event<'_>> {
     let mut args = Args::new(line);
-    let verb = args.word().ok_or("empty line")?;
-    let bad = || format!("malformed {verb} line");
-    fn word<'a>(args: &mut Args<'a>) -> Result<&'a str, String> {
-        args.word().ok_or_else(|| "missing word".to_string())
+    let verb = args
+        .word()
+        .ok_or_else(|| Error::Protocol("empty line".into()))?;
+    let bad = || Error::Protocol(format!("malformed {verb} line"));
+    fn word<'a>(args: &mut Args<'a>) -> crate::Result<&'a str> {
+        args.word()
+            .ok_or_else(|| Error::Protocol("missing word".into()))
     }
     let event = match verb {
         "WELCOME" => Event::Welcome {
@@ -349,7 +353,10 @@ pub fn parse_event(line: &str) -> Result<Event<'_>, String> {
             ("USERS", None) => Event::EndUsers,
             _ => return Err(bad()),
         },
-        _ => return Err(format!("unknown server verb {}", clip(verb, 32))),
+        _ => {
+            let text = format!("unknown server verb {}", clip(verb, 32));
+            return Err(Error::Protocol(text));
+        }
     };
     Ok(event)
 }
@@ -472,7 +479,7 @@ mod tests {
             assert_eq!(bytes.last(), Some(&b'\n'));
             let text = std::str::from_utf8(&bytes[..bytes.len() - 1]).unwrap();
             assert!(!text.contains('\n'));
-            assert_eq!(parse_event(text), Ok(event.clone()), "{text}");
+            assert_eq!(parse_event(text).ok(), Some(event.clone()), "{text}");
         }
     }
 

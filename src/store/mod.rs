@@ -12,7 +12,7 @@ pub mod sqlite;
 
 use crate::ids::RoomId;
 pub use memory::MemoryStore;
-use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One stored room message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,20 +45,15 @@ pub struct Offline {
     pub text: String,
 }
 
-/// A store failed: a message for the log, or for the operator at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Now, in unix milliseconds: the clock of every stamp the chat keeps.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-impl std::error::Error for StoreError {}
-
 /// Result of a store operation.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub type StoreResult<T> = crate::Result<T>;
 
 /// Where durable chat data lives.
 pub trait Store: Send {

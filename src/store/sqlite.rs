@@ -7,11 +7,11 @@
 //! survives the server process being killed (`kill -9`); only a power loss
 //! before the next checkpoint could lose the newest commits.
 
+use crate::error::Error;
 use crate::ids::RoomId;
-use crate::store::{Entry, Offline, Store, StoreError, StoreResult, StoredRoom};
+use crate::store::{Entry, Offline, Store, StoreResult, StoredRoom, now_ms};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The schema this build writes; kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -56,8 +56,8 @@ pub struct SqliteStore {
     writing: bool,
 }
 
-fn fail(what: &str, path: &Path, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("{what} {}: {e}", path.display()))
+fn fail(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::store(format!("{what} {}: {e}", path.display()))
 }
 
 fn to_i64(n: u64) -> i64 {
@@ -159,15 +159,9 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    fn err(&self, e: rusqlite::Error) -> Error {
         fail("database error in", &self.path, e)
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Store for SqliteStore {
@@ -285,7 +279,7 @@ impl Store for SqliteStore {
         self.db
             .execute(
                 "INSERT INTO accounts (nick_key, nick, hash, created) VALUES (?1, ?2, ?3, ?4)",
-                params![nick.to_ascii_lowercase(), nick, hash, now_ms()],
+                params![nick.to_ascii_lowercase(), nick, hash, to_i64(now_ms())],
             )
             .map(drop)
             .map_err(|e| self.err(e))
@@ -416,7 +410,7 @@ mod tests {
         std::fs::write(dir.path().join("sala.db"), vec![0x5a; 8192]).unwrap();
         let err = SqliteStore::open(dir.path()).err().unwrap();
         assert!(
-            err.0.contains("not a database") || err.0.contains("damaged"),
+            err.to_string().contains("not a database") || err.to_string().contains("damaged"),
             "{err}"
         );
 
@@ -427,7 +421,7 @@ mod tests {
             .unwrap();
         drop(db);
         let err = SqliteStore::open(dir.path()).err().unwrap();
-        assert!(err.0.contains("newer"), "{err}");
+        assert!(err.to_string().contains("newer"), "{err}");
     }
 
     #[test]
@@ -436,6 +430,6 @@ mod tests {
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, b"x").unwrap();
         let err = SqliteStore::open(&file).err().unwrap();
-        assert!(err.0.contains("data directory"), "{err}");
+        assert!(err.to_string().contains("data directory"), "{err}");
     }
 }

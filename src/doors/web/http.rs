@@ -177,16 +177,16 @@ pub fn route(request: &Request) -> Route {
 
 /// A refused request: status, reason phrase, a line of explanation, extra headers.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
+pub struct Rejection {
     pub status: u16,
     pub reason: &'static str,
     pub text: &'static str,
     pub headers: &'static [(&'static str, &'static str)],
 }
 
-impl Refusal {
-    const fn new(status: u16, reason: &'static str, text: &'static str) -> Refusal {
-        Refusal {
+impl Rejection {
+    const fn new(status: u16, reason: &'static str, text: &'static str) -> Rejection {
+        Rejection {
             status,
             reason,
             text,
@@ -195,18 +195,18 @@ impl Refusal {
     }
 }
 
-pub const NOT_FOUND: Refusal = Refusal::new(404, "Not Found", "no such page");
-pub const NOT_ALLOWED: Refusal = Refusal {
+pub const NOT_FOUND: Rejection = Rejection::new(404, "Not Found", "no such page");
+pub const NOT_ALLOWED: Rejection = Rejection {
     headers: &[("Allow", "GET")],
-    ..Refusal::new(405, "Method Not Allowed", "only GET is served here")
+    ..Rejection::new(405, "Method Not Allowed", "only GET is served here")
 };
-pub const TOO_LARGE: Refusal = Refusal::new(
+pub const TOO_LARGE: Rejection = Rejection::new(
     431,
     "Request Header Fields Too Large",
     "the request head is limited to 8 KiB and 32 headers",
 );
-pub const BAD_REQUEST: Refusal = Refusal::new(400, "Bad Request", "not an HTTP/1.1 request");
-pub const FULL: Refusal = Refusal::new(503, "Service Unavailable", "the server is full");
+pub const BAD_REQUEST: Rejection = Rejection::new(400, "Bad Request", "not an HTTP/1.1 request");
+pub const FULL: Rejection = Rejection::new(503, "Service Unavailable", "the server is full");
 
 /// Checks a WebSocket handshake (RFC 6455, section 4.2.1) and the origin;
 /// returns the `Sec-WebSocket-Accept` value to answer with.
@@ -216,30 +216,30 @@ pub const FULL: Refusal = Refusal::new(503, "Service Unavailable", "the server i
 /// other than 13, 400 without a proper key, 403 when the page that opens the
 /// socket was not served by this host (a missing `Origin` included: browsers
 /// always send it, so only a non-browser omits it).
-pub fn accept_key(request: &Request) -> Result<String, Refusal> {
+pub fn accept_key(request: &Request) -> Result<String, Rejection> {
     if !request.has_token("Upgrade", "websocket") || !request.has_token("Connection", "upgrade") {
-        return Err(Refusal {
+        return Err(Rejection {
             headers: &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")],
-            ..Refusal::new(426, "Upgrade Required", "this is a WebSocket endpoint")
+            ..Rejection::new(426, "Upgrade Required", "this is a WebSocket endpoint")
         });
     }
     if request.header("Sec-WebSocket-Version") != Some("13") {
-        return Err(Refusal {
+        return Err(Rejection {
             headers: &[("Sec-WebSocket-Version", "13")],
-            ..Refusal::new(426, "Upgrade Required", "WebSocket version 13 only")
+            ..Rejection::new(426, "Upgrade Required", "WebSocket version 13 only")
         });
     }
     // The key is 16 random bytes in base64: 24 characters ending in "==".
     let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
     if key.len() != 24 || !key.ends_with("==") {
-        return Err(Refusal::new(
+        return Err(Rejection::new(
             400,
             "Bad Request",
             "missing or malformed Sec-WebSocket-Key",
         ));
     }
     if !same_origin(request.header("Origin"), request.header("Host")) {
-        return Err(Refusal::new(
+        return Err(Rejection::new(
             403,
             "Forbidden",
             "WebSocket connections are accepted only from this server's own page",
@@ -305,16 +305,19 @@ pub fn page(asset: &Asset, request: &Request) -> Vec<u8> {
 }
 
 /// The answer for a refused request, with a one-line plain-text body.
-pub fn refusal(refusal: &Refusal) -> Vec<u8> {
-    let body = format!("{} {}: {}\n", refusal.status, refusal.reason, refusal.text);
+pub fn rejection(rejection: &Rejection) -> Vec<u8> {
+    let body = format!(
+        "{} {}: {}\n",
+        rejection.status, rejection.reason, rejection.text
+    );
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
          Content-Security-Policy: default-src 'none'\r\n{COMMON}",
-        refusal.status,
-        refusal.reason,
+        rejection.status,
+        rejection.reason,
         body.len(),
     );
-    for (name, value) in refusal.headers {
+    for (name, value) in rejection.headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
     out.push_str("\r\n");
@@ -457,8 +460,8 @@ mod tests {
     }
 
     #[test]
-    fn refusals_say_why() {
-        let text = String::from_utf8(refusal(&NOT_ALLOWED)).unwrap();
+    fn rejections_say_why() {
+        let text = String::from_utf8(rejection(&NOT_ALLOWED)).unwrap();
         assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
         assert!(text.contains("Allow: GET\r\n"));
         assert!(text.ends_with("405 Method Not Allowed: only GET is served here\n"));

@@ -126,17 +126,17 @@ impl Visit {
                 self.leave();
                 return;
             }
-            Head::TooLarge => return self.answer(&http::refusal(&http::TOO_LARGE), "431"),
-            Head::Bad => return self.answer(&http::refusal(&http::BAD_REQUEST), "400"),
+            Head::TooLarge => return self.answer(&http::rejection(&http::TOO_LARGE), "431"),
+            Head::Bad => return self.answer(&http::rejection(&http::BAD_REQUEST), "400"),
         };
         let what = format!("{} {}", request.method, request.path);
         match http::route(&request) {
             Route::Page(asset) => self.answer(&http::page(asset, &request), &format!("{what} 200")),
             Route::NotFound => {
-                self.answer(&http::refusal(&http::NOT_FOUND), &format!("{what} 404"))
+                self.answer(&http::rejection(&http::NOT_FOUND), &format!("{what} 404"))
             }
             Route::NotAllowed => {
-                self.answer(&http::refusal(&http::NOT_ALLOWED), &format!("{what} 405"));
+                self.answer(&http::rejection(&http::NOT_ALLOWED), &format!("{what} 405"));
             }
             Route::WebSocket => match http::accept_key(&request) {
                 Err(refused) => {
@@ -145,7 +145,7 @@ impl Visit {
                         refused.status, refused.reason, refused.text
                     );
                     self.answer(
-                        &http::refusal(&refused),
+                        &http::rejection(&refused),
                         &format!("{what} {}", refused.status),
                     );
                 }
@@ -176,7 +176,7 @@ impl Visit {
         if !admission.reserve() {
             warn!("web {peer}: WebSocket refused: server full");
             let mut out = http::switching(accept);
-            let full = Item::Line(chat1::server_full(admission.max_clients).into());
+            let full = Item::Event(chat1::server_full(admission.max_clients).into());
             writer::put(&mut out, &full, Framing::WebSocket);
             writer::close_frame(&mut out);
             return self.answer(&out, "101, then SERVER_FULL");
