@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Client, start_default};
+use common::chat1::Client;
+use common::start_default;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{Client, eventually, start, start_default};
+use common::chat1::Client;
+use common::{eventually, start, start_default};
 
 #[test]
 fn bad_name() {

@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::{Client, eventually, start, start_default};
+use common::chat1::{Client, pair, stuck_in_lobby};
+use common::{eventually, start, start_default};
 use socket2::SockRef;
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::time::Duration;
-
-/// Ana and bob, both in `lobby`, with nothing left to read.
-fn pair(addr: SocketAddr) -> (Client, Client) {
-    let mut ana = Client::login(addr, "ana");
-    let mut bob = Client::login(addr, "bob");
-    ana.join("lobby");
-    bob.join("lobby");
-    ana.expect("JOIN lobby bob");
-    (ana, bob)
-}
 
 #[test]
 fn reset_connection_is_reported_to_room_mates() {
@@ -211,9 +202,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let addr = server.local_addr();
     let mut ana = Client::login(addr, "ana");
     ana.join("lobby");
-    let mut stuck = Client::connect_small_buffer(addr, 4096);
-    stuck.send("JOIN lobby");
-    ana.expect(&format!("JOIN lobby {}", stuck.nick));
+    let stuck = stuck_in_lobby(addr, &mut ana);
     let text = "z".repeat(1000);
     let quit = format!("QUIT {} ", stuck.nick);
     let mut quit_seen = false;

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Client, start};
+use common::chat1::Client;
+use common::start;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;

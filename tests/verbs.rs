@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Client, now_ms, start, start_default};
+use common::chat1::{Client, pair};
+use common::{now_ms, start, start_default};
 
 #[test]
 fn nick_renames_and_tells_the_user_and_room_mates() {
@@ -108,12 +109,7 @@ fn join_with_a_key_locks_the_room() {
 #[test]
 fn part_tells_every_member_including_the_leaver() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut a = Client::login(addr, "ana");
-    let mut b = Client::login(addr, "bob");
-    a.join("lobby");
-    b.join("lobby");
-    a.expect("JOIN lobby bob");
+    let (mut a, mut b) = pair(server.local_addr());
     b.send("PART lobby see you  later");
     b.expect("PART lobby bob see you  later");
     a.expect("PART lobby bob see you  later");
@@ -289,12 +285,7 @@ fn kick_removes_a_member_and_tells_every_member_including_the_kicked() {
 #[test]
 fn delete_closes_the_room_for_every_member_and_forgets_it() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut a = Client::login(addr, "ana");
-    let mut b = Client::login(addr, "bob");
-    a.join("lobby");
-    b.join("lobby");
-    a.expect("JOIN lobby bob");
+    let (mut a, mut b) = pair(server.local_addr());
     a.send("SAY lobby soon gone");
     a.expect("MSG lobby ana soon gone");
     b.expect("MSG lobby ana soon gone");
