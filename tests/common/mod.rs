@@ -21,6 +21,7 @@ use sala::{Config, Server};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -104,7 +105,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// Polls `cond` until it holds, for state that no line announces (the count of
-/// open connections); panics after [`WAIT_LIMIT`].
+/// open connections, a process's exit); panics after [`WAIT_LIMIT`].
 pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT_LIMIT;
     while !cond() {
@@ -112,6 +113,30 @@ pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::yield_now();
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Waits up to `limit` for `child` to exit, polling (a child's exit says
+/// nothing on any socket); `None` if it is still running then.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills and reaps `child` unless it has exited already (for `Drop`s, so that
+/// no test leaves a process running).
+pub fn kill(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 static TOKENS: AtomicU64 = AtomicU64::new(0);
