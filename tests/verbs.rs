@@ -1,5 +1,5 @@
-//! One test per client verb of CHAT/1 (protocol.md, "Client → server"),
-//! checking the exact lines each one produces.
+//! One test per client verb of CHAT/1 (`docs/protocol.md`, "Client
+//! commands"), checking the exact lines each one produces.
 
 mod common;
 
@@ -37,7 +37,7 @@ fn nick_renames_and_tells_the_user_and_room_mates() {
 #[test]
 fn register_binds_the_nick_and_is_refused_to_guests_and_twice() {
     // Passwords at login (BAD_PASSWORD), OFFLINE whispers and INBOX_FULL are
-    // not covered here yet.
+    // checked in persistence.rs.
     let server = start_default();
     let mut a = Client::connect(server.local_addr());
     a.send("REGISTER secret");
@@ -382,10 +382,11 @@ fn history_pages_back_with_strictly_increasing_stamps() {
     for pair in all.windows(2) {
         assert!(pair[0].0 < pair[1].0, "stamps not increasing: {pair:?}");
     }
-    // Unix milliseconds: no earlier than the test's start (a sanity check of the unit).
+    // Unix milliseconds: from a second before the test's start to a day after
+    // it (a sanity check of the unit).
     assert!(all[0].0 + 1000 >= t0, "{} vs {t0}", all[0].0);
     assert!(all[119].0 < t0 + 86_400_000, "{} vs {t0}", all[119].0);
-    // A stamp between two messages cuts exactly there.
+    // A message's stamp cuts exactly there: the page is the 50 messages before it.
     b.send(&format!("HISTORY lobby {}", all[60].0));
     let cut = page(&mut b, "lobby");
     assert_eq!(cut, all[10..60]);
