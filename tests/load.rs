@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::chat1::{Client, pair};
+use common::chat1::{Client, ana_and_bob};
 use common::{start, start_default};
 use sala::FloodLimit;
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ fn expect_numbered(c: &mut Client, room: &str, nick: &str, count: usize) {
 fn burst_of_5000_lines_arrives_complete_and_in_order() {
     let server = start_default();
     let addr = server.local_addr();
-    let (mut ana, mut bob) = pair(addr);
+    let (mut ana, mut bob) = ana_and_bob(addr);
     ana.send_bytes(&burst("lobby", 5000));
     expect_numbered(&mut bob, "lobby", "ana", 5000);
     expect_numbered(&mut ana, "lobby", "ana", 5000);
@@ -60,7 +60,7 @@ fn flood_control_slows_a_burst_down_without_losing_a_line() {
         };
     });
     let addr = server.local_addr();
-    let (mut ana, mut bob) = pair(addr);
+    let (mut ana, mut bob) = ana_and_bob(addr);
     let t0 = Instant::now();
     ana.send_bytes(&burst("lobby", LINES));
     expect_numbered(&mut bob, "lobby", "ana", LINES);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::chat1::{Client, pair, stuck_in_lobby};
+use common::chat1::{Client, ana_and_bob, stuck_in_lobby};
 use common::{start, start_default, with_timeouts};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -109,7 +109,7 @@ fn dropping_the_server_stops_it() {
 fn shutdown_in_the_middle_of_a_burst_ends_every_stream() {
     let server = start_default();
     let addr = server.local_addr();
-    let (mut ana, mut bob) = pair(addr);
+    let (mut ana, mut bob) = ana_and_bob(addr);
     let mut burst = String::new();
     for i in 0..5000 {
         burst.push_str(&format!("SAY lobby {i}\n"));

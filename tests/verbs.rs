@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::chat1::{Client, pair};
+use common::chat1::{Client, ana_and_bob};
 use common::{now_ms, start, start_default};
 
 #[test]
@@ -109,7 +109,7 @@ fn join_with_a_key_locks_the_room() {
 #[test]
 fn part_tells_every_member_including_the_leaver() {
     let server = start_default();
-    let (mut a, mut b) = pair(server.local_addr());
+    let (mut a, mut b) = ana_and_bob(server.local_addr());
     b.send("PART lobby see you  later");
     b.expect("PART lobby bob see you  later");
     a.expect("PART lobby bob see you  later");
@@ -285,7 +285,7 @@ fn kick_removes_a_member_and_tells_every_member_including_the_kicked() {
 #[test]
 fn delete_closes_the_room_for_every_member_and_forgets_it() {
     let server = start_default();
-    let (mut a, mut b) = pair(server.local_addr());
+    let (mut a, mut b) = ana_and_bob(server.local_addr());
     a.send("SAY lobby soon gone");
     a.expect("MSG lobby ana soon gone");
     b.expect("MSG lobby ana soon gone");

@@ -181,7 +181,7 @@ impl Client {
 }
 
 /// Ana and bob, both in `lobby`, with nothing left to read.
-pub fn pair(addr: SocketAddr) -> (Client, Client) {
+pub fn ana_and_bob(addr: SocketAddr) -> (Client, Client) {
     let mut ana = Client::login(addr, "ana");
     let mut bob = Client::login(addr, "bob");
     ana.join("lobby");
