@@ -1,6 +1,6 @@
-//! One test per error code of CHAT/1 (`ErrCode` in `src/codec.rs`, "Error
-//! codes" in `docs/protocol.md`), but for the three that need accounts:
-//! `ALREADY_REGISTERED` is checked with REGISTER in `verbs.rs` and
+//! One test per error code of CHAT/1 (`ErrCode` in `src/proto/refusal.rs`,
+//! "Error codes" in `docs/protocol.md`), but for the three that need
+//! accounts: `ALREADY_REGISTERED` is checked with REGISTER in `verbs.rs` and
 //! `persistence.rs`, `BAD_PASSWORD` (login) and `INBOX_FULL` (offline
 //! whispers) in `persistence.rs`. After every refusal but `SERVER_FULL`
 //! (which ends with `BYE`) the same connection must still work (`expect_err`

@@ -1,5 +1,5 @@
 //! Properties of the IRC door's pure parts, through the library's public API
-//! (as `src/codec.rs`'s proptests do for CHAT/1): the line parser
+//! (as `src/proto/chat1.rs`'s proptests do for CHAT/1): the line parser
 //! ([`parse`]), the renderer's [`put`] read back by it, and the registration
 //! [`Session`] fed any sequence of lines.
 //!
@@ -11,8 +11,8 @@
 //! The nick handed on is the last valid one, with the last `PASS`'s password.
 
 use proptest::prelude::*;
-use sala::codec::Command;
-use sala::irc::{Query, Session, Step, parse, put};
+use sala::proto::command::Command;
+use sala::proto::irc::{Query, Session, Step, parse, put};
 
 /// The steps of one line, `None` for a line the parser finds blank.
 fn steps(s: &mut Session, line: &str) -> Option<Vec<Step>> {
