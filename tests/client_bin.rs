@@ -3,11 +3,12 @@
 
 mod common;
 
-use common::{Client, start_default};
+use common::chat1::Client;
+use common::{kill, start_default, wait_exit};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long the client may take to exit once it has reason to.
 const EXIT_LIMIT: Duration = Duration::from_secs(20);
@@ -38,18 +39,10 @@ impl Running {
     /// Waits (polling, bounded) for the process to exit; returns its status,
     /// stdout and stderr. Kills it and panics if it does not exit in time.
     fn wait(mut self) -> (ExitStatus, String, String) {
-        let deadline = Instant::now() + EXIT_LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let (out, err) = self.output();
-                panic!("the client did not exit in {EXIT_LIMIT:?}\nstdout:\n{out}\nstderr:\n{err}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let Some(status) = wait_exit(&mut self.child, EXIT_LIMIT) else {
+            kill(&mut self.child);
+            let (out, err) = self.output();
+            panic!("the client did not exit in {EXIT_LIMIT:?}\nstdout:\n{out}\nstderr:\n{err}");
         };
         let (out, err) = self.output();
         (status, out, err)
@@ -71,21 +64,24 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        kill(&mut self.child);
     }
+}
+
+/// Bob (a test client) in `lobby`, and the client binary started as ana for
+/// `lobby`, with its stdin.
+fn bob_and_ana(addr: SocketAddr) -> (Client, Running, ChildStdin) {
+    let mut bob = Client::login(addr, "bob");
+    bob.join("lobby");
+    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
+    let stdin = ana.stdin();
+    (bob, ana, stdin)
 }
 
 #[test]
 fn piped_lines_are_said_whispered_broadcast_then_eof_quits_with_status_0() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut bob = Client::login(addr, "bob");
-    bob.join("lobby");
-    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
-    let mut stdin = ana.stdin();
+    let (mut bob, ana, mut stdin) = bob_and_ana(server.local_addr());
     stdin
         .write_all(b"hello\n/w bob psst\n/all hi\n")
         .expect("write the client's stdin");
@@ -108,11 +104,7 @@ fn piped_lines_are_said_whispered_broadcast_then_eof_quits_with_status_0() {
 #[test]
 fn slash_quit_sends_its_text_and_exits_0() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut bob = Client::login(addr, "bob");
-    bob.join("lobby");
-    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
-    let mut stdin = ana.stdin();
+    let (mut bob, ana, mut stdin) = bob_and_ana(server.local_addr());
     stdin
         .write_all(b"/quit see you\n")
         .expect("write the client's stdin");
@@ -126,12 +118,8 @@ fn slash_quit_sends_its_text_and_exits_0() {
 #[test]
 fn server_shutdown_while_the_client_runs_exits_non_zero() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut bob = Client::login(addr, "bob");
-    bob.join("lobby");
-    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "lobby"]);
     // Stdin stays open: the client has no reason to leave but the server's.
-    let stdin = ana.stdin();
+    let (mut bob, ana, stdin) = bob_and_ana(server.local_addr());
     bob.expect("JOIN lobby ana");
     server.shutdown();
     assert_eq!(bob.expect_bye(), "server shutting down");

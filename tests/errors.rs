@@ -1,13 +1,15 @@
-//! One test per error code the server produces today. After every refusal the
-//! same connection must still work (`expect_err` ends with a PING/PONG) and
-//! nothing must have changed.
-//!
-//! `ALREADY_REGISTERED` is checked with REGISTER in `verbs.rs`; `BAD_PASSWORD`
-//! and `INBOX_FULL` (accounts, offline whispers) are not covered yet.
+//! One test per error code of CHAT/1 (`ErrCode` in `src/proto/refusal.rs`,
+//! "Error codes" in `docs/protocol.md`), but for the three that need
+//! accounts: `ALREADY_REGISTERED` is checked with REGISTER in `verbs.rs` and
+//! `persistence.rs`, `BAD_PASSWORD` (login) and `INBOX_FULL` (offline
+//! whispers) in `persistence.rs`. After every refusal but `SERVER_FULL`
+//! (which ends with `BYE`) the same connection must still work (`expect_err`
+//! ends with a PING/PONG) and nothing must have changed.
 
 mod common;
 
-use common::{Client, eventually, start, start_default};
+use common::chat1::Client;
+use common::{eventually, start, start_default};
 
 #[test]
 fn bad_name() {

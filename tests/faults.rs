@@ -4,26 +4,17 @@
 
 mod common;
 
-use common::{Client, eventually, start, start_default};
+use common::chat1::{Client, ana_and_bob, stuck_in_lobby};
+use common::{eventually, start, start_default};
 use socket2::SockRef;
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::time::Duration;
-
-/// Ana and bob, both in `lobby`, with nothing left to read.
-fn pair(addr: SocketAddr) -> (Client, Client) {
-    let mut ana = Client::login(addr, "ana");
-    let mut bob = Client::login(addr, "bob");
-    ana.join("lobby");
-    bob.join("lobby");
-    ana.expect("JOIN lobby bob");
-    (ana, bob)
-}
 
 #[test]
 fn reset_connection_is_reported_to_room_mates() {
     let server = start_default();
     let addr = server.local_addr();
-    let (mut ana, bob) = pair(addr);
+    let (mut ana, bob) = ana_and_bob(addr);
     let mut obs = Client::connect(addr);
     let stream = bob.into_stream();
     // SO_LINGER 0: close(2) sends RST instead of FIN.
@@ -50,7 +41,7 @@ fn reset_connection_is_reported_to_room_mates() {
 fn closed_connection_is_reported_to_room_mates() {
     let server = start_default();
     let addr = server.local_addr();
-    let (mut ana, bob) = pair(addr);
+    let (mut ana, bob) = ana_and_bob(addr);
     drop(bob);
     ana.expect("QUIT bob connection closed");
     ana.assert_silent();
@@ -61,7 +52,7 @@ fn closed_connection_is_reported_to_room_mates() {
 #[test]
 fn half_sent_line_is_not_said_when_the_peer_closes() {
     let server = start_default();
-    let (mut ana, mut bob) = pair(server.local_addr());
+    let (mut ana, mut bob) = ana_and_bob(server.local_addr());
     bob.send_bytes(b"SAY lobby never finished");
     // shutdown(2) of the write side only: the server reads EOF, bob can still read.
     bob.stream()
@@ -77,7 +68,7 @@ fn half_sent_line_is_not_said_when_the_peer_closes() {
 #[test]
 fn lines_split_into_single_bytes_are_reassembled() {
     let server = start_default();
-    let (mut ana, mut bob) = pair(server.local_addr());
+    let (mut ana, mut bob) = ana_and_bob(server.local_addr());
     bob.stream().set_nodelay(true).expect("TCP_NODELAY");
     for b in b"SAY lobby one byte at a time\r\n" {
         bob.send_bytes(&[*b]);
@@ -124,7 +115,7 @@ fn slow_reader_is_cut_off_and_nobody_else_waits() {
         c.send_timeout = Duration::from_secs(60);
     });
     let addr = server.local_addr();
-    let (mut flood, mut watch) = pair(addr);
+    let (mut flood, mut watch) = ana_and_bob(addr);
     let mut slow = Client::connect_small_buffer(addr, 4096);
     let slow_guest = slow.nick.clone();
     slow.send("NICK slow\nJOIN lobby");
@@ -211,9 +202,7 @@ fn a_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let addr = server.local_addr();
     let mut ana = Client::login(addr, "ana");
     ana.join("lobby");
-    let mut stuck = Client::connect_small_buffer(addr, 4096);
-    stuck.send("JOIN lobby");
-    ana.expect(&format!("JOIN lobby {}", stuck.nick));
+    let stuck = stuck_in_lobby(addr, &mut ana);
     let text = "z".repeat(1000);
     let quit = format!("QUIT {} ", stuck.nick);
     let mut quit_seen = false;

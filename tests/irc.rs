@@ -6,311 +6,24 @@
 
 mod common;
 
-use common::{Client, READ_TIMEOUT, WAIT_LIMIT};
-use sala::{Config, Server};
-use std::io::{BufRead, BufReader, ErrorKind, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use common::chat1::Client;
+use common::irc::{Irc, is_numeric, parse, who};
+use common::{irc_addr, start_irc};
+use sala::Server;
+use std::time::Duration;
 
-// ---------------------------------------------------------------- helpers
-
-/// A server with both doors open on free ports of 127.0.0.1, changed by `tweak`.
-fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
-    common::start(|c| {
-        c.irc_listen = Some("127.0.0.1:0".parse().expect("a literal address"));
-        tweak(c);
-    })
-}
-
-/// A server with both doors open and the test configuration.
-fn start() -> Server {
-    start_with(|_| {})
-}
-
-fn irc_addr(server: &Server) -> SocketAddr {
-    server.irc_addr().expect("the IRC door is open")
-}
-
-static TOKENS: AtomicU64 = AtomicU64::new(0);
-
-/// One IRC line taken apart: `[:prefix] COMMAND params... [:trailing]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Parsed {
-    prefix: String,
-    command: String,
-    params: Vec<String>,
-}
-
-/// Parses a server line (without its CRLF), independently of the server's own parser.
-fn parse(line: &str) -> Parsed {
-    let (prefix, rest) = match line.strip_prefix(':') {
-        Some(r) => {
-            let (p, r) = r.split_once(' ').unwrap_or((r, ""));
-            (p.to_string(), r)
-        }
-        None => (String::new(), line),
-    };
-    let (command, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    let mut params = Vec::new();
-    while !rest.is_empty() {
-        if let Some(t) = rest.strip_prefix(':') {
-            params.push(t.to_string());
-            break;
-        }
-        let (w, r) = rest.split_once(' ').unwrap_or((rest, ""));
-        params.push(w.to_string());
-        rest = r;
-    }
-    Parsed {
-        prefix,
-        command: command.to_string(),
-        params,
-    }
-}
-
-/// True if `line` is numeric `code` (from the server).
-fn is_numeric(line: &str, code: u16) -> bool {
-    let p = parse(line);
-    p.prefix == "sala" && p.command == format!("{code:03}")
-}
-
-/// A raw IRC client: every read bounded by [`READ_TIMEOUT`], every line seen kept.
-struct Irc {
-    nick: String,
-    reader: BufReader<TcpStream>,
-    /// Every line read, in order (for the panic messages and for checks).
-    seen: Vec<String>,
-}
-
-impl Irc {
-    /// Connects; sends and reads nothing.
-    fn connect(addr: SocketAddr) -> Irc {
-        let stream = common::connect(addr);
-        Irc {
-            nick: "*".to_string(),
-            reader: BufReader::new(stream),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Connects and registers as `nick` (NICK, USER), reading up to the end
-    /// of the MOTD that closes the welcome burst.
-    fn register(addr: SocketAddr, nick: &str) -> Irc {
-        let mut c = Irc::connect(addr);
-        c.nick = nick.to_string();
-        c.send(&format!("NICK {nick}"));
-        c.send(&format!("USER {nick} 0 * :{nick} the tester"));
-        c.expect("001", |l| is_numeric(l, 1));
-        c.expect("376 end of MOTD", |l| is_numeric(l, 376));
-        c
-    }
-
-    fn recent(&self) -> &[String] {
-        &self.seen[self.seen.len().saturating_sub(30)..]
-    }
-
-    /// Sends one line with CRLF.
-    fn send(&mut self, line: &str) {
-        self.send_bytes(format!("{line}\r\n").as_bytes());
-    }
-
-    fn send_bytes(&mut self, bytes: &[u8]) {
-        let mut s = self.reader.get_ref();
-        s.write_all(bytes).expect("send to the server");
-    }
-
-    /// The next line without its CRLF (which it must have); `None` at EOF.
-    fn read_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => None,
-            Ok(_) => {
-                assert!(
-                    line.ends_with("\r\n"),
-                    "{}: IRC lines end with CRLF: {line:?}",
-                    self.nick
-                );
-                line.truncate(line.len() - 2);
-                assert!(
-                    line.len() <= 510,
-                    "{}: a server line over 512 bytes: {line:?}",
-                    self.nick
-                );
-                self.seen.push(line.clone());
-                Some(line)
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                panic!(
-                    "{}: no line within {READ_TIMEOUT:?}; last lines: {:#?}",
-                    self.nick,
-                    self.recent()
-                )
-            }
-            Err(e) => panic!(
-                "{}: read failed: {e}; last: {:#?}",
-                self.nick,
-                self.recent()
-            ),
-        }
-    }
-
-    /// The next line; panics at EOF.
-    fn next(&mut self) -> String {
-        self.read_line().unwrap_or_else(|| {
-            panic!(
-                "{}: EOF where a line was expected; last lines: {:#?}",
-                self.nick,
-                self.recent()
-            )
-        })
-    }
-
-    /// Reads lines until one satisfies `pred` and returns it (skipping others).
-    fn expect(&mut self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT_LIMIT;
-        loop {
-            let line = self.read_line().unwrap_or_else(|| {
-                panic!(
-                    "{}: EOF while waiting for {what}; last lines: {:#?}",
-                    self.nick,
-                    self.recent()
-                )
-            });
-            if pred(&line) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: gave up waiting for {what}; last lines: {:#?}",
-                self.nick,
-                self.recent()
-            );
-        }
-    }
-
-    /// Like [`Irc::expect`], answering the server's PINGs on the way.
-    fn expect_answering(&mut self, what: &str, mut pred: impl FnMut(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT_LIMIT;
-        loop {
-            let line = self.next();
-            if line == "PING :sala" {
-                self.send("PONG :sala");
-            }
-            if pred(&line) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: gave up waiting for {what}; last lines: {:#?}",
-                self.nick,
-                self.recent()
-            );
-        }
-    }
-
-    /// Reads the history a join shows after the names, up to its end; returns
-    /// the history lines' texts.
-    fn history(&mut self, chan: &str) -> Vec<String> {
-        let mut texts = Vec::new();
-        loop {
-            let p = parse(&self.next());
-            assert_eq!((p.prefix.as_str(), p.command.as_str()), ("sala", "NOTICE"));
-            assert_eq!(p.params[0], chan);
-            if p.params[1] == "-- end of history --" {
-                return texts;
-            }
-            texts.push(p.params[1].clone());
-        }
-    }
-
-    /// The very next line must be exactly `want`.
-    fn next_is(&mut self, want: &str) {
-        let got = self.next();
-        assert_eq!(got, want, "{}: unexpected line", self.nick);
-    }
-
-    /// The very next line must be numeric `code`; returns it parsed.
-    fn numeric(&mut self, code: u16) -> Parsed {
-        let got = self.next();
-        assert!(
-            is_numeric(&got, code),
-            "{}: expected numeric {code:03}, got {got:?}",
-            self.nick
-        );
-        let p = parse(&got);
-        assert_eq!(p.params[0], self.nick, "numerics name their recipient");
-        p
-    }
-
-    /// Sends `line`; the answer must be numeric `code` and nothing else.
-    fn refused(&mut self, line: &str, code: u16) -> Parsed {
-        self.send(line);
-        let p = self.numeric(code);
-        self.silent();
-        p
-    }
-
-    /// Proves nothing is queued: a PING with a fresh token is answered by the very next line.
-    fn silent(&mut self) {
-        let token = format!("t{}", TOKENS.fetch_add(1, Ordering::Relaxed));
-        self.send(&format!("PING {token}"));
-        let got = self.next();
-        assert_eq!(
-            got,
-            format!(":sala PONG sala :{token}"),
-            "{}: a line arrived that was not expected",
-            self.nick
-        );
-    }
-
-    /// Joins `chan` and reads its JOIN and NAMES; returns the names (with `@`).
-    fn join(&mut self, chan: &str) -> Vec<String> {
-        self.send(&format!("JOIN {chan}"));
-        self.joined(chan)
-    }
-
-    /// Reads the JOIN echo and the NAMES reply of a join; returns the names.
-    fn joined(&mut self, chan: &str) -> Vec<String> {
-        let me = format!(":{0}!{0}@sala", self.nick);
-        self.next_is(&format!("{me} JOIN {chan}"));
-        let mut names = Vec::new();
-        loop {
-            let line = self.next();
-            let p = parse(&line);
-            match p.command.as_str() {
-                "353" => names.extend(p.params[3].split(' ').map(str::to_string)),
-                "366" => {
-                    assert_eq!(p.params[1], chan);
-                    return names;
-                }
-                _ => panic!("{}: in NAMES of {chan}: {line:?}", self.nick),
-            }
-        }
-    }
-
-    /// The stream must end (EOF), with no other line; resets count as ends.
-    fn expect_eof(&mut self) {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => {}
-            Ok(_) => panic!("{}: expected EOF, got {line:?}", self.nick),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
-            Err(e) => panic!("{}: expected EOF, got {e}", self.nick),
-        }
-    }
-}
-
-/// `:nick!nick@sala`
-fn who(nick: &str) -> String {
-    format!(":{nick}!{nick}@sala")
+/// Carla, a CHAT/1 client, in `lobby` (`#lobby` on IRC).
+fn carla_in_lobby(server: &Server) -> Client {
+    let mut carla = Client::login(server.local_addr(), "carla");
+    carla.join("lobby");
+    carla
 }
 
 // ---------------------------------------------------------------- registration
 
 #[test]
 fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
-    let server = start();
+    let server = start_irc(|_| {});
     let mut c = Irc::connect(irc_addr(&server));
     c.send("NICK ana");
     c.send("USER ana 0 * :Ana Tester");
@@ -355,66 +68,66 @@ fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
         motd += 1;
     }
     assert!(motd > 0, "the MOTD has text");
-    c.silent();
+    c.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn cap_negotiation_holds_registration_until_cap_end() {
-    let server = start();
+    let server = start_irc(|_| {});
     let mut c = Irc::connect(irc_addr(&server));
     c.send("CAP LS 302");
     c.send("PASS ignored");
     c.send("NICK ana");
     c.send("USER ana 0 * :Ana");
-    c.next_is(":sala CAP * LS :");
+    c.expect(":sala CAP * LS :");
     // No welcome while CAP is open: a PING is answered first.
     c.send("PING early");
-    c.next_is(":sala PONG sala :early");
+    c.expect(":sala PONG sala :early");
     c.send("CAP REQ :multi-prefix");
-    c.next_is(":sala CAP * NAK :multi-prefix");
+    c.expect(":sala CAP * NAK :multi-prefix");
     c.send("CAP LIST");
-    c.next_is(":sala CAP * LIST :");
+    c.expect(":sala CAP * LIST :");
     c.send("CAP END");
     c.nick = "ana".into();
     c.numeric(1);
-    c.expect("376", |l| is_numeric(l, 376));
-    c.silent();
+    c.wait_for("376", |l| is_numeric(l, 376));
+    c.assert_silent();
     // CAP after registration is answered with the nick, and changes nothing.
     c.send("CAP LS");
-    c.next_is(":sala CAP ana LS :");
+    c.expect(":sala CAP ana LS :");
     c.refused("CAP FROB", 410);
     server.shutdown();
 }
 
 #[test]
 fn user_before_nick_registers_too() {
-    let server = start();
+    let server = start_irc(|_| {});
     let mut c = Irc::connect(irc_addr(&server));
     c.send("USER ana 0 * :Ana");
     c.send("PING :before nick");
-    c.next_is(":sala PONG sala :before nick");
+    c.expect(":sala PONG sala :before nick");
     c.send("nick ana");
     c.nick = "ana".into();
     c.numeric(1);
-    c.expect("376", |l| is_numeric(l, 376));
-    c.silent();
+    c.wait_for("376", |l| is_numeric(l, 376));
+    c.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn registration_errors_431_432_433_451_461_462() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let _bob = Irc::register(addr, "bob");
     let mut c = Irc::connect(addr);
     // Before registration the recipient is `*`.
     c.send("JOIN #lobby");
-    c.next_is(":sala 451 * :You have not registered");
+    c.expect(":sala 451 * :You have not registered");
     c.send("PRIVMSG bob :hi");
-    c.next_is(":sala 451 * :You have not registered");
+    c.expect(":sala 451 * :You have not registered");
     c.send("NICK");
-    c.next_is(":sala 431 * :No nickname given");
+    c.expect(":sala 431 * :No nickname given");
     c.send("NICK 9lives");
     let p = parse(&c.next());
     assert_eq!(
@@ -428,7 +141,7 @@ fn registration_errors_431_432_433_451_461_462() {
         ("432", "guest7")
     );
     c.send("USER ana 0 *");
-    c.next_is(":sala 461 * USER :Not enough parameters");
+    c.expect(":sala 461 * USER :Not enough parameters");
     // A taken nick: 433, and registration waits for another NICK.
     c.send("NICK BOB");
     c.send("USER ana 0 * :Ana");
@@ -436,11 +149,11 @@ fn registration_errors_431_432_433_451_461_462() {
     assert_eq!(p.command, "433", "{p:?}");
     assert_eq!(p.params[..2], ["*".to_string(), "BOB".to_string()]);
     c.send("JOIN #lobby");
-    c.next_is(":sala 451 * :You have not registered");
+    c.expect(":sala 451 * :You have not registered");
     c.send("NICK ana");
     c.nick = "ana".into();
     c.numeric(1);
-    c.expect("376", |l| is_numeric(l, 376));
+    c.wait_for("376", |l| is_numeric(l, 376));
     c.refused("USER ana 0 * :again", 462);
     c.refused("PASS again", 462);
     // After registration: 431, 432, 433 for a nick change.
@@ -454,7 +167,7 @@ fn registration_errors_431_432_433_451_461_462() {
 
 #[test]
 fn unknown_commands_get_421_and_blank_lines_nothing() {
-    let server = start();
+    let server = start_irc(|_| {});
     let mut c = Irc::register(irc_addr(&server), "ana");
     let p = c.refused("FROBNICATE a b", 421);
     assert_eq!(p.params[1], "FROBNICATE");
@@ -462,13 +175,13 @@ fn unknown_commands_get_421_and_blank_lines_nothing() {
     assert_eq!(p.params[1], "ROOMS", "CHAT/1 verbs are not IRC commands");
     c.send("");
     c.send("   ");
-    c.silent();
+    c.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn motd_lusers_and_ping_pong() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut c = Irc::register(addr, "ana");
     let _bob = Client::login(server.local_addr(), "bob");
@@ -476,7 +189,7 @@ fn motd_lusers_and_ping_pong() {
     c.send("MOTD");
     c.numeric(375);
     c.numeric(372);
-    c.expect("376", |l| is_numeric(l, 376));
+    c.wait_for("376", |l| is_numeric(l, 376));
     c.send("LUSERS");
     let p = c.numeric(251);
     assert_eq!(
@@ -487,16 +200,16 @@ fn motd_lusers_and_ping_pong() {
     assert_eq!(p.params[1], "1", "one channel formed");
     c.numeric(255);
     c.send("PING :some token");
-    c.next_is(":sala PONG sala :some token");
+    c.expect(":sala PONG sala :some token");
     // PONG from the client is taken silently.
     c.send("PONG :sala");
-    c.silent();
+    c.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn server_pings_quiet_clients_and_drops_those_that_never_answer() {
-    let server = start_with(|c| c.irc_ping = Duration::from_secs(1));
+    let server = start_irc(|c| c.irc_ping = Duration::from_secs(1));
     let addr = irc_addr(&server);
     let mut chat = Client::login(server.local_addr(), "carla");
     chat.join("lobby");
@@ -506,21 +219,22 @@ fn server_pings_quiet_clients_and_drops_those_that_never_answer() {
     mute.join("#lobby");
     chat.wait_line("JOIN lobby mute");
     // The answering client is pinged, answers, and is pinged again later.
-    let mut pings = 0;
-    alive.expect_answering("a second PING", |l| {
+    let quit = format!("{} QUIT :ping timeout", who("mute"));
+    let (mut pings, mut quit_seen) = (0, false);
+    alive.wait_answering("a second PING", |l| {
         pings += usize::from(l == "PING :sala");
+        quit_seen |= l == quit;
         pings == 2
     });
     // The mute one is pinged, then dropped after as long again.
-    mute.expect("the server's PING", |l| l == "PING :sala");
-    mute.next_is("ERROR :Closing link: ping timeout");
-    mute.expect_eof();
+    mute.wait_for("the server's PING", |l| l == "PING :sala");
+    mute.expect("ERROR :Closing link: ping timeout");
+    mute.expect_closed();
     chat.wait_line("QUIT mute ping timeout");
-    let quit = format!("{} QUIT :ping timeout", who("mute"));
-    if !alive.seen.contains(&quit) {
-        alive.expect_answering("QUIT of mute", |l| l == quit);
+    if !quit_seen {
+        alive.wait_answering("QUIT of mute", |l| l == quit);
     }
-    alive.silent();
+    alive.assert_silent();
     server.shutdown();
 }
 
@@ -528,7 +242,7 @@ fn server_pings_quiet_clients_and_drops_those_that_never_answer() {
 
 #[test]
 fn join_lists_keys_and_their_errors() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     let mut bob = Irc::register(addr, "bob");
@@ -536,11 +250,11 @@ fn join_lists_keys_and_their_errors() {
     ana.send("JOIN #open,#vault ,k3y");
     assert_eq!(ana.joined("#open"), ["@ana"]);
     assert_eq!(ana.joined("#vault"), ["@ana"]);
-    ana.silent();
+    ana.assert_silent();
     ana.send("MODE #vault");
-    ana.next_is(":sala 324 ana #vault +k");
+    ana.expect(":sala 324 ana #vault +k");
     ana.send("MODE #open");
-    ana.next_is(":sala 324 ana #open +");
+    ana.expect(":sala 324 ana #open +");
     // Wrong and missing keys: 475.
     let p = bob.refused("JOIN #vault", 475);
     assert_eq!(p.params[1], "#vault");
@@ -549,8 +263,8 @@ fn join_lists_keys_and_their_errors() {
     bob.send("JOIN #open,#vault x,k3y");
     assert_eq!(bob.joined("#open"), ["@ana", "bob"]);
     assert_eq!(bob.joined("#vault"), ["@ana", "bob"]);
-    ana.next_is(&format!("{} JOIN #open", who("bob")));
-    ana.next_is(&format!("{} JOIN #vault", who("bob")));
+    ana.expect(&format!("{} JOIN #open", who("bob")));
+    ana.expect(&format!("{} JOIN #vault", who("bob")));
     // Errors: 443 already on it, 403 bad name, 461 no channel.
     let p = bob.refused("JOIN #open", 443);
     assert_eq!(p.params[1], "#open");
@@ -561,24 +275,24 @@ fn join_lists_keys_and_their_errors() {
     // Channel names are case-insensitive and keep their first spelling.
     let mut cy = Irc::register(addr, "cy");
     cy.send("JOIN #OPEN");
-    cy.next_is(&format!("{} JOIN #open", who("cy")));
-    cy.expect("366", |l| is_numeric(l, 366));
+    cy.expect(&format!("{} JOIN #open", who("cy")));
+    cy.wait_for("366", |l| is_numeric(l, 366));
     server.shutdown();
 }
 
 #[test]
 fn part_and_its_errors() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     let mut bob = Irc::register(addr, "bob");
     ana.join("#a");
     ana.join("#b");
     bob.join("#a");
-    ana.next_is(&format!("{} JOIN #a", who("bob")));
+    ana.expect(&format!("{} JOIN #a", who("bob")));
     bob.send("PART #a :see you");
-    bob.next_is(&format!("{} PART #a :see you", who("bob")));
-    ana.next_is(&format!("{} PART #a :see you", who("bob")));
+    bob.expect(&format!("{} PART #a :see you", who("bob")));
+    ana.expect(&format!("{} PART #a :see you", who("bob")));
     let p = bob.refused("PART #a", 442);
     assert_eq!(p.params[1], "#a");
     let p = bob.refused("PART #nowhere", 403);
@@ -587,15 +301,15 @@ fn part_and_its_errors() {
     bob.refused("PART nohash", 403);
     // A list of channels, no text.
     ana.send("PART #a,#b");
-    ana.next_is(&format!("{} PART #a", who("ana")));
-    ana.next_is(&format!("{} PART #b", who("ana")));
-    ana.silent();
+    ana.expect(&format!("{} PART #a", who("ana")));
+    ana.expect(&format!("{} PART #b", who("ana")));
+    ana.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn privmsg_and_notice_to_channels_and_nicks_without_echo() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     let mut bob = Irc::register(addr, "bob");
@@ -603,44 +317,44 @@ fn privmsg_and_notice_to_channels_and_nicks_without_echo() {
     ana.join("#lobby");
     bob.join("#lobby");
     carla.join("lobby");
-    ana.expect("carla's join", |l| {
+    ana.wait_for("carla's join", |l| {
         l == format!("{} JOIN #lobby", who("carla"))
     });
-    bob.expect("carla's join", |l| {
+    bob.wait_for("carla's join", |l| {
         l == format!("{} JOIN #lobby", who("carla"))
     });
     ana.send("PRIVMSG #lobby :hello  there :)");
-    bob.next_is(&format!("{} PRIVMSG #lobby :hello  there :)", who("ana")));
+    bob.expect(&format!("{} PRIVMSG #lobby :hello  there :)", who("ana")));
     carla.expect("MSG lobby ana hello  there :)");
-    ana.silent(); // no echo of one's own message
+    ana.assert_silent(); // no echo of one's own message
     // A NOTICE stays a NOTICE on IRC (CHAT/1 has no notice kind: MSG there).
     ana.send("NOTICE #lobby :a notice");
-    bob.next_is(&format!("{} NOTICE #lobby :a notice", who("ana")));
+    bob.expect(&format!("{} NOTICE #lobby :a notice", who("ana")));
     carla.expect("MSG lobby ana a notice");
-    ana.silent();
+    ana.assert_silent();
     // To nicks: IRC and CHAT/1 users alike; a target list.
     ana.send("PRIVMSG bob,carla :psst");
-    bob.next_is(&format!("{} PRIVMSG bob :psst", who("ana")));
+    bob.expect(&format!("{} PRIVMSG bob :psst", who("ana")));
     carla.expect("WHISPER ana carla psst");
-    ana.silent();
+    ana.assert_silent();
     ana.send("NOTICE bob :quiet word");
-    bob.next_is(&format!("{} NOTICE bob :quiet word", who("ana")));
-    ana.silent();
+    bob.expect(&format!("{} NOTICE bob :quiet word", who("ana")));
+    ana.assert_silent();
     // A NOTICE is never answered with an error (RFC 2812, 3.3.2).
     ana.send("NOTICE nobody :hello?");
     ana.send("NOTICE #nowhere :hello?");
     ana.send("NOTICE");
-    ana.silent();
+    ana.assert_silent();
     // A message to oneself arrives.
     ana.send("PRIVMSG ana :note to self");
-    ana.next_is(&format!("{} PRIVMSG ana :note to self", who("ana")));
+    ana.expect(&format!("{} PRIVMSG ana :note to self", who("ana")));
     carla.send("WHISPER bob from chat");
     carla.expect("WHISPER carla bob from chat");
-    bob.next_is(&format!("{} PRIVMSG bob :from chat", who("carla")));
+    bob.expect(&format!("{} PRIVMSG bob :from chat", who("carla")));
     carla.send("SAY lobby from chat too");
     carla.expect("MSG lobby carla from chat too");
-    ana.next_is(&format!("{} PRIVMSG #lobby :from chat too", who("carla")));
-    bob.next_is(&format!("{} PRIVMSG #lobby :from chat too", who("carla")));
+    ana.expect(&format!("{} PRIVMSG #lobby :from chat too", who("carla")));
+    bob.expect(&format!("{} PRIVMSG #lobby :from chat too", who("carla")));
     // Errors: 401 no such nick, 403 no such channel, 404 not on it, 411, 412.
     let p = ana.refused("PRIVMSG nobody :hi", 401);
     assert_eq!(p.params[1], "nobody");
@@ -652,34 +366,33 @@ fn privmsg_and_notice_to_channels_and_nicks_without_echo() {
     dan.refused("PRIVMSG", 411);
     dan.refused("PRIVMSG bob", 412);
     dan.refused("PRIVMSG bob :", 412);
-    bob.silent();
+    bob.assert_silent();
     carla.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn names_marks_the_owner_and_list_topic_answer() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let _carla = carla_in_lobby(&server);
     let mut ana = Irc::register(addr, "ana");
     assert_eq!(ana.join("#lobby"), ["@carla", "ana"]);
     ana.join("#zoo");
     ana.send("NAMES #lobby");
-    ana.next_is(":sala 353 ana = #lobby :@carla ana");
-    ana.next_is(":sala 366 ana #lobby :End of /NAMES list.");
+    ana.expect(":sala 353 ana = #lobby :@carla ana");
+    ana.expect(":sala 366 ana #lobby :End of /NAMES list.");
     ana.send("NAMES #nowhere");
-    ana.next_is(":sala 366 ana #nowhere :End of /NAMES list.");
+    ana.expect(":sala 366 ana #nowhere :End of /NAMES list.");
     ana.send("LIST");
-    ana.next_is(":sala 321 ana Channel :Users  Name");
-    ana.next_is(":sala 322 ana #lobby 2 :owner carla");
-    ana.next_is(":sala 322 ana #zoo 1 :owner ana");
-    ana.next_is(":sala 323 ana :End of /LIST");
+    ana.expect(":sala 321 ana Channel :Users  Name");
+    ana.expect(":sala 322 ana #lobby 2 :owner carla");
+    ana.expect(":sala 322 ana #zoo 1 :owner ana");
+    ana.expect(":sala 323 ana :End of /LIST");
     ana.send("TOPIC #lobby");
-    ana.next_is(":sala 331 ana #lobby :No topic is set");
+    ana.expect(":sala 331 ana #lobby :No topic is set");
     ana.send("TOPIC #lobby :new topic");
-    ana.next_is(":sala NOTICE ana :#lobby: Sala rooms have no topic");
+    ana.expect(":sala NOTICE ana :#lobby: Sala rooms have no topic");
     let p = ana.refused("TOPIC #nowhere", 403);
     assert_eq!(p.params[1], "#nowhere");
     ana.refused("TOPIC", 461);
@@ -688,41 +401,40 @@ fn names_marks_the_owner_and_list_topic_answer() {
 
 #[test]
 fn who_and_whois() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let _carla = carla_in_lobby(&server);
     let mut ana = Irc::register(addr, "ana");
     ana.join("#lobby");
     ana.send("WHO #lobby");
-    ana.next_is(":sala 352 ana #lobby carla sala sala carla H@ :0 carla");
-    ana.next_is(":sala 352 ana #lobby ana sala sala ana H :0 ana");
-    ana.next_is(":sala 315 ana #lobby :End of /WHO list.");
+    ana.expect(":sala 352 ana #lobby carla sala sala carla H@ :0 carla");
+    ana.expect(":sala 352 ana #lobby ana sala sala ana H :0 ana");
+    ana.expect(":sala 315 ana #lobby :End of /WHO list.");
     ana.send("WHO carla");
-    ana.next_is(":sala 352 ana * carla sala sala carla H :0 carla");
-    ana.next_is(":sala 315 ana carla :End of /WHO list.");
+    ana.expect(":sala 352 ana * carla sala sala carla H :0 carla");
+    ana.expect(":sala 315 ana carla :End of /WHO list.");
     ana.send("WHO nobody");
-    ana.next_is(":sala 315 ana nobody :End of /WHO list.");
+    ana.expect(":sala 315 ana nobody :End of /WHO list.");
     ana.send("WHOIS carla");
-    ana.next_is(":sala 311 ana carla carla sala * :carla");
-    ana.next_is(":sala 319 ana carla :@#lobby");
-    ana.next_is(":sala 312 ana carla sala :Sala, over CHAT/1");
-    ana.next_is(":sala 318 ana carla :End of /WHOIS list.");
+    ana.expect(":sala 311 ana carla carla sala * :carla");
+    ana.expect(":sala 319 ana carla :@#lobby");
+    ana.expect(":sala 312 ana carla sala :Sala, over CHAT/1");
+    ana.expect(":sala 318 ana carla :End of /WHOIS list.");
     ana.send("WHOIS ana");
-    ana.next_is(":sala 311 ana ana ana sala * :ana");
-    ana.next_is(":sala 319 ana ana :#lobby");
-    ana.next_is(":sala 312 ana ana sala :Sala, over IRC");
-    ana.next_is(":sala 318 ana ana :End of /WHOIS list.");
+    ana.expect(":sala 311 ana ana ana sala * :ana");
+    ana.expect(":sala 319 ana ana :#lobby");
+    ana.expect(":sala 312 ana ana sala :Sala, over IRC");
+    ana.expect(":sala 318 ana ana :End of /WHOIS list.");
     ana.send("WHOIS nobody");
-    ana.next_is(":sala 401 ana nobody :No such nick/channel");
-    ana.next_is(":sala 318 ana nobody :End of /WHOIS list.");
+    ana.expect(":sala 401 ana nobody :No such nick/channel");
+    ana.expect(":sala 318 ana nobody :End of /WHOIS list.");
     ana.refused("WHOIS", 431);
     server.shutdown();
 }
 
 #[test]
 fn kick_by_the_owner_and_482_for_others() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     let mut bob = Irc::register(addr, "bob");
@@ -730,10 +442,10 @@ fn kick_by_the_owner_and_482_for_others() {
     ana.join("#lobby");
     bob.join("#lobby");
     carla.join("lobby");
-    ana.expect("carla", |l| {
+    ana.wait_for("carla", |l| {
         l.ends_with("JOIN #lobby") && l.contains("carla")
     });
-    bob.expect("carla", |l| {
+    bob.wait_for("carla", |l| {
         l.ends_with("JOIN #lobby") && l.contains("carla")
     });
     let p = bob.refused("KICK #lobby carla :go", 482);
@@ -749,13 +461,13 @@ fn kick_by_the_owner_and_482_for_others() {
     let p = ana.refused("KICK #lobby nobody", 401);
     assert_eq!(p.params[1], "nobody");
     ana.send("KICK #lobby carla :enough");
-    ana.next_is(&format!("{} KICK #lobby carla :enough", who("ana")));
-    bob.next_is(&format!("{} KICK #lobby carla :enough", who("ana")));
+    ana.expect(&format!("{} KICK #lobby carla :enough", who("ana")));
+    bob.expect(&format!("{} KICK #lobby carla :enough", who("ana")));
     carla.expect("KICKED lobby carla ana enough");
     // Without a reason the kicker's nick is the comment.
     ana.send("KICK #lobby bob");
-    ana.next_is(&format!("{} KICK #lobby bob :ana", who("ana")));
-    bob.next_is(&format!("{} KICK #lobby bob :ana", who("ana")));
+    ana.expect(&format!("{} KICK #lobby bob :ana", who("ana")));
+    bob.expect(&format!("{} KICK #lobby bob :ana", who("ana")));
     bob.refused("PRIVMSG #lobby :still here?", 404);
     carla.assert_silent();
     server.shutdown();
@@ -763,29 +475,29 @@ fn kick_by_the_owner_and_482_for_others() {
 
 #[test]
 fn mode_replies_for_channels_and_users() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     let _bob = Irc::register(addr, "bob");
     ana.join("#lobby");
     ana.send("MODE #lobby");
-    ana.next_is(":sala 324 ana #lobby +");
+    ana.expect(":sala 324 ana #lobby +");
     ana.send("MODE #lobby b");
-    ana.next_is(":sala 368 ana #lobby :End of channel ban list");
+    ana.expect(":sala 368 ana #lobby :End of channel ban list");
     ana.send("MODE #lobby +b");
-    ana.next_is(":sala 368 ana #lobby :End of channel ban list");
+    ana.expect(":sala 368 ana #lobby :End of channel ban list");
     ana.send("MODE #lobby e");
-    ana.next_is(":sala 349 ana #lobby :End of channel exception list");
+    ana.expect(":sala 349 ana #lobby :End of channel exception list");
     ana.send("MODE #lobby I");
-    ana.next_is(":sala 347 ana #lobby :End of channel invite list");
+    ana.expect(":sala 347 ana #lobby :End of channel invite list");
     let p = ana.refused("MODE #lobby +o bob", 472);
     assert_eq!(p.params[1], "o");
     ana.refused("MODE #nowhere", 403);
     ana.refused("MODE", 461);
     ana.send("MODE ana");
-    ana.next_is(":sala 221 ana +");
+    ana.expect(":sala 221 ana +");
     ana.send("MODE ana +i");
-    ana.next_is(":sala 221 ana +");
+    ana.expect(":sala 221 ana +");
     ana.refused("MODE ana +x", 501);
     ana.refused("MODE bob", 502);
     server.shutdown();
@@ -793,60 +505,59 @@ fn mode_replies_for_channels_and_users() {
 
 #[test]
 fn away_ison_and_userhost() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     let mut bob = Irc::register(addr, "bob");
     let _carla = Client::login(server.local_addr(), "carla");
     bob.send("ISON ana carla nobody BOB");
-    bob.next_is(":sala 303 bob :ana carla bob");
+    bob.expect(":sala 303 bob :ana carla bob");
     bob.refused("ISON", 461);
     bob.send("USERHOST ana carla nobody");
-    bob.next_is(":sala 302 bob :ana=+ana@sala carla=+carla@sala");
+    bob.expect(":sala 302 bob :ana=+ana@sala carla=+carla@sala");
     ana.send("AWAY :at lunch");
-    ana.next_is(":sala 306 ana :You have been marked as being away");
+    ana.expect(":sala 306 ana :You have been marked as being away");
     bob.send("USERHOST ana");
-    bob.next_is(":sala 302 bob :ana=-ana@sala");
+    bob.expect(":sala 302 bob :ana=-ana@sala");
     // A message to an away user still arrives; the sender learns 301.
     bob.send("PRIVMSG ana :you there?");
-    ana.next_is(&format!("{} PRIVMSG ana :you there?", who("bob")));
-    bob.next_is(":sala 301 bob ana :at lunch");
+    ana.expect(&format!("{} PRIVMSG ana :you there?", who("bob")));
+    bob.expect(":sala 301 bob ana :at lunch");
     bob.send("WHOIS ana");
-    bob.expect("301 in WHOIS", |l| l == ":sala 301 bob ana :at lunch");
-    bob.expect("318", |l| is_numeric(l, 318));
+    bob.wait_for("301 in WHOIS", |l| l == ":sala 301 bob ana :at lunch");
+    bob.wait_for("318", |l| is_numeric(l, 318));
     ana.join("#lobby");
     bob.send("WHO #lobby");
-    bob.next_is(":sala 352 bob #lobby ana sala sala ana G@ :0 ana");
+    bob.expect(":sala 352 bob #lobby ana sala sala ana G@ :0 ana");
     bob.numeric(315);
     ana.send("AWAY");
-    ana.next_is(":sala 305 ana :You are no longer marked as being away");
+    ana.expect(":sala 305 ana :You are no longer marked as being away");
     bob.send("PRIVMSG ana :back?");
-    ana.next_is(&format!("{} PRIVMSG ana :back?", who("bob")));
-    bob.silent();
+    ana.expect(&format!("{} PRIVMSG ana :back?", who("bob")));
+    bob.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn quit_sends_error_then_closes_and_room_mates_see_quit() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let mut carla = carla_in_lobby(&server);
     let mut bob = Irc::register(addr, "bob");
     bob.join("#lobby");
     let mut ana = Irc::register(addr, "ana");
     ana.join("#lobby");
     carla.wait_line("JOIN lobby ana");
-    bob.next_is(&format!("{} JOIN #lobby", who("ana")));
+    bob.expect(&format!("{} JOIN #lobby", who("ana")));
     ana.send("QUIT :gone fishing");
-    ana.next_is("ERROR :Closing link: goodbye");
-    ana.expect_eof();
+    ana.expect("ERROR :Closing link: goodbye");
+    ana.expect_closed();
     carla.expect("QUIT ana gone fishing");
-    bob.next_is(&format!("{} QUIT :gone fishing", who("ana")));
+    bob.expect(&format!("{} QUIT :gone fishing", who("ana")));
     // QUIT without a text, and a client that just closes its socket.
     bob.send("QUIT");
-    bob.next_is("ERROR :Closing link: goodbye");
-    bob.expect_eof();
+    bob.expect("ERROR :Closing link: goodbye");
+    bob.expect_closed();
     carla.expect("QUIT bob quit");
     let mut dan = Irc::register(addr, "dan");
     dan.join("#lobby");
@@ -856,8 +567,8 @@ fn quit_sends_error_then_closes_and_room_mates_see_quit() {
     // A QUIT before registration closes too.
     let mut early = Irc::connect(addr);
     early.send("QUIT");
-    early.next_is("ERROR :Closing link: goodbye");
-    early.expect_eof();
+    early.expect("ERROR :Closing link: goodbye");
+    early.expect_closed();
     server.shutdown();
 }
 
@@ -865,11 +576,10 @@ fn quit_sends_error_then_closes_and_room_mates_see_quit() {
 
 #[test]
 fn odd_spacing_bare_lf_and_ctcp_action() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let mut carla = carla_in_lobby(&server);
     ana.send_bytes(b"   join    #lobby   \n");
     ana.joined("#lobby");
     carla.expect("JOIN lobby ana");
@@ -892,21 +602,20 @@ fn odd_spacing_bare_lf_and_ctcp_action() {
     ana.send("PRIVMSG #lobby :\u{1}ACTION waves\u{1}");
     carla.expect("MSG lobby ana \u{1}ACTION waves\u{1}");
     carla.send("SAY lobby \u{1}ACTION waves back\u{1}");
-    ana.next_is(&format!(
+    ana.expect(&format!(
         "{} PRIVMSG #lobby :\u{1}ACTION waves back\u{1}",
         who("carla")
     ));
-    ana.silent();
+    ana.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn long_lines_up_to_2048_pass_and_longer_get_417() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let mut carla = carla_in_lobby(&server);
     ana.join("#lobby");
     carla.expect("JOIN lobby ana");
     // 2048 bytes with the CRLF: accepted whole.
@@ -922,27 +631,27 @@ fn long_lines_up_to_2048_pass_and_longer_get_417() {
     let text = "z".repeat(2048 - 1 - head.len());
     ana.send(&format!("{head}{text}"));
     ana.numeric(417);
-    ana.silent();
+    ana.assert_silent();
     let text = "w".repeat(10_000);
     ana.send(&format!("{head}{text}"));
     ana.numeric(417);
     ana.send("PRIVMSG #lobby :after the long ones");
     carla.expect("MSG lobby ana after the long ones");
     carla.assert_silent();
-    ana.silent();
+    ana.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn bad_utf8_gets_a_numeric_and_the_connection_goes_on() {
-    let server = start();
+    let server = start_irc(|_| {});
     let mut ana = Irc::register(irc_addr(&server), "ana");
     ana.send_bytes(b"PRIVMSG ana :\xff\xfe\r\n");
     let line = ana.next();
     let p = parse(&line);
     assert_eq!(p.prefix, "sala", "{line:?}");
     assert!(p.command.starts_with('4'), "an error numeric: {line:?}");
-    ana.silent();
+    ana.assert_silent();
     server.shutdown();
 }
 
@@ -950,10 +659,9 @@ fn bad_utf8_gets_a_numeric_and_the_connection_goes_on() {
 
 #[test]
 fn mixed_room_sees_joins_messages_nicks_kicks_parts_and_quits_in_order() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let mut carla = carla_in_lobby(&server);
     let mut ana = Irc::register(addr, "ana");
     assert_eq!(ana.join("#lobby"), ["@carla", "ana"]);
     let joined = carla.lines_until("ana's join", |l| l == "JOIN lobby ana");
@@ -963,17 +671,17 @@ fn mixed_room_sees_joins_messages_nicks_kicks_parts_and_quits_in_order() {
     carla.expect_all(&["MSG lobby ana one", "MSG lobby ana two"]);
     carla.send("SAY lobby three");
     carla.expect("MSG lobby carla three");
-    ana.next_is(&format!("{} PRIVMSG #lobby :three", who("carla")));
+    ana.expect(&format!("{} PRIVMSG #lobby :three", who("carla")));
     // Nick changes, both ways.
     ana.send("NICK anna");
-    ana.next_is(&format!("{} NICK :anna", who("ana")));
+    ana.expect(&format!("{} NICK :anna", who("ana")));
     ana.nick = "anna".into();
     carla.expect("NICK ana anna");
     carla.send("NICK carlota");
     carla.expect("NICK carla carlota");
-    ana.next_is(&format!("{} NICK :carlota", who("carla")));
+    ana.expect(&format!("{} NICK :carlota", who("carla")));
     ana.send("NAMES #lobby");
-    ana.next_is(":sala 353 anna = #lobby :@carlota anna");
+    ana.expect(":sala 353 anna = #lobby :@carlota anna");
     ana.numeric(366);
     // A second IRC user joins, the CHAT/1 owner kicks it.
     let mut bob = Irc::register(addr, "bob");
@@ -982,61 +690,60 @@ fn mixed_room_sees_joins_messages_nicks_kicks_parts_and_quits_in_order() {
     assert_eq!(history.len(), 3, "{history:?}");
     assert!(history[0].ends_with(" <ana> one"), "{history:?}");
     assert!(history[2].ends_with(" <carla> three"), "{history:?}");
-    ana.next_is(&format!("{} JOIN #lobby", who("bob")));
+    ana.expect(&format!("{} JOIN #lobby", who("bob")));
     carla.expect("JOIN lobby bob");
     carla.send("KICK lobby bob behave");
     carla.expect("KICKED lobby bob carlota behave");
-    ana.next_is(&format!("{} KICK #lobby bob :behave", who("carlota")));
-    bob.next_is(&format!("{} KICK #lobby bob :behave", who("carlota")));
+    ana.expect(&format!("{} KICK #lobby bob :behave", who("carlota")));
+    bob.expect(&format!("{} KICK #lobby bob :behave", who("carlota")));
     // Part, rejoin, and quit of the IRC user.
     ana.send("PART #lobby :brb");
-    ana.next_is(&format!("{} PART #lobby :brb", who("anna")));
+    ana.expect(&format!("{} PART #lobby :brb", who("anna")));
     carla.expect("PART lobby anna brb");
     assert_eq!(ana.join("#lobby"), ["@carlota", "anna"]);
     assert_eq!(ana.history("#lobby").len(), 3);
     carla.expect("JOIN lobby anna");
     ana.send("QUIT :bye all");
-    ana.next_is("ERROR :Closing link: goodbye");
-    ana.expect_eof();
+    ana.expect("ERROR :Closing link: goodbye");
+    ana.expect_closed();
     carla.expect("QUIT anna bye all");
     // The CHAT/1 user's quit, seen from IRC.
     bob.join("#lobby");
     bob.history("#lobby");
     carla.expect("JOIN lobby bob");
     carla.quit();
-    bob.next_is(&format!("{} QUIT :quit", who("carlota")));
-    bob.silent();
+    bob.expect(&format!("{} QUIT :quit", who("carlota")));
+    bob.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn broadcasts_cross_the_doors() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut carla = Client::login(server.local_addr(), "carla");
     let mut ana = Irc::register(addr, "ana");
     let mut bob = Irc::register(addr, "bob");
     carla.send("BROADCAST hello everyone");
     carla.expect("BROADCAST carla hello everyone");
-    ana.next_is(&format!("{} NOTICE $* :hello everyone", who("carla")));
-    bob.next_is(&format!("{} NOTICE $* :hello everyone", who("carla")));
+    ana.expect(&format!("{} NOTICE $* :hello everyone", who("carla")));
+    bob.expect(&format!("{} NOTICE $* :hello everyone", who("carla")));
     ana.send("PRIVMSG $* :from irc");
     carla.expect("BROADCAST ana from irc");
-    bob.next_is(&format!("{} NOTICE $* :from irc", who("ana")));
-    ana.silent(); // no echo to the IRC sender
+    bob.expect(&format!("{} NOTICE $* :from irc", who("ana")));
+    ana.assert_silent(); // no echo to the IRC sender
     ana.send("NOTICE $* :a notice to all");
     carla.expect("BROADCAST ana a notice to all");
-    bob.next_is(&format!("{} NOTICE $* :a notice to all", who("ana")));
-    ana.silent();
+    bob.expect(&format!("{} NOTICE $* :a notice to all", who("ana")));
+    ana.assert_silent();
     server.shutdown();
 }
 
 #[test]
 fn room_deletion_by_a_chat_owner_is_a_kick_on_irc() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
-    let mut carla = Client::login(server.local_addr(), "carla");
-    carla.join("lobby");
+    let mut carla = carla_in_lobby(&server);
     let mut ana = Irc::register(addr, "ana");
     ana.join("#lobby");
     carla.expect("JOIN lobby ana");
@@ -1045,18 +752,18 @@ fn room_deletion_by_a_chat_owner_is_a_kick_on_irc() {
     assert_eq!(p.params[1], "#lobby");
     carla.send("DELETE lobby");
     carla.expect("CLOSED lobby carla");
-    ana.next_is(&format!(
+    ana.expect(&format!(
         "{} KICK #lobby ana :carla deleted the room",
         who("carla")
     ));
     ana.refused("PRIVMSG #lobby :anyone?", 403);
-    bob.silent();
+    bob.assert_silent();
     // An IRC owner deletes its own room: its CHAT/1 members see CLOSED.
     ana.join("#den");
     carla.join("den");
-    ana.next_is(&format!("{} JOIN #den", who("carla")));
+    ana.expect(&format!("{} JOIN #den", who("carla")));
     ana.send("DELETE #den");
-    ana.next_is(&format!(
+    ana.expect(&format!(
         "{} KICK #den ana :ana deleted the room",
         who("ana")
     ));
@@ -1068,20 +775,20 @@ fn room_deletion_by_a_chat_owner_is_a_kick_on_irc() {
 
 #[test]
 fn register_from_irc_then_log_in_with_pass() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Irc::register(addr, "ana");
     ana.send("REGISTER s3cret");
     // Hashing runs on a worker thread: wait for its answer.
-    ana.next_is(":sala NOTICE ana :REGISTER done: ana");
+    ana.expect(":sala NOTICE ana :REGISTER done: ana");
     ana.refused("REGISTER again", 462);
     ana.refused("REGISTER", 461);
     ana.send("WHOIS ana");
-    ana.expect("330", |l| l == ":sala 330 ana ana ana :is logged in as");
+    ana.wait_for("330", |l| l == ":sala 330 ana ana ana :is logged in as");
     ana.numeric(318);
     ana.send("QUIT");
-    ana.next_is("ERROR :Closing link: goodbye");
-    ana.expect_eof();
+    ana.expect("ERROR :Closing link: goodbye");
+    ana.expect_closed();
 
     // A wrong password: 464, and the connection may pick another nick.
     let mut c = Irc::connect(addr);
@@ -1098,7 +805,7 @@ fn register_from_irc_then_log_in_with_pass() {
     c.send("NICK notana");
     c.nick = "notana".into();
     c.numeric(1);
-    c.expect("376", |l| is_numeric(l, 376));
+    c.wait_for("376", |l| is_numeric(l, 376));
 
     // No password for a registered nick: 464 too.
     let mut d = Irc::connect(addr);
@@ -1117,24 +824,24 @@ fn register_from_irc_then_log_in_with_pass() {
     e.send("PASS s3cret");
     e.send("NICK ana");
     e.send("USER ana 0 * :Ana");
-    e.next_is(":sala CAP * LS :");
+    e.expect(":sala CAP * LS :");
     e.send("CAP END");
     e.nick = "ana".into();
     e.numeric(1);
-    e.expect("376", |l| is_numeric(l, 376));
+    e.wait_for("376", |l| is_numeric(l, 376));
     // Now that ana is here, the holder of the nick keeps it.
     d.send("NICK ana");
     let p = parse(&d.next());
     assert_eq!(p.command, "433", "{p:?}");
     c.send("WHOIS ana");
-    c.expect("330", |l| l == ":sala 330 notana ana ana :is logged in as");
+    c.wait_for("330", |l| l == ":sala 330 notana ana ana :is logged in as");
     c.numeric(318);
     server.shutdown();
 }
 
 #[test]
 fn account_registered_over_chat_logs_in_over_irc_and_gets_waiting_whispers() {
-    let server = start();
+    let server = start_irc(|_| {});
     let addr = irc_addr(&server);
     let mut ana = Client::login(server.local_addr(), "ana");
     ana.send("REGISTER pw1");
@@ -1142,21 +849,21 @@ fn account_registered_over_chat_logs_in_over_irc_and_gets_waiting_whispers() {
     ana.quit();
     let mut bob = Irc::register(addr, "bob");
     bob.send("PRIVMSG ana :while you were out");
-    bob.next_is(":sala NOTICE bob :ana is offline: your message waits for their next login");
+    bob.expect(":sala NOTICE bob :ana is offline: your message waits for their next login");
     let mut c = Irc::connect(addr);
     c.send("PASS pw1");
     c.send("NICK ana");
     c.send("USER ana 0 * :Ana");
     c.nick = "ana".into();
     c.numeric(1);
-    c.expect("376", |l| is_numeric(l, 376));
+    c.wait_for("376", |l| is_numeric(l, 376));
     let line = c.next();
     let p = parse(&line);
     assert_eq!(p.prefix, "bob!bob@sala", "{line:?}");
     assert_eq!(p.command, "PRIVMSG");
     assert_eq!(p.params[0], "ana");
     assert!(p.params[1].ends_with("] while you were out"), "{line:?}");
-    c.silent();
+    c.assert_silent();
     // The CHAT/1 door refuses the wrong password as before.
     let mut other = Client::connect(server.local_addr());
     other.send("NICK ana nope");

@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::{Client, WAIT_LIMIT};
+use common::chat1::Client;
+use common::{WAIT_LIMIT, irc_addr, start_irc};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -157,10 +158,8 @@ impl Drop for Irssi {
 fn irssi_joins_talks_with_a_chat_client_parts_and_quits() {
     require("tmux", "-V");
     require("irssi", "--version");
-    let server = common::start(|c| {
-        c.irc_listen = Some("127.0.0.1:0".parse().expect("a literal address"));
-    });
-    let port = server.irc_addr().expect("the IRC door is open").port();
+    let server = start_irc(|_| {});
+    let port = irc_addr(&server).port();
     let mut carla = Client::login(server.local_addr(), "carla");
     carla.join("lobby");
 

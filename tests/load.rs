@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Client, start, start_default};
+use common::chat1::{Client, ana_and_bob};
+use common::{start, start_default};
 use sala::FloodLimit;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,11 +30,7 @@ fn expect_numbered(c: &mut Client, room: &str, nick: &str, count: usize) {
 fn burst_of_5000_lines_arrives_complete_and_in_order() {
     let server = start_default();
     let addr = server.local_addr();
-    let mut ana = Client::login(addr, "ana");
-    let mut bob = Client::login(addr, "bob");
-    ana.join("lobby");
-    bob.join("lobby");
-    ana.expect("JOIN lobby bob");
+    let (mut ana, mut bob) = ana_and_bob(addr);
     ana.send_bytes(&burst("lobby", 5000));
     expect_numbered(&mut bob, "lobby", "ana", 5000);
     expect_numbered(&mut ana, "lobby", "ana", 5000);
@@ -63,11 +60,7 @@ fn flood_control_slows_a_burst_down_without_losing_a_line() {
         };
     });
     let addr = server.local_addr();
-    let mut ana = Client::login(addr, "ana");
-    let mut bob = Client::login(addr, "bob");
-    ana.join("lobby");
-    bob.join("lobby");
-    ana.expect("JOIN lobby bob");
+    let (mut ana, mut bob) = ana_and_bob(addr);
     let t0 = Instant::now();
     ana.send_bytes(&burst("lobby", LINES));
     expect_numbered(&mut bob, "lobby", "ana", LINES);

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{Client, start_default};
+use common::chat1::Client;
+use common::start_default;
 use std::net::SocketAddr;
 
 /// Ana and bob in `lobby`, carl in `side`, dave in no room.

@@ -3,13 +3,14 @@
 
 mod common;
 
-use common::{Client, start};
+use common::chat1::Client;
+use common::{kill, start, wait_exit};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A library server keeping its data in `dir`.
 fn start_in(dir: &Path, tweak: impl FnOnce(&mut sala::Config)) -> sala::Server {
@@ -244,8 +245,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill(&mut self.child);
     }
 }
 
@@ -302,16 +302,9 @@ fn a_damaged_database_is_refused_with_a_clear_error() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the server binary");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server kept running on a damaged database");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = wait_exit(&mut child, Duration::from_secs(30)) else {
+        kill(&mut child);
+        panic!("the server kept running on a damaged database");
     };
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Client, READ_TIMEOUT, start, start_default};
+use common::chat1::{Client, ana_and_bob, stuck_in_lobby};
+use common::{start, start_default, with_timeouts};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
@@ -12,12 +13,10 @@ use std::time::Duration;
 /// Nothing listens on `addr` any more: connecting fails, or (should another
 /// socket be mid-close) the connection ends without a byte.
 fn assert_not_listening(addr: SocketAddr) {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
         return;
     };
-    stream
-        .set_read_timeout(Some(READ_TIMEOUT))
-        .expect("set a read timeout");
+    let mut stream = with_timeouts(stream);
     let mut buf = [0u8; 256];
     match stream.read(&mut buf) {
         Ok(0) => {}
@@ -110,11 +109,7 @@ fn dropping_the_server_stops_it() {
 fn shutdown_in_the_middle_of_a_burst_ends_every_stream() {
     let server = start_default();
     let addr = server.local_addr();
-    let mut ana = Client::login(addr, "ana");
-    let mut bob = Client::login(addr, "bob");
-    ana.join("lobby");
-    bob.join("lobby");
-    ana.expect("JOIN lobby bob");
+    let (mut ana, mut bob) = ana_and_bob(addr);
     let mut burst = String::new();
     for i in 0..5000 {
         burst.push_str(&format!("SAY lobby {i}\n"));
@@ -147,9 +142,7 @@ fn shutdown_does_not_wait_on_a_client_that_never_reads() {
     let addr = server.local_addr();
     let mut ana = Client::login(addr, "ana");
     ana.join("lobby");
-    let mut stuck = Client::connect_small_buffer(addr, 4096);
-    stuck.send("JOIN lobby");
-    ana.expect(&format!("JOIN lobby {}", stuck.nick));
+    let mut stuck = stuck_in_lobby(addr, &mut ana);
     // 8 MB: more than the kernel buffers between the server and the stuck client.
     let text = "s".repeat(1000);
     for round in 0..8 {

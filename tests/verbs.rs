@@ -1,9 +1,10 @@
-//! One test per client verb of CHAT/1 (protocol.md, "Client → server"),
-//! checking the exact lines each one produces.
+//! One test per client verb of CHAT/1 (`docs/protocol.md`, "Client
+//! commands"), checking the exact lines each one produces.
 
 mod common;
 
-use common::{Client, now_ms, start, start_default};
+use common::chat1::{Client, ana_and_bob};
+use common::{now_ms, start, start_default};
 
 #[test]
 fn nick_renames_and_tells_the_user_and_room_mates() {
@@ -36,7 +37,7 @@ fn nick_renames_and_tells_the_user_and_room_mates() {
 #[test]
 fn register_binds_the_nick_and_is_refused_to_guests_and_twice() {
     // Passwords at login (BAD_PASSWORD), OFFLINE whispers and INBOX_FULL are
-    // not covered here yet.
+    // checked in persistence.rs.
     let server = start_default();
     let mut a = Client::connect(server.local_addr());
     a.send("REGISTER secret");
@@ -108,12 +109,7 @@ fn join_with_a_key_locks_the_room() {
 #[test]
 fn part_tells_every_member_including_the_leaver() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut a = Client::login(addr, "ana");
-    let mut b = Client::login(addr, "bob");
-    a.join("lobby");
-    b.join("lobby");
-    a.expect("JOIN lobby bob");
+    let (mut a, mut b) = ana_and_bob(server.local_addr());
     b.send("PART lobby see you  later");
     b.expect("PART lobby bob see you  later");
     a.expect("PART lobby bob see you  later");
@@ -289,12 +285,7 @@ fn kick_removes_a_member_and_tells_every_member_including_the_kicked() {
 #[test]
 fn delete_closes_the_room_for_every_member_and_forgets_it() {
     let server = start_default();
-    let addr = server.local_addr();
-    let mut a = Client::login(addr, "ana");
-    let mut b = Client::login(addr, "bob");
-    a.join("lobby");
-    b.join("lobby");
-    a.expect("JOIN lobby bob");
+    let (mut a, mut b) = ana_and_bob(server.local_addr());
     a.send("SAY lobby soon gone");
     a.expect("MSG lobby ana soon gone");
     b.expect("MSG lobby ana soon gone");
@@ -391,10 +382,11 @@ fn history_pages_back_with_strictly_increasing_stamps() {
     for pair in all.windows(2) {
         assert!(pair[0].0 < pair[1].0, "stamps not increasing: {pair:?}");
     }
-    // Unix milliseconds: no earlier than the test's start (a sanity check of the unit).
+    // Unix milliseconds: from a second before the test's start to a day after
+    // it (a sanity check of the unit).
     assert!(all[0].0 + 1000 >= t0, "{} vs {t0}", all[0].0);
     assert!(all[119].0 < t0 + 86_400_000, "{} vs {t0}", all[119].0);
-    // A stamp between two messages cuts exactly there.
+    // A message's stamp cuts exactly there: the page is the 50 messages before it.
     b.send(&format!("HISTORY lobby {}", all[60].0));
     let cut = page(&mut b, "lobby");
     assert_eq!(cut, all[10..60]);

@@ -5,32 +5,17 @@
 
 mod common;
 
-use common::{Client, READ_TIMEOUT};
-use sala::Server;
+use common::chat1::Client;
+use common::ws::Ws;
+use common::{connect, start_web, web_addr};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
-
-fn start_web(tweak: impl FnOnce(&mut sala::Config)) -> (Server, SocketAddr) {
-    let server = common::start(|c| {
-        c.web_listen = Some("127.0.0.1:0".parse().expect("a literal address"));
-        tweak(c);
-    });
-    let web = server.web_addr().expect("the web listener is on");
-    (server, web)
-}
-
-fn stream(addr: SocketAddr) -> TcpStream {
-    common::connect(addr)
-}
+use tungstenite::Message;
 
 /// Sends `request` as it is and reads the whole answer (the server closes).
 fn http(addr: SocketAddr, request: &[u8]) -> String {
-    let mut s = stream(addr);
+    let mut s = connect(addr);
     s.write_all(request).expect("send the request");
     let mut answer = Vec::new();
     match s.read_to_end(&mut answer) {
@@ -70,106 +55,10 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
         .map_or_else(|| panic!("no {name} header in {headers:?}"), |(_, v)| v)
 }
 
-/// A WebSocket client speaking CHAT/1: one line per text frame.
-struct Ws {
-    ws: WebSocket<TcpStream>,
-    nick: String,
-}
-
-impl Ws {
-    /// Connects with an `Origin` that matches the server (as a browser would).
-    fn connect(addr: SocketAddr) -> Ws {
-        let mut request = format!("ws://{addr}/ws")
-            .into_client_request()
-            .expect("a request");
-        request.headers_mut().insert(
-            "Origin",
-            HeaderValue::from_str(&format!("http://{addr}")).expect("a header value"),
-        );
-        let (ws, response) =
-            tungstenite::client::client(request, stream(addr)).expect("the handshake succeeds");
-        assert_eq!(response.status(), 101);
-        Ws {
-            ws,
-            nick: String::new(),
-        }
-    }
-
-    /// Connects and reads the WELCOME.
-    fn welcome(addr: SocketAddr) -> Ws {
-        let mut ws = Ws::connect(addr);
-        let line = ws.next();
-        let nick = line
-            .strip_prefix("WELCOME ")
-            .and_then(|r| r.split(' ').next())
-            .unwrap_or_else(|| panic!("expected WELCOME, got {line:?}"));
-        ws.nick = nick.to_string();
-        ws
-    }
-
-    fn login(addr: SocketAddr, nick: &str) -> Ws {
-        let mut ws = Ws::welcome(addr);
-        ws.send(&format!("NICK {nick}"));
-        let old = std::mem::replace(&mut ws.nick, nick.to_string());
-        ws.expect(&format!("NICK {old} {nick}"));
-        ws
-    }
-
-    fn send(&mut self, line: &str) {
-        self.ws
-            .send(Message::text(line))
-            .expect("send a text frame");
-    }
-
-    /// The next message, whatever it is; panics on a timeout.
-    fn message(&mut self) -> Message {
-        match self.ws.read() {
-            Ok(m) => m,
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                panic!("{}: nothing within {READ_TIMEOUT:?}", self.nick)
-            }
-            Err(e) => panic!("{}: read failed: {e}", self.nick),
-        }
-    }
-
-    /// The next text frame; it must hold exactly one line, without `\n`.
-    fn next(&mut self) -> String {
-        match self.message() {
-            Message::Text(t) => {
-                let line = t.as_str().to_string();
-                assert!(!line.contains('\n'), "one line per frame: {line:?}");
-                line
-            }
-            other => panic!("{}: expected a text frame, got {other:?}", self.nick),
-        }
-    }
-
-    fn expect(&mut self, want: &str) {
-        let got = self.next();
-        assert_eq!(got, want, "{}: unexpected line", self.nick);
-    }
-
-    fn wait_line(&mut self, want: &str) {
-        let deadline = Instant::now() + common::WAIT_LIMIT;
-        while self.next() != want {
-            assert!(Instant::now() < deadline, "{}: no {want:?}", self.nick);
-        }
-    }
-
-    /// The server's close frame must come next (after its BYE).
-    fn expect_close(&mut self) {
-        match self.message() {
-            Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Normal),
-            other => panic!("{}: expected a close frame, got {other:?}", self.nick),
-        }
-    }
-}
-
 #[test]
 fn the_page_and_its_files_are_served_with_safe_headers() {
-    let (_server, web) = start_web(|_| {});
+    let server = start_web(|_| {});
+    let web = web_addr(&server);
     for (path, kind, marker) in [
         ("/", "text/html; charset=utf-8", "<script src=\"/app.js\""),
         (
@@ -212,7 +101,8 @@ fn the_page_and_its_files_are_served_with_safe_headers() {
 
 #[test]
 fn a_websocket_user_and_a_tcp_user_chat() {
-    let (server, web) = start_web(|_| {});
+    let server = start_web(|_| {});
+    let web = web_addr(&server);
     let mut wanda = Ws::login(web, "wanda");
     let mut tom = Client::login(server.local_addr(), "tom");
     wanda.send("JOIN lobby");
@@ -238,7 +128,7 @@ fn a_websocket_user_and_a_tcp_user_chat() {
     wanda.expect("PONG b");
     // Messages tungstenite answers itself still go out through the writer.
     wanda
-        .ws
+        .socket()
         .send(Message::Ping(b"are you there".to_vec().into()))
         .expect("send a ping");
     match wanda.message() {
@@ -253,7 +143,8 @@ fn a_websocket_user_and_a_tcp_user_chat() {
 
 #[test]
 fn line_limits_apply_to_frames() {
-    let (_server, web) = start_web(|_| {});
+    let server = start_web(|_| {});
+    let web = web_addr(&server);
     let mut ws = Ws::login(web, "wanda");
     // 2047 bytes of text is the longest line (2048 with the `\n` it stands for).
     ws.send(&format!("PING {}", "x".repeat(2042)));
@@ -263,7 +154,7 @@ fn line_limits_apply_to_frames() {
     let err = ws.next();
     assert!(err.starts_with("ERR LINE_TOO_LONG "), "{err}");
     // Bytes that are not UTF-8 (only a binary frame can carry them).
-    ws.ws
+    ws.socket()
         .send(Message::Binary(b"PING \xff\xfe".to_vec().into()))
         .expect("send a binary frame");
     let err = ws.next();
@@ -274,21 +165,23 @@ fn line_limits_apply_to_frames() {
 
 #[test]
 fn a_client_that_closes_leaves_like_a_tcp_one() {
-    let (server, web) = start_web(|_| {});
+    let server = start_web(|_| {});
+    let web = web_addr(&server);
     let mut tom = Client::login(server.local_addr(), "tom");
     tom.join("lobby");
     let mut wanda = Ws::login(web, "wanda");
     wanda.send("JOIN lobby");
     wanda.wait_line("END HISTORY lobby");
     tom.expect("JOIN lobby wanda");
-    wanda.ws.close(None).expect("send a close frame");
+    wanda.socket().close(None).expect("send a close frame");
     tom.expect("QUIT wanda connection closed");
     common::eventually("the connection to be gone", || server.clients() == 1);
 }
 
 #[test]
 fn handshakes_the_server_refuses() {
-    let (_server, web) = start_web(|_| {});
+    let server = start_web(|_| {});
+    let web = web_addr(&server);
     let handshake = |extra: &str| {
         format!(
             "GET /ws HTTP/1.1\r\nHost: {web}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -302,7 +195,7 @@ fn handshakes_the_server_refuses() {
     };
     // The same request with the right Origin is accepted: the others differ by one thing.
     // The connection stays open after a 101: read its head only.
-    let mut s = stream(web);
+    let mut s = connect(web);
     s.write_all(handshake(&format!("{key}Origin: http://{web}\r\n")).as_bytes())
         .expect("send the handshake");
     let mut good = Vec::new();
@@ -355,9 +248,10 @@ fn handshakes_the_server_refuses() {
 
 #[test]
 fn a_full_server_refuses_websockets_too() {
-    let (server, web) = start_web(|c| c.max_clients = 1);
+    let server = start_web(|c| c.max_clients = 1);
+    let web = web_addr(&server);
     let mut tom = Client::login(server.local_addr(), "tom");
-    let mut ws = Ws::connect(web);
+    let mut ws = Ws::raw(web);
     ws.expect("ERR SERVER_FULL the server holds at most 1 clients; try again later");
     ws.expect("BYE server full");
     ws.expect_close();
@@ -367,10 +261,11 @@ fn a_full_server_refuses_websockets_too() {
 
 #[test]
 fn shutdown_says_bye_over_websockets_and_does_not_wait_for_idle_http() {
-    let (server, web) = start_web(|_| {});
+    let server = start_web(|_| {});
+    let web = web_addr(&server);
     let mut ws = Ws::login(web, "wanda");
     // A client that sent half a request head and waits.
-    let idle = stream(web);
+    let idle = connect(web);
     (&idle)
         .write_all(b"GET / HTTP/1.1\r\n")
         .expect("send half a head");

@@ -1,17 +1,27 @@
-//! Helpers shared by the integration tests: a server on a free port of
-//! 127.0.0.1, and a line client whose every read times out, so that a failure
-//! ends a test with what it saw instead of hanging it. Nothing here sleeps to
-//! wait for state: the helpers wait for the line that proves it.
+//! Helpers shared by the integration tests: servers on free ports of
+//! 127.0.0.1, sockets whose every read times out, and [`Lines`], a connection
+//! that reads and waits for lines, so that a failure ends a test with what it
+//! saw instead of hanging it. Nothing here sleeps to wait for state: the
+//! helpers wait for the line that proves it.
+//!
+//! One client per protocol, each built on [`Lines`]:
+//! - [`chat1`]: CHAT/1 over TCP ([`chat1::Client`]);
+//! - [`ws`]: CHAT/1 over the web door's WebSocket ([`ws::Ws`]);
+//! - [`irc`]: raw IRC lines over the IRC door ([`irc::Irc`]).
 
 // Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod chat1;
+pub mod irc;
+pub mod ws;
+
 use sala::FloodLimit;
 use sala::{Config, Server};
-use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,10 +40,17 @@ pub const NO_FLOOD: FloodLimit = FloodLimit {
     burst: 20,
 };
 
+// ---------------------------------------------------------------- servers
+
+/// A free port of 127.0.0.1.
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().expect("a literal address")
+}
+
 /// The test configuration: port 0 on loopback, flood control off.
 pub fn config() -> Config {
     Config {
-        listen: "127.0.0.1:0".parse().expect("a literal address"),
+        listen: loopback(),
         flood: NO_FLOOD,
         ..Config::default()
     }
@@ -51,6 +68,34 @@ pub fn start_default() -> Server {
     start(|_| {})
 }
 
+/// Starts a server with the IRC door open too (on a free port), changed by `tweak`.
+pub fn start_irc(tweak: impl FnOnce(&mut Config)) -> Server {
+    start(|c| {
+        c.irc_listen = Some(loopback());
+        tweak(c);
+    })
+}
+
+/// Starts a server with the web door open too (on a free port), changed by `tweak`.
+pub fn start_web(tweak: impl FnOnce(&mut Config)) -> Server {
+    start(|c| {
+        c.web_listen = Some(loopback());
+        tweak(c);
+    })
+}
+
+/// The address of the IRC door of a server from [`start_irc`].
+pub fn irc_addr(server: &Server) -> SocketAddr {
+    server.irc_addr().expect("the IRC door is open")
+}
+
+/// The address of the web door of a server from [`start_web`].
+pub fn web_addr(server: &Server) -> SocketAddr {
+    server.web_addr().expect("the web listener is on")
+}
+
+// ---------------------------------------------------------------- waiting
+
 /// Now in unix milliseconds.
 pub fn now_ms() -> u64 {
     let d = SystemTime::now()
@@ -60,7 +105,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// Polls `cond` until it holds, for state that no line announces (the count of
-/// open connections); panics after [`WAIT_LIMIT`].
+/// open connections, a process's exit); panics after [`WAIT_LIMIT`].
 pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT_LIMIT;
     while !cond() {
@@ -70,15 +115,38 @@ pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// A connected test client: one socket, buffered reads, every read bounded.
-pub struct Client {
-    /// The nick the server knows this client by (from WELCOME or NICK).
-    pub nick: String,
-    reader: BufReader<TcpStream>,
-    recent: VecDeque<String>,
+/// Waits up to `limit` for `child` to exit, polling (a child's exit says
+/// nothing on any socket); `None` if it is still running then.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
-static MARKS: AtomicU64 = AtomicU64::new(0);
+/// Kills and reaps `child` unless it has exited already (for `Drop`s, so that
+/// no test leaves a process running).
+pub fn kill(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
+static TOKENS: AtomicU64 = AtomicU64::new(0);
+
+/// A token never used before in this test process: `<prefix><N>`.
+pub fn fresh_token(prefix: &str) -> String {
+    format!("{prefix}{}", TOKENS.fetch_add(1, Ordering::Relaxed))
+}
+
+// ---------------------------------------------------------------- sockets
 
 /// Connects to `addr` with read and write timeouts of [`READ_TIMEOUT`], so
 /// that no test can hang on this socket.
@@ -98,116 +166,125 @@ pub fn with_timeouts(stream: TcpStream) -> TcpStream {
     stream
 }
 
-impl Client {
-    /// Wraps a connected stream, setting the read and write timeouts. Reads nothing.
-    pub fn from_stream(stream: TcpStream) -> Client {
-        let stream = with_timeouts(stream);
-        Client {
-            nick: String::new(),
-            reader: BufReader::new(stream),
+/// How a test connection moves lines: the line framing of a TCP door
+/// ([`Tcp`]) or WebSocket text frames ([`ws::Frames`]).
+pub trait Transport {
+    /// Sends one line, framed as the door wants it, in one write.
+    fn send_line(&mut self, line: &str) -> io::Result<()>;
+    /// The next line without its framing; `Ok(None)` when the stream ended.
+    fn recv_line(&mut self) -> io::Result<Option<String>>;
+}
+
+/// A transport that can open a connection of its own.
+pub trait Dial: Transport + Sized {
+    /// Connects to `addr`; sends and reads no line.
+    fn dial(addr: SocketAddr) -> Self;
+}
+
+/// How the lines of a TCP door end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// CHAT/1: `\n`.
+    Lf,
+    /// IRC: `\r\n`, and a server line is at most 512 bytes with it.
+    Crlf,
+}
+
+/// Lines over a TCP socket whose reads and writes time out.
+pub struct Tcp {
+    reader: BufReader<TcpStream>,
+    ending: Ending,
+}
+
+impl Tcp {
+    /// Wraps a connected stream, setting its timeouts.
+    pub fn new(stream: TcpStream, ending: Ending) -> Tcp {
+        Tcp {
+            reader: BufReader::new(with_timeouts(stream)),
+            ending,
+        }
+    }
+
+    fn terminator(&self) -> &'static str {
+        match self.ending {
+            Ending::Lf => "\n",
+            Ending::Crlf => "\r\n",
+        }
+    }
+}
+
+impl Transport for Tcp {
+    fn send_line(&mut self, line: &str) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(self.terminator().as_bytes());
+        self.reader.get_ref().write_all(&bytes)
+    }
+
+    fn recv_line(&mut self) -> io::Result<Option<String>> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let end = self.terminator();
+        let Some(body) = line.strip_suffix(end) else {
+            return Err(io::Error::new(
+                ErrorKind::InvalidData,
+                format!("a line not ended by {end:?} (cut short by EOF?): {line:?}"),
+            ));
+        };
+        if self.ending == Ending::Crlf && body.len() > 510 {
+            return Err(io::Error::new(
+                ErrorKind::InvalidData,
+                format!("an IRC line over 512 bytes: {body:?}"),
+            ));
+        }
+        Ok(Some(body.to_string()))
+    }
+}
+
+/// A connection that reads lines: every read bounded by [`READ_TIMEOUT`],
+/// every wait by [`WAIT_LIMIT`], and the last lines read kept for the panic
+/// message. The protocol clients wrap it and add their own steps.
+pub struct Lines<T> {
+    /// The nick the server knows this client by, for messages and checks.
+    pub nick: String,
+    io: T,
+    recent: VecDeque<String>,
+}
+
+impl<T: Transport> Lines<T> {
+    /// Wraps a connected transport; `nick` names it until the server gives one.
+    pub fn new(io: T, nick: &str) -> Lines<T> {
+        Lines {
+            nick: nick.to_string(),
+            io,
             recent: VecDeque::new(),
         }
     }
 
-    /// Connects without reading anything (for a server that may refuse).
-    pub fn raw(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect to the test server");
-        Client::from_stream(stream)
+    /// The transport, for what only it can do.
+    pub fn io(&mut self) -> &mut T {
+        &mut self.io
     }
 
-    /// Connects and reads `WELCOME <guest> <text>`; `nick` is the guest name.
-    pub fn connect(addr: SocketAddr) -> Client {
-        let mut c = Client::raw(addr);
-        c.welcome();
-        c
-    }
-
-    /// Connects with a receive buffer of `bytes` set before `connect`, so the
-    /// window the server sees is small from the start. Reads the WELCOME.
-    pub fn connect_small_buffer(addr: SocketAddr, bytes: usize) -> Client {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .expect("socket");
-        socket
-            .set_recv_buffer_size(bytes)
-            .expect("set the receive buffer size");
-        socket.connect(&addr.into()).expect("connect");
-        let mut c = Client::from_stream(socket.into());
-        c.welcome();
-        c
-    }
-
-    /// Reads the `WELCOME` line and remembers the guest nick.
-    pub fn welcome(&mut self) {
-        let line = self.next();
-        let rest = line
-            .strip_prefix("WELCOME ")
-            .unwrap_or_else(|| panic!("expected WELCOME, got {line:?}"));
-        let nick = rest.split(' ').next().unwrap_or_default();
-        assert!(
-            nick.starts_with("guest") && nick.len() > 5,
-            "guest nick in {line:?}"
-        );
-        assert!(rest.len() > nick.len() + 1, "WELCOME has a text: {line:?}");
-        self.nick = nick.to_string();
-    }
-
-    /// Connects and takes `nick`, waiting for `NICK guest<N> <nick>`.
-    pub fn login(addr: SocketAddr, nick: &str) -> Client {
-        let mut c = Client::connect(addr);
-        c.rename(nick);
-        c
-    }
-
-    /// Sends `NICK <nick>` and expects the `NICK <old> <nick>` that confirms it.
-    pub fn rename(&mut self, nick: &str) {
-        self.send(&format!("NICK {nick}"));
-        let old = std::mem::take(&mut self.nick);
-        self.expect(&format!("NICK {old} {nick}"));
-        self.nick = nick.to_string();
-    }
-
-    /// The socket, for options and for shutting it down.
-    pub fn stream(&self) -> &TcpStream {
-        self.reader.get_ref()
-    }
-
-    /// Consumes the client, returning its socket (lines already buffered are lost).
-    pub fn into_stream(self) -> TcpStream {
-        self.reader.into_inner()
-    }
-
-    /// Sends one line; the `\n` is added.
+    /// Sends one line; the transport frames it.
     pub fn send(&mut self, line: &str) {
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
-        self.send_bytes(&bytes);
+        self.io.send_line(line).expect("send to the server");
     }
 
-    /// Sends bytes as they are, in one write.
-    pub fn send_bytes(&mut self, bytes: &[u8]) {
-        let mut stream = self.reader.get_ref();
-        stream.write_all(bytes).expect("send to the server");
-    }
-
-    /// The next line, without its `\n`; `None` at EOF. Panics on a timeout or error.
+    /// The next line, without its framing; `None` at the end of the stream.
+    /// Panics on a timeout, an error or a badly framed line.
     pub fn read_line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
-            Ok(0) => None,
-            Ok(_) => {
-                assert!(
-                    line.ends_with('\n'),
-                    "{}: line cut short by EOF: {line:?}",
-                    self.nick
-                );
-                line.pop();
+        match self.io.recv_line() {
+            Ok(Some(line)) => {
                 if self.recent.len() == RECENT {
                     self.recent.pop_front();
                 }
                 self.recent.push_back(line.clone());
                 Some(line)
             }
+            Ok(None) => None,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 panic!(
                     "{}: no line within {READ_TIMEOUT:?}; last lines: {:#?}",
@@ -221,7 +298,7 @@ impl Client {
         }
     }
 
-    /// The next line; panics at EOF.
+    /// The next line; panics at the end of the stream.
     pub fn next(&mut self) -> String {
         match self.read_line() {
             Some(line) => line,
@@ -256,27 +333,8 @@ impl Client {
         got
     }
 
-    /// The next line must be `ERR <code> <text>`; then a PING proves the
-    /// connection still works and that nothing else was sent.
-    pub fn expect_err(&mut self, code: &str) {
-        let got = self.next();
-        let rest = got.strip_prefix(&format!("ERR {code} "));
-        assert!(
-            rest.is_some_and(|t| !t.trim().is_empty()),
-            "{}: expected ERR {code} <text>, got {got:?}",
-            self.nick
-        );
-        self.assert_silent();
-    }
-
-    /// Sends `line` and expects the error `code` for it (then PING/PONG).
-    pub fn refused(&mut self, line: &str, code: &str) {
-        self.send(line);
-        self.expect_err(code);
-    }
-
     /// Reads lines until one satisfies `pred`; returns every line read, the
-    /// match last. Panics at EOF or after [`WAIT_LIMIT`].
+    /// match last. Panics at the end of the stream or after [`WAIT_LIMIT`].
     pub fn lines_until(&mut self, what: &str, mut pred: impl FnMut(&str) -> bool) -> Vec<String> {
         let deadline = Instant::now() + WAIT_LIMIT;
         let mut seen = Vec::new();
@@ -318,54 +376,17 @@ impl Client {
         self.wait_for(prefix, |l| l.starts_with(prefix))
     }
 
-    /// Joins `room` and reads up to its `END HISTORY`; returns the lines read.
-    pub fn join(&mut self, room: &str) -> Vec<String> {
-        self.send(&format!("JOIN {room}"));
-        let end = format!("END HISTORY {room}");
-        self.lines_until(&end, |l| l.eq_ignore_ascii_case(&end))
-    }
-
-    /// Proves nothing is queued for this client: a `PING` with a fresh token
-    /// must be answered by the very next line.
-    pub fn assert_silent(&mut self) {
-        let token = format!("quiet-{}", MARKS.fetch_add(1, Ordering::Relaxed));
-        self.send(&format!("PING {token}"));
+    /// Proves nothing is queued for this client: `ping` must be answered by
+    /// `pong` as the very next line (the protocol clients' `assert_silent`
+    /// send a PING with a fresh token).
+    pub fn expect_answer(&mut self, ping: &str, pong: &str) {
+        self.send(ping);
         let got = self.next();
         assert_eq!(
-            got,
-            format!("PONG {token}"),
+            got, pong,
             "{}: a line arrived that was not meant for this client",
             self.nick
         );
-    }
-
-    /// Reads `ROOMS` until `END ROOMS`, returning the `ROOM` lines.
-    pub fn rooms(&mut self) -> Vec<String> {
-        self.send("ROOMS");
-        let mut lines = Vec::new();
-        loop {
-            let line = self.next();
-            if line == "END ROOMS" {
-                return lines;
-            }
-            assert!(
-                line.starts_with("ROOM "),
-                "{}: in ROOMS: {line:?}",
-                self.nick
-            );
-            lines.push(line);
-        }
-    }
-
-    /// The next line must be `BYE <text>` and then the stream must end; returns the text.
-    pub fn expect_bye(&mut self) -> String {
-        let line = self.next();
-        let text = line
-            .strip_prefix("BYE ")
-            .unwrap_or_else(|| panic!("{}: expected BYE, got {line:?}", self.nick))
-            .to_string();
-        self.expect_eof();
-        text
     }
 
     /// The stream must end (EOF) with no further line.
@@ -374,15 +395,33 @@ impl Client {
             panic!("{}: expected EOF, got {line:?}", self.nick);
         }
     }
+}
+
+impl Lines<Tcp> {
+    /// The socket, for options and for shutting it down.
+    pub fn stream(&self) -> &TcpStream {
+        self.io.reader.get_ref()
+    }
+
+    /// Consumes the connection, returning its socket (lines already buffered are lost).
+    pub fn into_stream(self) -> TcpStream {
+        self.io.reader.into_inner()
+    }
+
+    /// Sends bytes as they are, in one write.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stream().write_all(bytes).expect("send to the server");
+    }
 
     /// Reads every line until the stream ends by EOF or by a reset (which may
-    /// lose lines in flight); returns the lines. Panics on a timeout.
+    /// lose lines in flight); returns the lines, a last one cut short
+    /// included. Panics on a timeout.
     pub fn read_to_end(&mut self) -> Vec<String> {
         let deadline = Instant::now() + WAIT_LIMIT;
         let mut lines = Vec::new();
         loop {
             let mut line = String::new();
-            match self.reader.read_line(&mut line) {
+            match self.io.reader.read_line(&mut line) {
                 Ok(0) => return lines,
                 Ok(_) => lines.push(line.trim_end_matches('\n').to_string()),
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => return lines,
@@ -401,9 +440,14 @@ impl Client {
         }
     }
 
-    /// Sends `QUIT`, expects `BYE goodbye` and EOF.
-    pub fn quit(&mut self) {
-        self.send("QUIT");
-        assert_eq!(self.expect_bye(), "goodbye");
+    /// The stream must end, by EOF or by a reset, with no further line.
+    pub fn expect_closed(&mut self) {
+        let mut line = String::new();
+        match self.io.reader.read_line(&mut line) {
+            Ok(0) => {}
+            Ok(_) => panic!("{}: expected EOF, got {line:?}", self.nick),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("{}: expected EOF, got {e}", self.nick),
+        }
     }
 }
