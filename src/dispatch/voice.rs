@@ -97,14 +97,10 @@ impl Voice {
                 },
                 out,
             ),
-            Voice::Irc { me } => irc::put(
+            Voice::Irc { me } => irc::replies::server_notice(
                 out,
-                irc::SERVER,
-                "NOTICE",
-                &[me],
-                Some(&format!(
-                    "{account} is offline: your message waits for their next login"
-                )),
+                me,
+                &format!("{account} is offline: your message waits for their next login"),
             ),
         }
     }

@@ -9,10 +9,14 @@
 //!
 //! - [`parse`]: a client line into a [`Message`];
 //! - [`session`]: registration, and IRC commands into [`Command`](crate::proto::command::Command)s;
-//! - [`render`]: events, numerics and replies as IRC lines (every IRC string lives here).
+//! - [`render`]: events, numerics and refusals as IRC lines;
+//! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...).
+//!
+//! Every IRC string lives in this folder.
 
 pub mod parse;
 pub mod render;
+pub mod replies;
 pub mod session;
 
 pub use crate::proto::command::Query;

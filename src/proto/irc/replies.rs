@@ -1,0 +1,290 @@
+//! The answers to IRC-only requests, pure: the dispatcher gathers the facts
+//! from the chat state (who is where, who is away, who owns what) and these
+//! functions say them as numerics. Every IRC text of those answers is here.
+
+use super::SERVER;
+use super::parse::channel;
+use super::render::{put, put_numeric};
+
+/// The message of the day IRC clients get after registering.
+pub const MOTD: &str = "Welcome to Sala: rooms are channels (/join #lobby).\n\
+/msg $* <text> broadcasts to everyone; /msg <nick> <text> whispers.\n\
+/quote REGISTER <password> keeps your nick; connect with it as the server password.\n\
+/quote HISTORY #room [before-unix-ms] pages back through a room's history.\n\
+/quote DELETE #room deletes a room you own.";
+
+/// `CAP`: Sala offers no capabilities, so `LS` and `LIST` are empty and
+/// every `REQ` is refused.
+pub fn cap(out: &mut Vec<u8>, me: &str, sub: &str, arg: Option<&str>) {
+    match sub {
+        "LS" => put(out, SERVER, "CAP", &[me, "LS"], Some("")),
+        "LIST" => put(out, SERVER, "CAP", &[me, "LIST"], Some("")),
+        "REQ" => put(out, SERVER, "CAP", &[me, "NAK"], Some(arg.unwrap_or(""))),
+        "END" => {}
+        _ => put_numeric(out, 410, me, &[sub], "Invalid CAP command"),
+    }
+}
+
+/// The answer to a client's `PING token`.
+pub fn pong(out: &mut Vec<u8>, token: &str) {
+    put(out, SERVER, "PONG", &[SERVER], Some(token));
+}
+
+/// The server's own `PING` to a quiet client.
+pub fn ping(out: &mut Vec<u8>) {
+    out.extend_from_slice(format!("PING :{SERVER}\r\n").as_bytes());
+}
+
+/// The end of `NAMES` for a channel that does not exist (or none named).
+pub fn no_names(out: &mut Vec<u8>, me: &str, chan: &str) {
+    put_numeric(out, 366, me, &[chan], "End of /NAMES list.");
+}
+
+/// One user as `WHO` shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub nick: &'a str,
+    pub away: bool,
+    /// Owner of the channel asked about.
+    pub op: bool,
+}
+
+/// `WHO mask`: 352 for each user found (`chan` is `*` for a nick), then 315.
+pub fn who(out: &mut Vec<u8>, me: &str, mask: &str, chan: &str, users: &[Seen<'_>]) {
+    for user in users {
+        let nick = user.nick;
+        let here = if user.away { "G" } else { "H" };
+        let op = if user.op { "@" } else { "" };
+        put_numeric(
+            out,
+            352,
+            me,
+            &[chan, nick, SERVER, SERVER, nick, &format!("{here}{op}")],
+            &format!("0 {nick}"),
+        );
+    }
+    put_numeric(out, 315, me, &[mask], "End of /WHO list.");
+}
+
+/// What `WHOIS` tells of a user who is online.
+#[derive(Debug, Clone)]
+pub struct Whois<'a> {
+    pub nick: &'a str,
+    /// The rooms joined, each with whether the user owns it.
+    pub rooms: Vec<(&'a str, bool)>,
+    /// Connected over IRC (else CHAT/1).
+    pub over_irc: bool,
+    pub away: Option<&'a str>,
+    /// Logged in to an account.
+    pub account: bool,
+}
+
+/// `WHOIS nick` of a user who is online: 311, 319, 312, 301, 330, then 318.
+pub fn whois(out: &mut Vec<u8>, me: &str, w: &Whois<'_>) {
+    let nick = w.nick;
+    put_numeric(out, 311, me, &[nick, nick, SERVER, "*"], nick);
+    let chans: Vec<String> = w
+        .rooms
+        .iter()
+        .map(|(room, owns)| format!("{}{}", if *owns { "@" } else { "" }, channel(room)))
+        .collect();
+    if !chans.is_empty() {
+        put_numeric(out, 319, me, &[nick], &chans.join(" "));
+    }
+    let door = if w.over_irc { "IRC" } else { "CHAT/1" };
+    put_numeric(out, 312, me, &[nick, SERVER], &format!("Sala, over {door}"));
+    if let Some(away) = w.away {
+        put_numeric(out, 301, me, &[nick], away);
+    }
+    if w.account {
+        put_numeric(out, 330, me, &[nick, nick], "is logged in as");
+    }
+    put_numeric(out, 318, me, &[nick], "End of /WHOIS list.");
+}
+
+/// `WHOIS nick` of nobody online: 401, then 318.
+pub fn whois_nobody(out: &mut Vec<u8>, me: &str, nick: &str) {
+    put_numeric(out, 401, me, &[nick], "No such nick/channel");
+    put_numeric(out, 318, me, &[nick], "End of /WHOIS list.");
+}
+
+/// `ISON`: the nicks asked about that are online.
+pub fn ison(out: &mut Vec<u8>, me: &str, online: &[&str]) {
+    put_numeric(out, 303, me, &[], &online.join(" "));
+}
+
+/// `USERHOST`: each online nick asked about, and whether it is away.
+pub fn userhost(out: &mut Vec<u8>, me: &str, online: &[(&str, bool)]) {
+    let hosts: Vec<String> = online
+        .iter()
+        .map(|(nick, away)| {
+            let mark = if *away { '-' } else { '+' };
+            format!("{nick}={mark}{nick}@{SERVER}")
+        })
+        .collect();
+    put_numeric(out, 302, me, &[], &hosts.join(" "));
+}
+
+/// `MODE #chan [change]`: a room's only mode is its key (`+k`), set when the
+/// room is created; the lists (`b`, `e`, `I`) are empty.
+pub fn channel_mode(out: &mut Vec<u8>, me: &str, room: &str, keyed: bool, change: Option<&str>) {
+    let chan = channel(room);
+    match change.map(|c| c.trim_start_matches('+')) {
+        None => {
+            let modes = if keyed { "+k" } else { "+" };
+            put_numeric(out, 324, me, &[&chan, modes], "");
+            pop_empty_trailing(out);
+        }
+        Some("b") => put_numeric(out, 368, me, &[&chan], "End of channel ban list"),
+        Some("e") => put_numeric(out, 349, me, &[&chan], "End of channel exception list"),
+        Some("I") => put_numeric(out, 347, me, &[&chan], "End of channel invite list"),
+        Some(other) => {
+            let c = other.chars().find(|c| *c != '-').unwrap_or('?').to_string();
+            put_numeric(
+                out,
+                472,
+                me,
+                &[&c],
+                "is unknown mode char to me: keys are set when a room is created (JOIN #room key)",
+            );
+        }
+    }
+}
+
+/// `MODE nick [change]`: only one's own, and only `i`, which changes nothing.
+pub fn user_mode(out: &mut Vec<u8>, me: &str, nick: &str, change: Option<&str>) {
+    if !nick.eq_ignore_ascii_case(me) {
+        put_numeric(out, 502, me, &[], "Cannot change mode for other users");
+    } else if change.is_some_and(|c| c.trim_start_matches(['+', '-']) != "i") {
+        put_numeric(out, 501, me, &[], "Unknown MODE flag");
+    } else {
+        put_numeric(out, 221, me, &["+"], "");
+        pop_empty_trailing(out);
+    }
+}
+
+/// `TOPIC #chan [text]`: Sala rooms have no topic.
+pub fn topic(out: &mut Vec<u8>, me: &str, room: &str, set: bool) {
+    let chan = channel(room);
+    if set {
+        let text = format!("{chan}: Sala rooms have no topic");
+        put(out, SERVER, "NOTICE", &[me], Some(&text));
+    } else {
+        put_numeric(out, 331, me, &[&chan], "No topic is set");
+    }
+}
+
+/// `AWAY [text]`: 305 when back, 306 when away.
+pub fn away(out: &mut Vec<u8>, me: &str, back: bool) {
+    if back {
+        put_numeric(out, 305, me, &[], "You are no longer marked as being away");
+    } else {
+        put_numeric(out, 306, me, &[], "You have been marked as being away");
+    }
+}
+
+/// One room as `LIST` shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    pub room: &'a str,
+    pub members: usize,
+    pub owner: &'a str,
+    pub keyed: bool,
+}
+
+/// `LIST`: 321, 322 for each room, 323.
+pub fn list(out: &mut Vec<u8>, me: &str, rooms: &[Listed<'_>]) {
+    put_numeric(out, 321, me, &["Channel"], "Users  Name");
+    for r in rooms {
+        let lock = if r.keyed { ", key needed" } else { "" };
+        put_numeric(
+            out,
+            322,
+            me,
+            &[&channel(r.room), &r.members.to_string()],
+            &format!("owner {}{lock}", r.owner),
+        );
+    }
+    put_numeric(out, 323, me, &[], "End of /LIST");
+}
+
+/// A server `NOTICE` to `me`.
+pub fn server_notice(out: &mut Vec<u8>, me: &str, text: &str) {
+    put(out, SERVER, "NOTICE", &[me], Some(text));
+}
+
+/// Numerics like 324 and 221 end with a parameter, not a text: drop the
+/// empty trailing ` :` that [`put_numeric`] wrote.
+fn pop_empty_trailing(out: &mut Vec<u8>) {
+    if out.ends_with(b" :\r\n") {
+        let n = out.len();
+        out.truncate(n - 4);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(out: &[u8]) -> String {
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn who_marks_away_users_and_the_owner() {
+        let mut out = Vec::new();
+        let users = [
+            Seen {
+                nick: "ana",
+                away: false,
+                op: true,
+            },
+            Seen {
+                nick: "bob",
+                away: true,
+                op: false,
+            },
+        ];
+        who(&mut out, "bob", "#lobby", "#lobby", &users);
+        assert_eq!(
+            text(&out),
+            ":sala 352 bob #lobby ana sala sala ana H@ :0 ana\r\n\
+             :sala 352 bob #lobby bob sala sala bob G :0 bob\r\n\
+             :sala 315 bob #lobby :End of /WHO list.\r\n"
+        );
+    }
+
+    #[test]
+    fn modes_without_a_text_end_with_their_parameter() {
+        let mut out = Vec::new();
+        channel_mode(&mut out, "ana", "vault", true, None);
+        user_mode(&mut out, "ana", "ANA", Some("+i"));
+        user_mode(&mut out, "ana", "bob", None);
+        channel_mode(&mut out, "ana", "vault", false, Some("+t"));
+        assert_eq!(
+            text(&out),
+            ":sala 324 ana #vault +k\r\n:sala 221 ana +\r\n\
+             :sala 502 ana :Cannot change mode for other users\r\n\
+             :sala 472 ana t :is unknown mode char to me: keys are set when a room is created (JOIN #room key)\r\n"
+        );
+    }
+
+    #[test]
+    fn list_names_owners_and_keys() {
+        let mut out = Vec::new();
+        let rooms = [Listed {
+            room: "vault",
+            members: 2,
+            owner: "ana",
+            keyed: true,
+        }];
+        list(&mut out, "bob", &rooms);
+        assert_eq!(
+            text(&out),
+            ":sala 321 bob Channel :Users  Name\r\n\
+             :sala 322 bob #vault 2 :owner ana, key needed\r\n\
+             :sala 323 bob :End of /LIST\r\n"
+        );
+    }
+}
