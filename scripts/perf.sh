@@ -81,7 +81,7 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------ build
 build() {
     log "# building sala (release)"
-    cargo build --release --quiet
+    cargo build --release --quiet --workspace
     if [ ! -x "$CHATLOAD_TARGET/release/chatload" ] || [ ! -x "$CHATLOAD_TARGET/release/idealfanout" ]; then
         log "# building chatload from $CHATLOAD_SRC into $CHATLOAD_TARGET"
         local src=/tmp/chatload-src

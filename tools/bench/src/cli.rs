@@ -35,7 +35,7 @@ SAFETY
   ends after --max-seconds (checked in the loop, SIGALRM as a last resort).
 
 EXAMPLES
-  cargo run --release --bin bench -- fanout --spawn --members 1000 --senders 5
+  cargo run --release -p bench -- fanout --spawn --members 1000 --senders 5
   bench idle --addr 127.0.0.1:44765 --pid 1234 --clients 10000 --rooms 100
   bench whisper --spawn --server-args \"--flood-rate 0 --send-queue 16384\"
 ";

@@ -22,29 +22,17 @@
 //! Every phase has a deadline and the whole run a hard cap. Output: progress
 //! and a summary table on stderr, one JSON line on stdout.
 
-#[path = "bench/cli.rs"]
 mod cli;
-#[path = "bench/common.rs"]
 mod common;
-#[path = "bench/engine.rs"]
 mod engine;
-#[path = "bench/fanout.rs"]
 mod fanout;
-#[path = "bench/hist.rs"]
 mod hist;
-#[path = "bench/idle.rs"]
 mod idle;
-#[path = "bench/report.rs"]
 mod report;
-#[path = "bench/server.rs"]
 mod server;
-#[path = "bench/storm.rs"]
 mod storm;
-#[path = "bench/sys.rs"]
 mod sys;
-#[path = "bench/whisper.rs"]
 mod whisper;
-#[path = "bench/wire.rs"]
 mod wire;
 
 use clap::Parser as _;
