@@ -437,13 +437,13 @@ bench_phase() {
     for args in "fanout --members 100 --senders 10 --messages 1000" "idle --clients 10000 --rooms 100"; do
         wait_quiet "bench $args"
         local cmd="$b $args --spawn --no-progress --label bench/${args%% *}"
-        log "+ $cmd   (spawns: server --listen 127.0.0.1:<free> --flood-rate 0 --no-persist)"
+        log "+ $cmd   (spawns: server --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist)"
         rc=0
         # shellcheck disable=SC2086
         line=$(timeout -k 5 900 $cmd 2> >(tee -a "$LOG" >&2)) || rc=$?
         [ $rc -eq 0 ] || log "!! exit $rc: $cmd"
         if [ -n "$line" ]; then
-            tag "$line" bench salamem 1 "$cmd" "$SALA --listen 127.0.0.1:<free> --flood-rate 0 --no-persist" >>"$OUT"
+            tag "$line" bench salamem 1 "$cmd" "$SALA --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist" >>"$OUT"
         fi
         sleep 1
     done
