@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side performance figures for Sala and reference servers, measured
-# with ONE harness (chatload, /work/shared/tools/chatload) in ONE run,
+# with ONE harness (chatload, ../shared/tools/chatload beside the repo) in ONE run,
 # interleaved: for each repetition, each scenario runs against every server in
 # turn (A, B, C, D, E, A, B, ...), so that slow drift of the machine touches
 # all servers alike. docs/performance.md quotes medians over REPS runs.
@@ -21,25 +21,28 @@
 # never by name; every run is bounded by chatload's own deadlines, its SIGALRM
 # cap and an outer `timeout`.
 #
-# usage: scripts/perf.sh [all|load|idle|sweep|bench|persist|irc]...    (default: all)
+# usage: tools/perf/perf.sh [all|load|idle|sweep|bench|persist|irc]...    (default: all)
 #   irc: Sala's IRC front door against ngIRCd, both with chatload --proto irc
 #        (fan-out K100/K1000/rate50 and whisper P50), IRC_REPS (default REPS) rounds.
 #   env: REPS=3 PERSIST_REPS=5  OUT=docs/perf/results-<stamp>.jsonl
-#        CHATLOAD_SRC=/work/shared/tools/chatload  CHATLOAD_TARGET=/tmp/chatload-target
+#        CHATLOAD_SRC=<repo>/../shared/tools/chatload  CHATLOAD_TARGET=<target>/chatload
+#        CARGO_TARGET_DIR=<repo>/target  (Sala's build; chatload is built under it too)
+#        NGIRCD, INSPIRCD  (default: ngircd, inspircd found on PATH)
 #        SWEEP_SERVERS="salamem ideal ngircd"  LOAD_SERVERS="salamem salapersist ideal ngircd inspircd"
 #        IDLE_SERVERS="salamem salapersist ideal ngircd inspircd"
 #        QUIET_BUSY_PCT=25 QUIET_WAIT_S=1200  (wait while the box is busier than this without us)
 # Takes about 20 minutes with REPS=3 on a 2-core machine (plus any wait for quiet).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 REPS=${REPS:-3}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/docs/perf/results-$STAMP.jsonl}
 LOG=${OUT%.jsonl}.log
-CHATLOAD_SRC=${CHATLOAD_SRC:-/work/shared/tools/chatload}
-CHATLOAD_TARGET=${CHATLOAD_TARGET:-/tmp/chatload-target}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CHATLOAD_SRC=${CHATLOAD_SRC:-$ROOT/../shared/tools/chatload}
+CHATLOAD_TARGET=${CHATLOAD_TARGET:-$TARGET/chatload}
 LOAD_SERVERS=${LOAD_SERVERS:-"salamem salapersist ideal ngircd inspircd"}
 IDLE_SERVERS=${IDLE_SERVERS:-"salamem salapersist ideal ngircd inspircd"}
 SWEEP_SERVERS=${SWEEP_SERVERS:-"salamem ideal ngircd"}
@@ -48,9 +51,9 @@ QUIET_WAIT_S=${QUIET_WAIT_S:-1200}
 NOFILE=20000
 # Extra flags for the Sala servers (the persist phase adds --send-queue, below).
 SALA_ARGS=${SALA_ARGS:-}
-CONF=$(mktemp -d /tmp/sala-perf.XXXXXX)
-NGIRCD=/usr/sbin/ngircd
-INSPIRCD=/usr/sbin/inspircd
+CONF=$(mktemp -d -t sala-perf.XXXXXX)
+NGIRCD=${NGIRCD:-$(command -v ngircd || true)}
+INSPIRCD=${INSPIRCD:-$(command -v inspircd || true)}
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(all)
 
@@ -81,25 +84,27 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------ build
 build() {
     log "# building sala (release)"
-    cargo build --release --quiet
+    cargo build --release --quiet --workspace
     if [ ! -x "$CHATLOAD_TARGET/release/chatload" ] || [ ! -x "$CHATLOAD_TARGET/release/idealfanout" ]; then
         log "# building chatload from $CHATLOAD_SRC into $CHATLOAD_TARGET"
-        local src=/tmp/chatload-src
+        # A writable copy: shared/ is read-only, and cargo writes Cargo.lock.
+        local src=$TARGET/chatload-src
         rm -rf "$src"
+        mkdir -p "$TARGET"
         cp -r "$CHATLOAD_SRC" "$src"
         chmod -R u+w "$src"
         (cd "$src" && cargo build --release --quiet --target-dir "$CHATLOAD_TARGET")
     fi
     # Run private copies: other people's builds may replace target/release/* mid-run.
     mkdir -p "$CONF/bin"
-    cp target/release/server target/release/bench "$CHATLOAD_TARGET/release/chatload" \
+    cp "$TARGET/release/server" "$TARGET/release/bench" "$CHATLOAD_TARGET/release/chatload" \
         "$CHATLOAD_TARGET/release/idealfanout" "$CONF/bin/"
     SALA=$CONF/bin/server
     BENCH=$CONF/bin/bench
     CL=$CONF/bin/chatload
     IDEAL=$CONF/bin/idealfanout
-    [ -x "$NGIRCD" ] || log "# $NGIRCD missing (apt-get install ngircd): ngircd runs skipped"
-    [ -x "$INSPIRCD" ] || log "# $INSPIRCD missing (apt-get install inspircd): inspircd runs skipped"
+    [ -x "$NGIRCD" ] || log "# ngircd missing (apt-get install ngircd): ngircd runs skipped"
+    [ -x "$INSPIRCD" ] || log "# inspircd missing (apt-get install inspircd): inspircd runs skipped"
 }
 
 have() { # server
@@ -191,7 +196,7 @@ start_server() { # name
             CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
             ;;
         salapersist)
-            DATADIR[$s]=$(mktemp -d /tmp/sala-perf-data.XXXXXX)
+            DATADIR[$s]=$(mktemp -d -t sala-perf-data.XXXXXX)
             CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --data-dir ${DATADIR[$s]} $SALA_ARGS"
             ;;
         ideal)
@@ -437,13 +442,13 @@ bench_phase() {
     for args in "fanout --members 100 --senders 10 --messages 1000" "idle --clients 10000 --rooms 100"; do
         wait_quiet "bench $args"
         local cmd="$b $args --spawn --no-progress --label bench/${args%% *}"
-        log "+ $cmd   (spawns: server --listen 127.0.0.1:<free> --flood-rate 0 --no-persist)"
+        log "+ $cmd   (spawns: server --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist)"
         rc=0
         # shellcheck disable=SC2086
         line=$(timeout -k 5 900 $cmd 2> >(tee -a "$LOG" >&2)) || rc=$?
         [ $rc -eq 0 ] || log "!! exit $rc: $cmd"
         if [ -n "$line" ]; then
-            tag "$line" bench salamem 1 "$cmd" "$SALA --listen 127.0.0.1:<free> --flood-rate 0 --no-persist" >>"$OUT"
+            tag "$line" bench salamem 1 "$cmd" "$SALA --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist" >>"$OUT"
         fi
         sleep 1
     done
@@ -473,4 +478,4 @@ for w in "${WHAT[@]}"; do
         *) echo "usage: $0 [all|load|idle|sweep|bench|persist|irc]..." >&2; exit 2 ;;
     esac
 done
-log "# done $(date -Is) in $(((SECONDS - t_start) / 60)) min; chart: python3 scripts/perf_chart.py $OUT"
+log "# done $(date -Is) in $(((SECONDS - t_start) / 60)) min; chart: python3 tools/perf/perf_chart.py $OUT"

@@ -4,7 +4,7 @@
 Each figure is the median over the repetitions of one (server, scenario);
 "min–max" follows where the spread is wider than 10 % of the median.
 
-usage: python3 scripts/perf_table.py docs/perf/results-*.jsonl
+usage: python3 tools/perf/perf_table.py docs/perf/results-*.jsonl
 """
 import statistics
 import sys

@@ -1,6 +1,6 @@
 """The runs of perf.sh results files: one JSON object per line, other lines skipped.
 
-Shared by scripts/perf_table.py and scripts/perf_chart.py.
+Shared by tools/perf/perf_table.py and tools/perf/perf_chart.py.
 """
 import json
 

@@ -1,6 +1,9 @@
 //! The single-threaded client engine: one mio `Poll`, non-blocking sockets,
 //! edge-triggered events, one shared 256 KiB read buffer, a write buffer per
-//! connection that is flushed once per loop iteration.
+//! connection that is flushed once per loop iteration. Each connection cuts
+//! what it reads into lines with the server's own splitter
+//! ([`sala::proto::lines::LineSplitter`]), so the bench reads by the rules the
+//! server writes by.
 //!
 //! `Net` drives every simulated client through CHAT/1 setup
 //! (connect → `WELCOME` → `NICK` → ack → `JOIN` → `END MEMBERS`) itself, with
@@ -11,6 +14,7 @@
 use crate::wire::{self, Event};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use sala::proto::lines::{Frame, LineSplitter, MAX_LINE};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
@@ -51,7 +55,8 @@ pub struct Conn {
     pub nick: String,
     /// room to join after registering; empty: register only
     pub room: String,
-    carry: Vec<u8>,
+    /// the partial line left by the last read
+    lines: LineSplitter,
     wbuf: Vec<u8>,
     wpos: usize,
     dirty: bool,
@@ -70,7 +75,7 @@ impl Conn {
             st: St::Idle,
             nick,
             room,
-            carry: Vec::new(),
+            lines: LineSplitter::new(),
             wbuf: Vec::new(),
             wpos: 0,
             dirty: false,
@@ -150,6 +155,7 @@ pub struct Counters {
     pub echoes: u64,
     pub err_lines: u64,
     pub closed_by_server: u64,
+    /// lines over MAX_LINE, discarded by the splitter
     pub long_lines: u64,
     pub closed_clean: u64,
 }
@@ -273,7 +279,7 @@ impl Net {
         let c = &mut self.conns[idx];
         c.wbuf = Vec::new();
         c.wpos = 0;
-        c.carry = Vec::new();
+        c.lines = LineSplitter::new();
         c.blocked = false;
     }
 
@@ -445,8 +451,20 @@ impl Net {
         self.set_state(idx, St::Joining);
     }
 
-    fn on_line(&mut self, idx: usize, line: &[u8], now: u64, h: &mut dyn Handler) {
+    /// One frame of the splitter: a line, or a line it had to discard.
+    fn on_frame(&mut self, idx: usize, frame: Frame, now: u64, h: &mut dyn Handler) {
         self.c.lines_in += 1;
+        match frame {
+            Frame::Line(line) => self.on_line(idx, line.as_bytes(), now, h),
+            Frame::TooLong => {
+                self.c.long_lines += 1;
+                self.note_error(format!("server line over {MAX_LINE} bytes (discarded)"));
+            }
+            Frame::BadUtf8 => self.note_error("server line not UTF-8 (discarded)".into()),
+        }
+    }
+
+    fn on_line(&mut self, idx: usize, line: &[u8], now: u64, h: &mut dyn Handler) {
         let st = self.conns[idx].st;
         match wire::parse_line(line) {
             Event::Msg { from, text } => {
@@ -512,7 +530,7 @@ impl Net {
     /// so keep reading to EOF even after a short read.
     fn handle_readable(&mut self, idx: usize, closing: bool, h: &mut dyn Handler) {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut carry = std::mem::take(&mut self.conns[idx].carry);
+        let mut lines = std::mem::take(&mut self.conns[idx].lines);
         while let Some(s) = self.conns[idx].sock.as_mut() {
             match s.read(&mut scratch) {
                 Ok(0) => {
@@ -522,11 +540,7 @@ impl Net {
                 Ok(n) => {
                     self.c.bytes_in += n as u64;
                     let now = self.now();
-                    let long =
-                        wire::for_each_line(&mut carry, &scratch[..n], wire::MAX_LINE, |l| {
-                            self.on_line(idx, l, now, h)
-                        });
-                    self.c.long_lines += long;
+                    lines.feed(&scratch[..n], |f| self.on_frame(idx, f, now, h));
                     // A short read drained the socket; on Linux any later data
                     // raises a new edge, so skip the extra EAGAIN read.
                     if n < scratch.len() && !closing {
@@ -545,7 +559,7 @@ impl Net {
             }
         }
         if self.conns[idx].sock.is_some() {
-            self.conns[idx].carry = carry;
+            self.conns[idx].lines = lines;
         }
         self.scratch = scratch;
     }

@@ -12,10 +12,13 @@ OUTPUT
 TARGET
   --addr IP:PORT   a running server (loopback only); add --pid PID to get
                    memory/thread/CPU figures from /proc (skipped otherwise).
-  --spawn          start target/<profile>/server next to this executable on a
-                   free 127.0.0.1 port, with --server-args (default
-                   \"--flood-rate 0 --no-persist\"; giving --server-args replaces the default),
-                   and stop it at the end (SIGTERM, then SIGKILL).
+  --spawn          start target/<profile>/server next to this executable as
+                   server --listen 127.0.0.1:0 --web-listen off <--server-args>
+                   (default \"--flood-rate 0 --no-persist\"; giving --server-args
+                   replaces the default; --web-listen in it replaces \"off\"),
+                   read the port it picked from its log (RUST_LOG=info,
+                   \"listening on ADDR\"), and stop it at the end (SIGTERM, then
+                   SIGKILL).
 
 KEY JSON FIELDS
   clients_ready, setup_s            clients held, connect+nick+join time
@@ -35,7 +38,7 @@ SAFETY
   ends after --max-seconds (checked in the loop, SIGALRM as a last resort).
 
 EXAMPLES
-  cargo run --release --bin bench -- fanout --spawn --members 1000 --senders 5
+  cargo run --release -p bench -- fanout --spawn --members 1000 --senders 5
   bench idle --addr 127.0.0.1:44765 --pid 1234 --clients 10000 --rooms 100
   bench whisper --spawn --server-args \"--flood-rate 0 --send-queue 16384\"
 ";
@@ -77,7 +80,7 @@ pub struct Common {
     /// Server binary for --spawn (default: `server` next to this executable).
     #[arg(long, global = true, value_name = "PATH")]
     pub server_bin: Option<PathBuf>,
-    /// Write the spawned server's stderr to this file (default: discarded).
+    /// Copy the spawned server's stderr (RUST_LOG=info) to this file (default: discarded).
     #[arg(long, global = true, value_name = "PATH")]
     pub server_log: Option<PathBuf>,
     /// At most this many clients in connect/register/join at once.

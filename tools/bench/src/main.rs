@@ -22,35 +22,24 @@
 //! Every phase has a deadline and the whole run a hard cap. Output: progress
 //! and a summary table on stderr, one JSON line on stdout.
 
-#[path = "bench/cli.rs"]
 mod cli;
-#[path = "bench/common.rs"]
 mod common;
-#[path = "bench/engine.rs"]
 mod engine;
-#[path = "bench/fanout.rs"]
 mod fanout;
-#[path = "bench/hist.rs"]
 mod hist;
-#[path = "bench/idle.rs"]
 mod idle;
-#[path = "bench/report.rs"]
 mod report;
-#[path = "bench/server.rs"]
 mod server;
-#[path = "bench/storm.rs"]
 mod storm;
-#[path = "bench/sys.rs"]
 mod sys;
-#[path = "bench/whisper.rs"]
 mod whisper;
-#[path = "bench/wire.rs"]
 mod wire;
 
 use clap::Parser as _;
 use cli::{Cli, Scenario};
 use common::Ctx;
 use report::Report;
+use sala::proto::command::{is_guest_nick, is_valid_nick, is_valid_room};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -205,6 +194,11 @@ fn describe_target(c: &cli::Common, t: &Target, r: &mut Report) {
     r.row("server", server);
 }
 
+/// A nick the server lets a client take: valid, and not a guest name.
+fn nick_allowed(nick: &str) -> bool {
+    is_valid_nick(nick) && !is_guest_nick(nick)
+}
+
 fn default_nick_prefix() -> String {
     let p = std::process::id() % (36 * 36 * 36);
     let d = |v: u32| std::char::from_digit(v, 36).unwrap_or('0');
@@ -213,12 +207,12 @@ fn default_nick_prefix() -> String {
 
 fn make_ctx(c: &cli::Common, t: &Target, base: Instant) -> Result<Ctx, String> {
     let prefix = c.nick_prefix.clone().unwrap_or_else(default_nick_prefix);
-    if prefix.len() > 10 || !wire::valid_nick(&format!("{prefix}0")) {
+    if prefix.len() > 10 || !nick_allowed(&format!("{prefix}0")) {
         return Err(format!(
             "bad --nick-prefix '{prefix}': 1-10 of [A-Za-z0-9_-], starting with a letter"
         ));
     }
-    if !wire::valid_room(&format!("{}0", c.room)) || c.room.len() > 26 {
+    if !is_valid_room(&format!("{}0", c.room)) || c.room.len() > 26 {
         return Err(format!("bad --room '{}': 1-26 of [A-Za-z0-9_-]", c.room));
     }
     if !(c.timeout.is_finite() && c.timeout > 0.0) {
@@ -247,6 +241,13 @@ mod tests {
     fn default_prefix_is_a_valid_nick_start() {
         let p = default_nick_prefix();
         assert_eq!(p.len(), 4);
-        assert!(wire::valid_nick(&format!("{p}12345x99")));
+        assert!(nick_allowed(&format!("{p}12345x99")));
+    }
+
+    #[test]
+    fn guest_names_are_not_allowed_as_nicks() {
+        assert!(nick_allowed("guestx"));
+        assert!(!nick_allowed("guest12"));
+        assert!(!nick_allowed("1abc"));
     }
 }

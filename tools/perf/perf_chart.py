@@ -10,14 +10,17 @@ the minimum to the maximum.
 
 Python 3 standard library only.
 
-usage: python3 scripts/perf_chart.py docs/perf/results-*.jsonl [-o docs/perf/fanout.svg]
+usage: python3 tools/perf/perf_chart.py docs/perf/results-*.jsonl [-o docs/perf/fanout.svg]
 """
 import argparse
 import math
 import statistics
 from collections import defaultdict
+from pathlib import Path
 
 from perf_runs import runs
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
 
 NAMES = {
     "salamem": "Sala (memory only)",
@@ -145,7 +148,7 @@ def panel(out, x0, y0, w, h, title, ylabel, series, unit, ks, logy=False):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+")
-    ap.add_argument("-o", "--output", default="docs/perf/fanout.svg")
+    ap.add_argument("-o", "--output", default=str(ROOT / "docs/perf/fanout.svg"))
     args = ap.parse_args()
     data = load(args.files)
     ks = sorted({k for panel_data in data.values() for s in panel_data.values() for k in s})

@@ -19,6 +19,8 @@ use crate::hist::Hist;
 use crate::report::{Report, hist_human, thousands};
 use crate::sys::Meter;
 use crate::wire::{self, Stamp};
+use sala::proto::command::is_valid_room;
+use sala::proto::lines::MAX_LINE;
 
 /// Bytes a free-running sender keeps queued before handing them to the kernel.
 const FILL_BYTES: usize = 32 * 1024;
@@ -205,13 +207,14 @@ fn check_args(a: &FanoutArgs, ctx: &Ctx) -> Result<(), String> {
     if a.members < 2 || a.senders == 0 || a.senders > a.members {
         return Err("fanout needs --members >= 2 and 1 <= --senders <= --members".into());
     }
-    if !wire::valid_room(&ctx.room) {
+    if !is_valid_room(&ctx.room) {
         return Err(format!("bad room name '{}'", ctx.room));
     }
-    // The MSG line (verb, room, nick, text, newline) must stay within 2048 bytes.
+    // The MSG line (verb, room, nick, text, newline) must stay within MAX_LINE:
+    // the bench's splitter, like the server's, discards a longer line.
     let overhead = 4 + ctx.room.len() + 1 + ctx.nick(a.members).len() + 1 + 1;
-    if a.size + overhead > 2048 || a.size == 0 {
-        return Err(format!("--size must be 1..={}", 2048 - overhead));
+    if a.size + overhead > MAX_LINE || a.size == 0 {
+        return Err(format!("--size must be 1..={}", MAX_LINE - overhead));
     }
     if a.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err("--rate must be > 0".into());
