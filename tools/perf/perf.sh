@@ -8,6 +8,7 @@
 # Servers (all on 127.0.0.1, each with RLIMIT_NOFILE 20000, the hard limit here):
 #   salamem      target/release/server --flood-rate 0 --no-persist
 #   salapersist  target/release/server --flood-rate 0 --data-dir <fresh mktemp -d>
+#   salabase     the server of commit $BASE (built in a worktree), flags as salamem  (ab phase)
 #   salairc      target/release/server --flood-rate 0 --no-persist --irc-listen ...  (measured on its IRC port)
 #   ideal        idealfanout --coalesce   (chatload's minimal coalescing reference)
 #   ngircd       ngIRCd 26.1 (Debian), MaxPenaltyTime = 0 (flood penalty off)
@@ -21,7 +22,9 @@
 # never by name; every run is bounded by chatload's own deadlines, its SIGALRM
 # cap and an outer `timeout`.
 #
-# usage: tools/perf/perf.sh [all|load|idle|sweep|bench|persist|irc]...    (default: all)
+# usage: tools/perf/perf.sh [all|load|idle|sweep|bench|persist|irc|ab]...    (default: all)
+#   ab:  this tree's server against the commit BASE (env, e.g. BASE=HEAD~3), both --no-persist,
+#        interleaved: fan-out K100 and K1000 and whisper P50, AB_REPS (default REPS) rounds.
 #   irc: Sala's IRC front door against ngIRCd, both with chatload --proto irc
 #        (fan-out K100/K1000/rate50 and whisper P50), IRC_REPS (default REPS) rounds.
 #   env: REPS=3 PERSIST_REPS=5  OUT=docs/perf/results-<stamp>.jsonl
@@ -57,7 +60,7 @@ INSPIRCD=${INSPIRCD:-$(command -v inspircd || true)}
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(all)
 
-declare -A PORT=([salamem]=16801 [salapersist]=16802 [ideal]=16803 [ngircd]=16804 [inspircd]=16805 [salairc]=16806)
+declare -A PORT=([salabase]=16808 [salamem]=16801 [salapersist]=16802 [ideal]=16803 [ngircd]=16804 [inspircd]=16805 [salairc]=16806)
 IRC_PORT=16807
 declare -A PID=()
 declare -A CMD=()
@@ -103,6 +106,17 @@ build() {
     BENCH=$CONF/bin/bench
     CL=$CONF/bin/chatload
     IDEAL=$CONF/bin/idealfanout
+    if [ -n "${BASE:-}" ]; then
+        local rev wt=$TARGET/perf-base-src
+        rev=$(git -C "$ROOT" rev-parse --verify "$BASE^{commit}")
+        log "# building the server of $BASE ($rev) in $wt"
+        git -C "$ROOT" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
+        git -C "$ROOT" worktree add --detach "$wt" "$rev" >/dev/null
+        (cd "$wt" && cargo build --release --quiet --bin server --target-dir "$TARGET/perf-base")
+        git -C "$ROOT" worktree remove --force "$wt"
+        cp "$TARGET/perf-base/release/server" "$CONF/bin/server-base"
+        SALA_BASE=$CONF/bin/server-base
+    fi
     [ -x "$NGIRCD" ] || log "# ngircd missing (apt-get install ngircd): ngircd runs skipped"
     [ -x "$INSPIRCD" ] || log "# inspircd missing (apt-get install inspircd): inspircd runs skipped"
 }
@@ -189,6 +203,9 @@ start_server() { # name
     local s=$1 port=${PORT[$1]}
     if port_busy "$port"; then log "!! port $port already in use; not starting $s"; exit 3; fi
     case $s in
+        salabase)
+            CMD[$s]="$SALA_BASE --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist $SALA_ARGS"
+            ;;
         salamem)
             CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist $SALA_ARGS"
             ;;
@@ -413,6 +430,28 @@ persist_phase() {
 }
 
 # Sala's IRC port against ngIRCd, the same chatload IRC client for both.
+ab_phase() {
+    [ -n "${SALA_BASE:-}" ] || { log "!! ab needs BASE=<commit>"; exit 2; }
+    local s r sc
+    for s in salabase salamem; do start_server "$s"; done
+    for r in $(seq 1 "${AB_REPS:-$REPS}"); do
+        for sc in K100 K1000 whisper; do
+            wait_quiet "ab rep $r $sc"
+            for s in salabase salamem; do
+                local a w
+                a=$(addr_of "$s"); w=$(window_of "$s")
+                # shellcheck disable=SC2086
+                case $sc in
+                    K100)    run "$s" "$r" fanout-K100-S10-M1000 fanout $a --window $w --members 100 --senders 10 --messages 1000 --timeout 120 ;;
+                    K1000)   run "$s" "$r" fanout-K1000-S5-M200 fanout $a --window $w --members 1000 --senders 5 --messages 200 --timeout 120 ;;
+                    whisper) run "$s" "$r" whisper-P50-M1000 whisper $a --window $w --pairs 50 --messages 1000 --timeout 120 ;;
+                esac
+            done
+        done
+    done
+    for s in salabase salamem; do stop_server "$s"; done
+}
+
 irc_phase() {
     local s r
     for s in salairc ngircd; do if have "$s"; then start_server "$s"; fi; done
@@ -474,8 +513,9 @@ for w in "${WHAT[@]}"; do
         bench) bench_phase ;;
         persist) persist_phase ;;
         irc) irc_phase ;;
+        ab) ab_phase ;;
         all) load_phase; idle_phase; bench_phase; sweep_phase; persist_phase ;;
-        *) echo "usage: $0 [all|load|idle|sweep|bench|persist|irc]..." >&2; exit 2 ;;
+        *) echo "usage: $0 [all|load|idle|sweep|bench|persist|irc|ab]..." >&2; exit 2 ;;
     esac
 done
 log "# done $(date -Is) in $(((SECONDS - t_start) / 60)) min; chart: python3 tools/perf/perf_chart.py $OUT"
