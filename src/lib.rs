@@ -24,28 +24,53 @@
 //! ```
 //!
 //! # Layout
-//! - [`codec`]: the wire format, pure: lines to commands, events to lines.
-//! - [`room`]: chat state as plain data: users, rooms, members, owners.
-//! - [`store`]: history, accounts, account rooms, offline whispers, behind a trait.
-//! - [`sqlite`]: the durable store (SQLite, WAL, one commit per batch).
+//! The folders are the architecture picture: each layer uses only the ones
+//! below it (`tests/layout.rs` fails on an import cycle).
+//!
+//! ```text
+//!   server.rs   Config (every default), Server, the supervisor that joins every thread
+//!      │
+//!   doors/      the front doors: admit.rs (ONE accept loop and admission path),
+//!      │        reader.rs (line readers), chat1.rs, irc.rs, web/ (HTTP, WebSocket, page)
+//!      │
+//!   dispatch/   the dispatcher: mod.rs (Input, run loop, the one match), verbs.rs,
+//!      │        accounts.rs (password worker), delivery.rs, voice.rs, irc_queries.rs
+//!      │
+//!   chat/  store/  net/      chat state as plain data · history and accounts ·
+//!      │                     listen, outboxes, the writer thread, flood, shutdown
+//!   proto/                   wire formats, pure: lines, refusal, command, chat1, irc/
+//!   ids.rs  error.rs  secret.rs          leaves
+//! ```
+//!
+//! - [`ids`]: `ConnId`, `RoomId`, `Protocol`; [`error`]: the crate's [`Error`].
+//! - [`proto`]: the wire formats, pure: bytes to lines, lines to commands,
+//!   events to CHAT/1 or IRC lines. No I/O, unit-tested and fuzzed.
+//! - [`chat`]: chat state as plain data: users, rooms, members, owners, keys.
+//! - [`store`]: history, accounts, account rooms, offline whispers, behind a
+//!   trait; [`store::sqlite`] is the durable one (WAL, one commit per batch).
 //! - [`secret`]: password hashes (Argon2id) and room key hashes.
-//! - [`auth`]: the worker thread that hashes and checks passwords.
-//! - [`dispatcher`]: the one thread that changes state and routes events.
-//! - [`outbox`]: a connection's bounded queue of encoded events.
-//! - [`connection`]: a connection's reader thread (CHAT/1 or IRC).
-//! - [`irc`]: the IRC wire format, pure: IRC lines to commands, events to IRC lines.
-//! - [`writer`]: the one thread that `send`s for every connection.
-//! - [`flood`]: the per-connection token bucket.
-//! - [`server`]: `socket`/`bind`/`listen`, the accept loop, shutdown.
-//! - [`web`]: the web client: HTTP listener, embedded page, CHAT/1 over WebSocket.
+//! - [`net`]: the plumbing below the dispatcher, knowing nothing of commands:
+//!   `socket`/`bind`/`listen`, outboxes, the writer thread, flood buckets, the stop.
+//! - [`dispatch`]: the one thread that changes chat state and routes events,
+//!   and the password worker it hands Argon2 to.
+//! - [`doors`]: one acceptor thread per listening socket, all through one
+//!   accept loop and one admission path; a reader thread per connection.
+//! - [`server`]: starts and stops all of the above.
 //! - [`client`]: what the line client shows people.
 //!
 //! # Threads
 //! ```text
-//!  client A ─TCP─▶ [reader A] ─┐                            ┌▶ outbox A ─┐
-//!  client B ─TCP─▶ [reader B] ─┼▶ inputs ─▶ [dispatcher] ───┼▶ outbox B ─┼─▶ [writer] ─TCP─▶ A, B, C
-//!  client C ─TCP─▶ [reader C] ─┘ (bounded)   │ routes:      └▶ outbox C ─┘  (send, MSG_DONTWAIT;
-//!                  [acceptor] ── Connect ──▶ │ room → outboxes  (bounded)    poll when stalled)
+//!                 ┌─────────────── acceptor thread per door (doors/admit.rs) ───────────────┐
+//!                 │ accept(2) → Admission: limit, tune, id, Post::Open ▸ writer, Connect ▸ dispatcher
+//!                 └─────────────────────────────────────────────────────────────────────────┘
+//!  client A ─TCP─▶ [reader A] ─┐                               ┌▶ outbox A ─┐
+//!  client B ─TCP─▶ [reader B] ─┼▶ inputs ─▶ [dispatcher] ──────┼▶ outbox B ─┼─▶ [writer] ─TCP─▶ A, B, C
+//!  browser C ─WS─▶ [reader C] ─┘ (bounded)   │    ▲  routes:   └▶ outbox C ─┘  send(MSG_DONTWAIT),
+//!                                            ▼    │  room → outboxes           poll(2) when stalled
+//!                                     [password worker] (Argon2)
+//!
+//!  [supervisor] = the CHAT/1 acceptor: once stopped, joins the other acceptors,
+//!  sends Shutdown to the dispatcher (BYE to all), joins it, then the writer, then every reader.
 //! ```
 
 pub mod chat;

@@ -1,13 +1,13 @@
 //! The IRC wire format (RFC 1459/2812 as clients use it), and nothing else:
-//! parse a client line into [`Message`], turn it into the same [`Command`]s a
-//! CHAT/1 client sends (or an IRC-only [`Query`]), and render [`Event`]s and
+//! parse a client line into [`Message`], turn it into the same [`Command`](crate::proto::command::Command)s a
+//! CHAT/1 client sends (or an IRC-only [`Query`]), and render [`Event`](crate::proto::chat1::Event)s and
 //! replies as IRC lines. No I/O here; every rule is unit-tested in this file.
 //!
 //! A room `lobby` is the channel `#lobby`; a whisper is a `PRIVMSG` to a nick;
 //! a broadcast is a `NOTICE $*` (and `PRIVMSG $*`/`NOTICE $*` sends one). The
 //! mapping table is in `docs/irc.md`.
 //!
-//! - [`parse`]: a client line into a [`Message`];
+//! - [`parse`](mod@parse): a client line into a [`Message`];
 //! - [`session`]: registration, and IRC commands into [`Command`](crate::proto::command::Command)s;
 //! - [`render`]: events, numerics and refusals as IRC lines;
 //! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...).
