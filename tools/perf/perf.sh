@@ -96,6 +96,8 @@ build() {
         mkdir -p "$TARGET"
         cp -r "$CHATLOAD_SRC" "$src"
         chmod -R u+w "$src"
+        # Its own workspace: the copy sits under our target dir, inside Sala's workspace.
+        grep -q '^\[workspace\]' "$src/Cargo.toml" || printf '\n[workspace]\n' >>"$src/Cargo.toml"
         (cd "$src" && cargo build --release --quiet --target-dir "$CHATLOAD_TARGET")
     fi
     # Run private copies: other people's builds may replace target/release/* mid-run.
