@@ -109,7 +109,9 @@ build() {
     CL=$CONF/bin/chatload
     IDEAL=$CONF/bin/idealfanout
     if [ -n "${BASE:-}" ]; then
-        local rev wt=$TARGET/perf-base-src
+        local rev wt
+        # Outside this repository, so that cargo does not take it for a member of our workspace.
+        wt=$CONF/base-src
         rev=$(git -C "$ROOT" rev-parse --verify "$BASE^{commit}")
         log "# building the server of $BASE ($rev) in $wt"
         git -C "$ROOT" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
