@@ -116,6 +116,28 @@ fn not_member() {
 }
 
 #[test]
+fn missing_argument_for_an_owner_kicking_themselves() {
+    // KICK names the member to remove, someone else: an owner naming
+    // themselves (in any case) is refused, and stays in the room they own.
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut a = Client::login(addr, "ana");
+    let mut b = Client::login(addr, "bob");
+    a.join("lobby");
+    b.join("lobby");
+    a.expect("JOIN lobby bob");
+    a.refused("KICK lobby ana", "MISSING_ARGUMENT");
+    a.refused("KICK lobby ANA bye then", "MISSING_ARGUMENT");
+    // A member who does not own the room hears NOT_OWNER, as before.
+    b.refused("KICK lobby bob", "NOT_OWNER");
+    b.assert_silent();
+    assert_eq!(a.rooms(), ["ROOM lobby 2 ana"]);
+    a.send("SAY lobby still here");
+    b.expect("MSG lobby ana still here");
+    server.shutdown();
+}
+
+#[test]
 fn already_member() {
     let server = start_default();
     let mut a = Client::login(server.local_addr(), "ana");

@@ -474,6 +474,27 @@ fn kick_by_the_owner_and_482_for_others() {
 }
 
 #[test]
+fn an_owner_kicking_themselves_gets_400_and_stays() {
+    let server = start_irc(|_| {});
+    let mut ana = Irc::register(irc_addr(&server), "ana");
+    let mut carla = Client::login(server.local_addr(), "carla");
+    ana.join("#lobby");
+    carla.join("lobby");
+    ana.wait_for("carla", |l| {
+        l.ends_with("JOIN #lobby") && l.contains("carla")
+    });
+    // ERR_UNKNOWNERROR names the command; not 482 (ana is the operator).
+    let p = ana.refused("KICK #lobby ana :bye", 400);
+    assert_eq!(p.params[1], "KICK");
+    ana.refused("KICK #lobby ANA", 400);
+    carla.send("WHO lobby");
+    carla.expect("MEMBERS lobby ana carla");
+    carla.expect("END MEMBERS lobby");
+    carla.assert_silent();
+    server.shutdown();
+}
+
+#[test]
 fn mode_replies_for_channels_and_users() {
     let server = start_irc(|_| {});
     let addr = irc_addr(&server);

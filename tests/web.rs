@@ -142,6 +142,16 @@ fn a_websocket_user_and_a_tcp_user_chat() {
 }
 
 #[test]
+fn an_owner_kicking_themselves_is_refused_over_websockets_too() {
+    let server = start_web(|_| {});
+    let mut wanda = Ws::login(web_addr(&server), "wanda");
+    wanda.join("lobby");
+    wanda.refused("KICK lobby wanda", "MISSING_ARGUMENT");
+    wanda.send("SAY lobby still mine");
+    wanda.expect("MSG lobby wanda still mine");
+}
+
+#[test]
 fn line_limits_apply_to_frames() {
     let server = start_web(|_| {});
     let web = web_addr(&server);

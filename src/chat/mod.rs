@@ -339,7 +339,8 @@ impl Chat {
     /// The owner `by` removes `nick` from room `name`; returns the kicked id too.
     ///
     /// # Errors
-    /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER`, `NO_SUCH_USER`.
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER`, `NO_SUCH_USER`,
+    /// `MISSING_ARGUMENT` ([`Reason::KickSelf`]) when `nick` is the kicker's own.
     pub fn kick(&mut self, by: ConnId, name: &str, nick: &str) -> Result<(ConnId, Left), Refusal> {
         let room = self.member_room(by, name)?;
         let room_name = room.name.clone();
@@ -352,6 +353,18 @@ impl Chat {
             return Err(not_owner(&room_name));
         }
         let target = self.find(nick).ok_or_else(|| no_user(nick))?;
+        if target == by {
+            // The contract has no code for it; like a malformed HISTORY time,
+            // an argument the verb cannot take is a missing one.
+            return Err(Refusal::new(
+                ErrCode::MissingArgument,
+                format!(
+                    "you cannot kick yourself: KICK needs another member's nick \
+                     (to leave {room_name}, part it)"
+                ),
+            )
+            .because(Reason::KickSelf));
+        }
         let room_id = RoomId::of(name);
         if !self.rooms.get(&room_id).is_some_and(|r| r.has(target)) {
             return Err(
@@ -540,6 +553,12 @@ mod tests {
         assert_eq!(code(chat.kick(3, "r", "guest1")), ErrCode::NotMember);
         assert_eq!(code(chat.kick(1, "r", "nobody")), ErrCode::NoSuchUser);
         assert_eq!(code(chat.kick(1, "r", "guest3")), ErrCode::NotMember);
+        let own = chat.kick(1, "r", "GUEST1").unwrap_err();
+        assert_eq!(
+            (own.code, own.reason),
+            (ErrCode::MissingArgument, Reason::KickSelf)
+        );
+        assert_eq!(code(chat.kick(2, "r", "guest2")), ErrCode::NotOwner);
         assert_eq!(code(chat.delete(2, "r")), ErrCode::NotOwner);
         assert_eq!(code(chat.delete(3, "nope")), ErrCode::NoSuchRoom);
         let (kicked, left) = chat.kick(1, "r", "GUEST2").unwrap();

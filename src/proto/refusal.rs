@@ -100,6 +100,9 @@ pub enum Reason {
     TargetNotMember,
     /// A command before registration ended (IRC clients only).
     NotRegistered,
+    /// `MISSING_ARGUMENT` for a kick whose target is the kicker: KICK needs
+    /// another member's nick.
+    KickSelf,
 }
 
 /// A command failed: the code and a human explanation, sent as `ERR <code> <text>`.

@@ -252,8 +252,12 @@ pub fn refusal(out: &mut Vec<u8>, me: &str, refusal: &Refusal, subject: &Subject
         Subject::Channel(s) | Subject::Nick(s) | Subject::Sending(s) => s,
         Subject::Kick { channel, .. } => channel,
     };
-    if refusal.reason == Reason::NotRegistered {
-        return put_numeric(out, 451, me, &[], text);
+    match refusal.reason {
+        Reason::NotRegistered => return put_numeric(out, 451, me, &[], text),
+        // ERR_UNKNOWNERROR names the command: 461 would say a parameter is
+        // missing, 482 that the kicker is no operator.
+        Reason::KickSelf => return put_numeric(out, 400, me, &["KICK"], text),
+        Reason::Code | Reason::TargetNotMember => {}
     }
     match (subject, code) {
         (Subject::Kick { nick, .. }, ErrCode::NoSuchUser) => {
@@ -572,12 +576,20 @@ mod tests {
                 .because(Reason::TargetNotMember),
             &subject,
         );
+        refusal(
+            &mut out,
+            "ana",
+            &Refusal::new(ErrCode::MissingArgument, "you cannot kick yourself")
+                .because(Reason::KickSelf),
+            &subject,
+        );
         assert_eq!(
             text(&out),
             ":sala 482 ana #lobby :not yours\r\n\
              :sala 442 ana #lobby :you are not in lobby\r\n\
              :sala 401 ana dan :there is no user dan\r\n\
-             :sala 441 ana dan #lobby :dan is not in lobby\r\n"
+             :sala 441 ana dan #lobby :dan is not in lobby\r\n\
+             :sala 400 ana KICK :you cannot kick yourself\r\n"
         );
     }
 
