@@ -118,8 +118,17 @@ impl View {
         };
         let need_room = || Action::Show("which room? you are in none".into());
         match verb.to_ascii_lowercase().as_str() {
-            "nick" if !first.is_empty() => Action::Send(format!("NICK {rest}")),
-            "register" if !first.is_empty() => Action::Send(format!("REGISTER {first}")),
+            "nick" if !first.is_empty() => match tail.trim() {
+                "" => Action::Send(format!("NICK {first}")),
+                password => match check_password(password) {
+                    Ok(()) => Action::Send(format!("NICK {first} {password}")),
+                    Err(e) => Action::Show(format!("{e}; usage: /nick NAME [PASSWORD]")),
+                },
+            },
+            "register" if !first.is_empty() => match check_password(rest.trim_end()) {
+                Ok(()) => Action::Send(format!("REGISTER {first}")),
+                Err(e) => Action::Show(format!("{e}; usage: /register PASSWORD")),
+            },
             "join" if !first.is_empty() => {
                 if let Some(room) = self.rooms.iter().find(|r| View::same(r, first)).cloned() {
                     self.current = Some(room.clone());
@@ -164,6 +173,25 @@ impl View {
             _ => Action::Show(format!("unknown or incomplete command /{verb}: try /help")),
         }
     }
+}
+
+/// Checks that `password` can be sent as one: the protocol's password is one
+/// word, and the server refuses more rather than keeping the first (nobody
+/// should register `my` believing they registered `my long phrase`).
+///
+/// # Errors
+/// What is wrong, for the user; it never repeats the password.
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.is_empty() {
+        return Err("a password cannot be empty".into());
+    }
+    let words = password.split(' ').filter(|w| !w.is_empty()).count();
+    if words > 1 {
+        return Err(format!(
+            "a password is one word, without spaces (that one is {words} words): nothing was sent"
+        ));
+    }
+    Ok(())
 }
 
 fn join_words(words: &[&str]) -> String {
@@ -330,6 +358,29 @@ mod tests {
         v.observe("ERR BAD_KEY vault is locked");
         assert_eq!(v.current.as_deref(), Some("lobby"));
         assert!(matches!(v.translate("/frob"), Action::Show(_)));
+    }
+
+    #[test]
+    fn a_password_of_several_words_is_refused_not_cut() {
+        let mut v = view_in("lobby");
+        for typed in ["/register two words", "/nick ana my long phrase"] {
+            match v.translate(typed) {
+                Action::Show(s) => assert!(s.contains("one word"), "{typed}: {s}"),
+                other => panic!("{typed} must send nothing, got {other:?}"),
+            }
+        }
+        // One word, even with spaces around it, is a password.
+        assert_eq!(
+            v.translate("/register  s3cret "),
+            Action::Send("REGISTER s3cret".into())
+        );
+        assert_eq!(
+            v.translate("/nick ana s3cret"),
+            Action::Send("NICK ana s3cret".into())
+        );
+        assert!(check_password("s3cret").is_ok());
+        assert!(check_password("two words").is_err());
+        assert!(check_password("").is_err());
     }
 
     #[test]

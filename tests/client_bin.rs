@@ -144,3 +144,36 @@ fn no_server_exits_non_zero() {
         "exited 0 with no server\nstdout:\n{out}\nstderr:\n{err}"
     );
 }
+
+#[test]
+fn a_password_of_several_words_is_refused_not_cut() {
+    let server = start_default();
+    let addr = server.local_addr();
+    // The session: "/register two words" answered "ok: REGISTER carl"
+    // but registered "two".
+    let mut carl = Running::start(addr, &["--nick", "carl"]);
+    carl.stdin()
+        .write_all(b"/register two words\n")
+        .expect("write the client's stdin");
+    let (status, out, err) = carl.wait();
+    assert!(status.success(), "{status}\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("one word") && !out.contains("REGISTER"),
+        "refused by the client, nothing registered:\n{out}"
+    );
+    // carl is no account: anyone may take the nick without a password.
+    Client::login(addr, "carl");
+    // --password is checked before anything is sent.
+    let mut dan = Running::start(addr, &["--nick", "dan", "--password", "two words"]);
+    drop(dan.stdin());
+    let (status, out, err) = dan.wait();
+    assert!(
+        !status.success() && err.contains("--password") && err.contains("one word"),
+        "{status}\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(
+        !err.contains("two words"),
+        "the password is not echoed:\n{err}"
+    );
+    server.shutdown();
+}

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use parking_lot::Mutex;
-use sala::client::{Action, Style, View, render};
+use sala::client::{Action, Style, View, check_password, render};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ struct Flags {
     /// Nickname to take after connecting.
     #[arg(long)]
     nick: Option<String>,
-    /// Password of the nickname, if it is registered.
+    /// Password of the nickname, if it is registered (one word, as the protocol wants).
     #[arg(long, requires = "nick")]
     password: Option<String>,
     /// Room to join after connecting.
@@ -34,6 +34,11 @@ struct Flags {
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
+    // Checked before connecting, and not with clap, whose error would print the password.
+    if let Some(Err(e)) = flags.password.as_deref().map(check_password) {
+        eprintln!("client: --password: {e}");
+        return ExitCode::from(2);
+    }
     let stream = match TcpStream::connect(&flags.addr) {
         Ok(s) => s,
         Err(e) => {
