@@ -4,7 +4,7 @@
 
 use crate::proto::chat1::{Event, parse_event};
 use crate::proto::refusal::ErrCode;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the client knows of its own session.
 #[derive(Debug, Default, Clone)]
@@ -16,6 +16,20 @@ pub struct View {
     pub current: Option<String>,
     /// Oldest history stamp seen per room (lower case), for `/history` paging.
     oldest: HashMap<String, u64>,
+    /// Rooms (lower case) whose `JOIN` came and whose join page has not ended.
+    joining: HashSet<String>,
+    /// `HISTORY` lines of the page being read, per room (lower case).
+    page_lines: HashMap<String, usize>,
+    /// Rooms (lower case) with nothing older than what was shown: the join
+    /// page was empty (all since was shown live), or a page before was.
+    no_older: HashSet<String>,
+}
+
+/// What the client adds to a server line from what it knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Shown after the line's own rendering, if any.
+    Notice(String),
 }
 
 /// What to do with a typed line.
@@ -56,16 +70,21 @@ impl View {
 
     fn forget_room(&mut self, room: &str) {
         self.rooms.retain(|r| !View::same(r, room));
-        self.oldest.remove(&room.to_ascii_lowercase());
+        let key = room.to_ascii_lowercase();
+        self.oldest.remove(&key);
+        self.joining.remove(&key);
+        self.page_lines.remove(&key);
+        self.no_older.remove(&key);
         if self.current.as_deref().is_some_and(|c| View::same(c, room)) {
             self.current = self.rooms.last().cloned();
         }
     }
 
-    /// Updates what the client knows from a server line.
-    pub fn observe(&mut self, line: &str) {
+    /// Updates what the client knows from a server line; returns what it has
+    /// to add to the line (an empty history page means nothing is older).
+    pub fn observe(&mut self, line: &str) -> Option<Note> {
         let Ok(event) = parse_event(line) else {
-            return;
+            return None;
         };
         match event {
             Event::Welcome { nick, .. } => self.nick = nick.to_string(),
@@ -75,6 +94,8 @@ impl View {
                     self.rooms.push(room.to_string());
                 }
                 self.current = Some(room.to_string());
+                // Its MEMBERS, then a page of the latest history, follow.
+                self.joining.insert(room.to_ascii_lowercase());
             }
             Event::Part { room, nick, .. } if View::same(nick, &self.nick) => {
                 self.forget_room(room)
@@ -89,10 +110,46 @@ impl View {
                 ..
             } => self.current = self.rooms.last().cloned(),
             Event::History { room, at, .. } => {
-                let oldest = self.oldest.entry(room.to_ascii_lowercase()).or_insert(at);
+                let key = room.to_ascii_lowercase();
+                *self.page_lines.entry(key.clone()).or_default() += 1;
+                let oldest = self.oldest.entry(key).or_insert(at);
                 *oldest = (*oldest).min(at);
             }
+            Event::EndHistory { room } => {
+                let key = room.to_ascii_lowercase();
+                let joined = self.joining.remove(&key);
+                if self.page_lines.remove(&key).unwrap_or(0) == 0 {
+                    self.no_older.insert(key);
+                    // An empty join page is the usual new room; an empty page
+                    // asked for is the answer to /history.
+                    if !joined {
+                        return Some(Note::Notice(format!("no older messages in {room}")));
+                    }
+                }
+            }
             _ => {}
+        }
+        None
+    }
+
+    /// Updates what the client knows from a server line ([`View::observe`])
+    /// and says how to show it ([`render`]), with what the client adds.
+    pub fn show(
+        &mut self,
+        line: &str,
+        style: Style,
+        clock: &dyn Fn(Option<u64>) -> String,
+    ) -> Option<String> {
+        let shown = render(line, style, clock);
+        match self.observe(line) {
+            None => shown,
+            Some(Note::Notice(text)) => {
+                let note = notice_line(style, &clock(None), &text);
+                Some(match shown {
+                    Some(shown) => format!("{shown}\n{note}"),
+                    None => note,
+                })
+            }
         }
     }
 
@@ -161,6 +218,11 @@ impl View {
                 None => need_room(),
             },
             "history" => match room_or_current(first) {
+                // Nothing to ask for: saying it again would only repeat what
+                // was shown live (or an empty page).
+                Some(room) if self.no_older.contains(&room.to_ascii_lowercase()) => {
+                    Action::Show(format!("no older messages in {room}"))
+                }
                 Some(room) => match self.oldest.get(&room.to_ascii_lowercase()) {
                     Some(at) => Action::Send(format!("HISTORY {room} {at}")),
                     None => Action::Send(format!("HISTORY {room}")),
@@ -219,6 +281,11 @@ impl Style {
     }
 }
 
+/// A notice line: dimmed, after the time.
+fn notice_line(style: Style, now: &str, text: &str) -> String {
+    style.paint("2", &format!("{now} -- {text}"))
+}
+
 /// How a server line is shown; `None` for lines that only end a list.
 /// `clock` renders a unix-ms stamp (or now, for `None`) as a time of day.
 pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -> Option<String> {
@@ -226,7 +293,7 @@ pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -
         return Some(line.to_string());
     };
     let now = clock(None);
-    let notice = |text: String| Some(style.paint("2", &format!("{now} -- {text}")));
+    let notice = |text: String| Some(notice_line(style, &now, &text));
     let with_text = |t: Option<&str>| t.map(|t| format!(" ({t})")).unwrap_or_default();
     match event {
         Event::Welcome { nick, text } => notice(format!("connected as {nick}. {text}")),
@@ -381,6 +448,44 @@ mod tests {
         assert!(check_password("s3cret").is_ok());
         assert!(check_password("two words").is_err());
         assert!(check_password("").is_err());
+    }
+
+    #[test]
+    fn history_pages_back_and_says_when_nothing_is_older() {
+        let clock = |_: Option<u64>| "12:00".to_string();
+        let mut v = view_in("den");
+        // A room just created: its join page is empty, what follows was live.
+        v.observe("MEMBERS den ana");
+        v.observe("END MEMBERS den");
+        assert_eq!(v.show("END HISTORY den", Style::Plain, &clock), None);
+        v.observe("MSG den ana hello");
+        assert_eq!(
+            v.translate("/history"),
+            Action::Show("no older messages in den".into())
+        );
+        // A room with history: page back from the oldest stamp held, and say
+        // so when the page before it is empty.
+        v.observe("JOIN lobby ana");
+        v.observe("HISTORY lobby 500 bob old");
+        v.observe("END HISTORY lobby");
+        assert_eq!(
+            v.translate("/history lobby"),
+            Action::Send("HISTORY lobby 500".into())
+        );
+        assert_eq!(
+            v.show("END HISTORY lobby", Style::Plain, &clock).as_deref(),
+            Some("12:00 -- no older messages in lobby")
+        );
+        assert_eq!(
+            v.translate("/history lobby"),
+            Action::Show("no older messages in lobby".into())
+        );
+        // Leaving forgets it all; a room never joined is asked for.
+        v.observe("PART lobby ana");
+        assert_eq!(
+            v.translate("/history lobby"),
+            Action::Send("HISTORY lobby".into())
+        );
     }
 
     #[test]

@@ -8,14 +8,22 @@ use common::{kill, start_default, wait_exit};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 /// How long the client may take to exit once it has reason to.
 const EXIT_LIMIT: Duration = Duration::from_secs(20);
 
+/// How long the client may take to show a line.
+const SHOW_LIMIT: Duration = Duration::from_secs(15);
+
 /// A running `client` process; killed if the test ends first.
 struct Running {
     child: Child,
+    /// Its stdout line by line, once [`Running::expect_shown`] has started
+    /// reading it, and the lines taken from it so far.
+    shown: Option<Receiver<String>>,
+    taken: Vec<String>,
 }
 
 impl Running {
@@ -29,7 +37,46 @@ impl Running {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the client binary");
-        Running { child }
+        Running {
+            child,
+            shown: None,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) until the client has shown a line containing `want`;
+    /// returns it. A thread reads stdout from the first call on.
+    fn expect_shown(&mut self, want: &str) -> String {
+        if self.shown.is_none() {
+            let out = self.child.stdout.take().expect("stdout is piped");
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            self.shown = Some(rx);
+        }
+        let deadline = Instant::now() + SHOW_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let shown = self.shown.as_ref().expect("started above");
+            match shown.recv_timeout(left) {
+                Ok(line) => {
+                    self.taken.push(line.clone());
+                    if line.contains(want) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "the client did not show {want:?} in {SHOW_LIMIT:?}; it showed:\n{}",
+                    self.taken.join("\n")
+                ),
+            }
+        }
     }
 
     fn stdin(&mut self) -> ChildStdin {
@@ -54,6 +101,11 @@ impl Running {
         let mut err = String::new();
         if let Some(mut s) = self.child.stdout.take() {
             let _ = s.read_to_string(&mut out);
+        }
+        if let Some(shown) = self.shown.take() {
+            // The reading thread ends with the exited process's stdout.
+            self.taken.extend(shown.iter());
+            out = self.taken.join("\n");
         }
         if let Some(mut s) = self.child.stderr.take() {
             let _ = s.read_to_string(&mut err);
@@ -175,5 +227,34 @@ fn a_password_of_several_words_is_refused_not_cut() {
         !err.contains("two words"),
         "the password is not echoed:\n{err}"
     );
+    server.shutdown();
+}
+
+#[test]
+fn history_says_when_nothing_is_older_and_repeats_nothing_shown_live() {
+    let server = start_default();
+    let addr = server.local_addr();
+    // A room ana creates: what is said there was shown live, nothing is older.
+    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "den"]);
+    let mut stdin = ana.stdin();
+    stdin.write_all(b"hello den\n").expect("write stdin");
+    ana.expect_shown("[den] ana: hello den");
+    stdin.write_all(b"/history\n").expect("write stdin");
+    ana.expect_shown("no older messages in den");
+    // A room with a message from before: the join shows it, and the page
+    // before it is empty, which must be said rather than show nothing.
+    let mut bob = Client::login(addr, "bob");
+    bob.join("lobby");
+    bob.send("SAY lobby from before");
+    bob.expect("MSG lobby bob from before");
+    stdin.write_all(b"/join lobby\n").expect("write stdin");
+    ana.expect_shown("[lobby] bob: from before");
+    stdin.write_all(b"/history\n").expect("write stdin");
+    ana.expect_shown("no older messages in lobby");
+    drop(stdin);
+    let (status, out, err) = ana.wait();
+    assert!(status.success(), "{status}\nstdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(out.matches("hello den").count(), 1, "shown once:\n{out}");
+    assert_eq!(out.matches("from before").count(), 1, "shown once:\n{out}");
     server.shutdown();
 }

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use parking_lot::Mutex;
-use sala::client::{Action, Style, View, check_password, render};
+use sala::client::{Action, Style, View, check_password};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
@@ -121,9 +121,9 @@ fn print_server_lines(
     let mut said_bye = false;
     for line in BufReader::new(stream).lines() {
         let Ok(line) = line else { break };
-        view.lock().observe(&line);
         said_bye |= line.starts_with("BYE");
-        if let Some(text) = render(&line, style, &clock) {
+        let shown = view.lock().show(&line, style, &clock);
+        if let Some(text) = shown {
             println!("{text}");
         }
     }
