@@ -3,6 +3,7 @@
 //! is shown to a person.
 
 use crate::proto::chat1::{Event, parse_event};
+use crate::proto::lines::MAX_LINE;
 use crate::proto::refusal::ErrCode;
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +24,8 @@ pub struct View {
     /// Rooms (lower case) with nothing older than what was shown: the join
     /// page was empty (all since was shown live), or a page before was.
     no_older: HashSet<String>,
+    /// The nick last asked for without a password, until the server answers.
+    nick_asked: Option<String>,
 }
 
 /// What the client adds to a server line from what it knows.
@@ -30,6 +33,8 @@ pub struct View {
 pub enum Note {
     /// Shown after the line's own rendering, if any.
     Notice(String),
+    /// Shown instead of the line: a refusal said in the client's own words.
+    Refusal(ErrCode, String),
 }
 
 /// What to do with a typed line.
@@ -43,25 +48,63 @@ pub enum Action {
     Show(String),
 }
 
+/// Every command's usage and what it does, as `/help` lists them.
+const COMMANDS: [(&str, &str); 15] = [
+    (
+        "/nick NAME [PASSWORD]",
+        "change your nickname (a registered one needs its password)",
+    ),
+    (
+        "/register PASSWORD",
+        "register your current nickname, so only you can use it",
+    ),
+    (
+        "/join ROOM [KEY]",
+        "join (or create) a room and talk there; switches if already in it",
+    ),
+    ("/part [ROOM]", "leave a room (default: the current one)"),
+    ("/w NICK TEXT", "whisper to one user"),
+    ("/all TEXT", "broadcast to everyone connected"),
+    ("/rooms", "list rooms"),
+    ("/who [ROOM]", "list a room's members"),
+    ("/users", "list connected users"),
+    (
+        "/kick NICK [TEXT]",
+        "remove someone from the current room (owner only)",
+    ),
+    ("/delete [ROOM]", "delete a room (owner only)"),
+    (
+        "/history [ROOM]",
+        "show older messages of a room, a page at a time",
+    ),
+    ("/raw LINE", "send a raw CHAT/1 line"),
+    ("/quit [TEXT]", "leave"),
+    ("/help", "this text"),
+];
+
 /// The `/help` text.
-pub const HELP: &str = "\
-commands:
-  /nick NAME [PASSWORD] change your nickname (a registered one needs its password)
-  /register PASSWORD    register your current nickname, so only you can use it
-  /join ROOM [KEY]      join (or create) a room and talk there; switches if already in it
-  /part [ROOM]          leave a room (default: the current one)
-  /w NICK TEXT          whisper to one user
-  /all TEXT             broadcast to everyone connected
-  /rooms                list rooms
-  /who [ROOM]           list a room's members
-  /users                list connected users
-  /kick NICK [TEXT]     remove someone from the current room (owner only)
-  /delete [ROOM]        delete a room (owner only)
-  /history [ROOM]       show older messages of a room, a page at a time
-  /raw LINE             send a raw CHAT/1 line
-  /quit [TEXT]          leave
-  /help                 this text
-anything else is said in the current room";
+pub fn help() -> String {
+    let mut text = String::from("commands:");
+    for (usage, what) in COMMANDS {
+        text.push_str(&format!("\n  {usage:<21} {what}"));
+    }
+    text.push_str("\nanything else is said in the current room");
+    text
+}
+
+/// The usage of command `/name`, as `/help` shows it.
+fn usage(name: &str) -> &'static str {
+    COMMANDS
+        .iter()
+        .map(|(usage, _)| *usage)
+        .find(|usage| usage.split(' ').next() == Some(&format!("/{name}")))
+        .unwrap_or("/help")
+}
+
+/// What a command typed as `/verb` lacks, and the usage of `/name`.
+fn missing(verb: &str, what: &str, name: &str) -> Action {
+    Action::Show(format!("/{verb} needs {what}; usage: {}", usage(name)))
+}
 
 impl View {
     fn same(a: &str, b: &str) -> bool {
@@ -86,9 +129,21 @@ impl View {
         let Ok(event) = parse_event(line) else {
             return None;
         };
+        if let Event::Err { code, .. } = &event {
+            // Any refusal answers the NICK asked for, or a line sent before it.
+            if let (ErrCode::BadPassword, Some(nick)) = (code, self.nick_asked.take()) {
+                return Some(Note::Refusal(
+                    *code,
+                    format!("{nick} is registered: log in with /nick {nick} PASSWORD"),
+                ));
+            }
+        }
         match event {
             Event::Welcome { nick, .. } => self.nick = nick.to_string(),
-            Event::Nick { old, new } if View::same(old, &self.nick) => self.nick = new.to_string(),
+            Event::Nick { old, new } if View::same(old, &self.nick) => {
+                self.nick = new.to_string();
+                self.nick_asked = None;
+            }
             Event::Join { room, nick } if View::same(nick, &self.nick) => {
                 if !self.rooms.iter().any(|r| View::same(r, room)) {
                     self.rooms.push(room.to_string());
@@ -140,12 +195,14 @@ impl View {
         style: Style,
         clock: &dyn Fn(Option<u64>) -> String,
     ) -> Option<String> {
-        let shown = render(line, style, clock);
-        match self.observe(line) {
-            None => shown,
+        let note = self.observe(line);
+        let shown = || render(line, style, clock);
+        match note {
+            None => shown(),
+            Some(Note::Refusal(code, text)) => render(&format!("ERR {code} {text}"), style, clock),
             Some(Note::Notice(text)) => {
                 let note = notice_line(style, &clock(None), &text);
-                Some(match shown {
+                Some(match shown() {
                     Some(shown) => format!("{shown}\n{note}"),
                     None => note,
                 })
@@ -156,6 +213,19 @@ impl View {
     /// Turns a typed line into an action.
     pub fn translate(&mut self, input: &str) -> Action {
         let input = input.trim_end_matches(['\r', '\n']);
+        let (current, nick_asked) = (self.current.clone(), self.nick_asked.clone());
+        match self.command(input) {
+            Action::Send(line) | Action::Quit(line) if line.len() >= MAX_LINE => {
+                // Nothing is sent, so nothing the line would have done is expected.
+                (self.current, self.nick_asked) = (current, nick_asked);
+                Action::Show(too_long(input, &line))
+            }
+            action => action,
+        }
+    }
+
+    /// The action of a typed line, whatever its length.
+    fn command(&mut self, input: &str) -> Action {
         let Some(command) = input.strip_prefix('/') else {
             return match &self.current {
                 _ if input.trim().is_empty() => Action::Show(String::new()),
@@ -175,18 +245,27 @@ impl View {
         };
         let need_room = || Action::Show("which room? you are in none".into());
         match verb.to_ascii_lowercase().as_str() {
-            "nick" if !first.is_empty() => match tail.trim() {
-                "" => Action::Send(format!("NICK {first}")),
+            "nick" if first.is_empty() => missing(verb, "a name", "nick"),
+            "nick" => match tail.trim() {
+                "" => {
+                    self.nick_asked = Some(first.to_string());
+                    Action::Send(format!("NICK {first}"))
+                }
                 password => match check_password(password) {
-                    Ok(()) => Action::Send(format!("NICK {first} {password}")),
-                    Err(e) => Action::Show(format!("{e}; usage: /nick NAME [PASSWORD]")),
+                    Ok(()) => {
+                        self.nick_asked = None;
+                        Action::Send(format!("NICK {first} {password}"))
+                    }
+                    Err(e) => Action::Show(format!("{e}; usage: {}", usage("nick"))),
                 },
             },
-            "register" if !first.is_empty() => match check_password(rest.trim_end()) {
+            "register" if first.is_empty() => missing(verb, "a password", "register"),
+            "register" => match check_password(rest.trim_end()) {
                 Ok(()) => Action::Send(format!("REGISTER {first}")),
-                Err(e) => Action::Show(format!("{e}; usage: /register PASSWORD")),
+                Err(e) => Action::Show(format!("{e}; usage: {}", usage("register"))),
             },
-            "join" if !first.is_empty() => {
+            "join" if first.is_empty() => missing(verb, "a room", "join"),
+            "join" => {
                 if let Some(room) = self.rooms.iter().find(|r| View::same(r, first)).cloned() {
                     self.current = Some(room.clone());
                     return Action::Show(format!("now talking in {room}"));
@@ -199,17 +278,21 @@ impl View {
                 Some(room) => Action::Send(join_words(&["PART", &room, tail])),
                 None => need_room(),
             },
-            "w" | "msg" | "whisper" if !first.is_empty() && !tail.is_empty() => {
-                Action::Send(format!("WHISPER {first} {tail}"))
+            "w" | "msg" | "whisper" if first.is_empty() => missing(verb, "a nick and a text", "w"),
+            "w" | "msg" | "whisper" if tail.trim().is_empty() => {
+                missing(verb, "a text after the nick", "w")
             }
-            "all" | "broadcast" if !rest.is_empty() => Action::Send(format!("BROADCAST {rest}")),
+            "w" | "msg" | "whisper" => Action::Send(format!("WHISPER {first} {tail}")),
+            "all" | "broadcast" if rest.trim().is_empty() => missing(verb, "a text", "all"),
+            "all" | "broadcast" => Action::Send(format!("BROADCAST {rest}")),
             "rooms" | "list" => Action::Send("ROOMS".into()),
             "who" => match room_or_current(first) {
                 Some(room) => Action::Send(format!("WHO {room}")),
                 None => need_room(),
             },
             "users" => Action::Send("USERS".into()),
-            "kick" if !first.is_empty() => match &self.current {
+            "kick" if first.is_empty() => missing(verb, "a nick", "kick"),
+            "kick" => match &self.current {
                 Some(room) => Action::Send(join_words(&["KICK", room, first, tail])),
                 None => need_room(),
             },
@@ -229,10 +312,15 @@ impl View {
                 },
                 None => need_room(),
             },
-            "raw" if !rest.is_empty() => Action::Send(rest.to_string()),
+            "raw" if rest.is_empty() => missing(verb, "a protocol line", "raw"),
+            "raw" => {
+                // It may be a NICK: no hint of ours for its answer.
+                self.nick_asked = None;
+                Action::Send(rest.to_string())
+            }
             "quit" | "exit" => Action::Quit(join_words(&["QUIT", rest])),
-            "help" | "?" => Action::Show(HELP.into()),
-            _ => Action::Show(format!("unknown or incomplete command /{verb}: try /help")),
+            "help" | "?" => Action::Show(help()),
+            _ => Action::Show(format!("unknown command /{verb}: try /help")),
         }
     }
 }
@@ -254,6 +342,31 @@ pub fn check_password(password: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Says how much of `typed` fits in a line once the client has made `line`
+/// of it (`line` being too long). The text typed ends both, so what must go
+/// is the same number of bytes at the end of each.
+fn too_long(typed: &str, line: &str) -> String {
+    let max = MAX_LINE - 1; // the `\n` counts
+    let fits = typed.len().saturating_sub(line.len() - max);
+    let same: usize = typed
+        .chars()
+        .rev()
+        .zip(line.chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(c, _)| c.len_utf8())
+        .sum();
+    let (yours, sent) = (&typed[..typed.len() - same], &line[..line.len() - same]);
+    let how = match (yours.is_empty(), sent.is_empty()) {
+        (true, _) => format!("`{sent}` goes in front"),
+        (false, true) => format!("`{yours}` is left out"),
+        (false, false) => format!("`{yours}` becomes `{sent}`"),
+    };
+    format!(
+        "too long, nothing was sent: {} bytes typed, {fits} fit (a line holds {max} bytes, and {how})",
+        typed.len()
+    )
 }
 
 fn join_words(words: &[&str]) -> String {
@@ -486,6 +599,90 @@ mod tests {
             v.translate("/history lobby"),
             Action::Send("HISTORY lobby".into())
         );
+    }
+
+    #[test]
+    fn incomplete_commands_say_what_is_missing_and_their_usage() {
+        let mut v = view_in("lobby");
+        let shown = |v: &mut View, s: &str| match v.translate(s) {
+            Action::Show(s) => s,
+            other => panic!("{s} must send nothing, got {other:?}"),
+        };
+        for (typed, want) in [
+            ("/w", "/w needs a nick and a text; usage: /w NICK TEXT"),
+            (
+                "/msg bob",
+                "/msg needs a text after the nick; usage: /w NICK TEXT",
+            ),
+            ("/nick", "/nick needs a name; usage: /nick NAME [PASSWORD]"),
+            ("/join ", "/join needs a room; usage: /join ROOM [KEY]"),
+            (
+                "/register",
+                "/register needs a password; usage: /register PASSWORD",
+            ),
+            ("/kick", "/kick needs a nick; usage: /kick NICK [TEXT]"),
+            ("/all", "/all needs a text; usage: /all TEXT"),
+            ("/frob", "unknown command /frob: try /help"),
+        ] {
+            assert_eq!(shown(&mut v, typed), want);
+        }
+        assert!(shown(&mut v, "/help").contains("  /w NICK TEXT "));
+    }
+
+    #[test]
+    fn a_registered_nick_without_password_gets_the_clients_own_hint() {
+        let clock = |_: Option<u64>| "12:00".to_string();
+        let mut v = view_in("lobby");
+        assert_eq!(v.translate("/nick carl"), Action::Send("NICK carl".into()));
+        assert_eq!(
+            v.show(
+                "ERR BAD_PASSWORD carl is registered: NICK carl <password>",
+                Style::Plain,
+                &clock
+            )
+            .as_deref(),
+            Some("12:00 !! BAD_PASSWORD: carl is registered: log in with /nick carl PASSWORD")
+        );
+        // A wrong password is the server's to explain.
+        v.translate("/nick carl nope");
+        assert_eq!(
+            v.show(
+                "ERR BAD_PASSWORD wrong password for carl",
+                Style::Plain,
+                &clock
+            )
+            .as_deref(),
+            Some("12:00 !! BAD_PASSWORD: wrong password for carl")
+        );
+    }
+
+    #[test]
+    fn a_line_too_long_says_how_much_of_what_was_typed_fits() {
+        let mut v = view_in("lobby");
+        // 2047 bytes a line, `SAY lobby ` (10) included: 2037 of the text.
+        let fits = "x".repeat(2037);
+        assert_eq!(
+            v.translate(&fits),
+            Action::Send(format!("SAY lobby {fits}"))
+        );
+        match v.translate(&"x".repeat(2100)) {
+            Action::Show(s) => assert!(
+                s.contains("2100 bytes typed, 2037 fit") && s.contains("`SAY lobby `"),
+                "{s}"
+            ),
+            other => panic!("sent {} bytes", format!("{other:?}").len()),
+        }
+        // A command: "/w bob " becomes "WHISPER bob ", 5 bytes more.
+        match v.translate(&format!("/w bob {}", "x".repeat(2040))) {
+            Action::Show(s) => assert!(s.contains("2047 bytes typed, 2042 fit"), "{s}"),
+            other => panic!("sent {} bytes", format!("{other:?}").len()),
+        }
+        // Nothing happened: plain text still goes to lobby.
+        assert!(matches!(
+            v.translate(&format!("/join {}", "r".repeat(2100))),
+            Action::Show(_)
+        ));
+        assert_eq!(v.current.as_deref(), Some("lobby"));
     }
 
     #[test]

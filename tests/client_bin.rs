@@ -258,3 +258,22 @@ fn history_says_when_nothing_is_older_and_repeats_nothing_shown_live() {
     assert_eq!(out.matches("from before").count(), 1, "shown once:\n{out}");
     server.shutdown();
 }
+
+#[test]
+fn a_registered_nick_without_its_password_gets_the_clients_hint() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut owner = Client::login(addr, "carl");
+    owner.send("REGISTER s3cret");
+    owner.expect("OK REGISTER carl");
+    owner.quit();
+    let mut carl = Running::start(addr, &["--nick", "carl"]);
+    drop(carl.stdin());
+    let (status, out, err) = carl.wait();
+    assert!(status.success(), "{status}\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("BAD_PASSWORD: carl is registered: log in with /nick carl PASSWORD"),
+        "the client's command, not the protocol's:\n{out}"
+    );
+    server.shutdown();
+}

@@ -69,15 +69,20 @@ fn main() -> ExitCode {
     let out = stream;
     // send(2) of one protocol line.
     let send = |line: &str| -> bool { (&out).write_all(format!("{line}\n").as_bytes()).is_ok() };
-    match (&flags.nick, &flags.password) {
-        (Some(nick), Some(password)) => send(&format!("NICK {nick} {password}")),
-        (Some(nick), None) => send(&format!("NICK {nick}")),
-        _ => true,
-    };
-    if let Some(room) = &flags.room {
-        let action = view.lock().translate(&format!("/join {room}"));
-        if let Action::Send(line) = action {
-            send(&line);
+    // The flags are typed commands too, so that the answers are explained alike.
+    let nick = flags.nick.as_ref().map(|nick| match &flags.password {
+        Some(password) => format!("/nick {nick} {password}"),
+        None => format!("/nick {nick}"),
+    });
+    let room = flags.room.as_ref().map(|room| format!("/join {room}"));
+    for typed in [nick, room].into_iter().flatten() {
+        let action = view.lock().translate(&typed);
+        match action {
+            Action::Send(line) => {
+                send(&line);
+            }
+            Action::Show(text) => println!("{text}"),
+            Action::Quit(_) => {}
         }
     }
     let mut quit_line = "QUIT".to_string();
