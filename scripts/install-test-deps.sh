@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine lacks: the Debian packages
-# listed in scripts/test-deps.apt (real IRC clients, Chromium, ...) and the npm
+# listed in scripts/test-deps.apt (real IRC clients, Chromium, nc, ...) and the npm
 # packages of the browser tests. Does nothing for what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
