@@ -4,7 +4,7 @@
 
 use crate::chat::Chat;
 use crate::dispatch::{Dispatcher, Input, Routes, Settings};
-use crate::doors::admit::{self, Admission, Door};
+use crate::doors::admit::{self, Admission, Door, Limits};
 use crate::doors::chat1::Chat1Door;
 use crate::doors::irc::IrcDoor;
 use crate::doors::web::WebDoor;
@@ -173,7 +173,12 @@ impl Server {
             inputs,
             mail,
             stopper.flag(),
-            (config.max_clients, config.send_queue, config.keepalive),
+            Limits {
+                max_clients: config.max_clients,
+                send_queue: config.send_queue,
+                send_timeout: config.send_timeout,
+                keepalive: config.keepalive,
+            },
         );
         let live = Arc::clone(&admission.live);
         let mut doors = Vec::new();

@@ -174,9 +174,5 @@ impl Shared {
 
 /// The `BYE` for outbox `to`, in its protocol.
 pub(super) fn bye(to: &Outbox, text: &str) -> Bytes {
-    let event = Event::Bye { text };
-    match to.protocol() {
-        Protocol::Chat => Bytes::from(chat1::encode(&event)),
-        Protocol::Irc => Bytes::from(irc::render_shared(&event).unwrap_or_default()),
-    }
+    Bytes::from(crate::proto::bye(to.protocol(), text))
 }

@@ -8,6 +8,7 @@
 use crate::dispatch::Input;
 use crate::ids::{ConnId, Protocol};
 use crate::net::outbox::{self, Framing, Outbox, Post};
+use crate::proto;
 use crossbeam_channel::Sender;
 use log::{debug, info, warn};
 use socket2::{SockRef, TcpKeepalive};
@@ -33,6 +34,19 @@ pub trait Door: Send + 'static {
     fn close(&mut self) {}
 }
 
+/// The limits every door applies to the connections it admits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most clients at once, across every door.
+    pub max_clients: usize,
+    /// Events a slow reader may have queued before it is cut off.
+    pub send_queue: usize,
+    /// How long a peer may take no bytes before the writer cuts it off.
+    pub send_timeout: Duration,
+    /// TCP keepalive: idle time before the first probe.
+    pub keepalive: Duration,
+}
+
 /// What every door shares to admit connections: where commands and lines go,
 /// the count of live connections and the limits.
 #[derive(Debug, Clone)]
@@ -47,12 +61,8 @@ pub struct Admission {
     pub live: Arc<AtomicUsize>,
     /// Connection ids, shared by every door so that none is used twice.
     ids: Arc<AtomicU64>,
-    /// Most clients at once, across every door.
-    pub max_clients: usize,
-    /// Events a slow reader may have queued before it is cut off.
-    pub send_queue: usize,
-    /// TCP keepalive: idle time before the first probe.
-    pub keepalive: Duration,
+    /// The limits.
+    pub limits: Limits,
 }
 
 impl Admission {
@@ -61,7 +71,7 @@ impl Admission {
         inputs: Sender<Input>,
         mail: Sender<Post>,
         stopping: Arc<AtomicBool>,
-        (max_clients, send_queue, keepalive): (usize, usize, Duration),
+        limits: Limits,
     ) -> Admission {
         Admission {
             inputs,
@@ -69,9 +79,7 @@ impl Admission {
             stopping,
             live: Arc::new(AtomicUsize::new(0)),
             ids: Arc::new(AtomicU64::new(0)),
-            max_clients,
-            send_queue,
-            keepalive,
+            limits,
         }
     }
 
@@ -90,7 +98,7 @@ impl Admission {
     pub fn reserve(&self) -> bool {
         self.live
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max_clients).then_some(n + 1)
+                (n < self.limits.max_clients).then_some(n + 1)
             })
             .is_ok()
     }
@@ -112,7 +120,7 @@ impl Admission {
         socket: &Arc<TcpStream>,
         (protocol, framing): (Protocol, Framing),
     ) -> Option<Outbox> {
-        if let Err(e) = tune(socket, self.keepalive) {
+        if let Err(e) = tune(socket, self.limits.keepalive) {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
         let registered = self.register(id, peer, socket, protocol, framing);
@@ -130,12 +138,19 @@ impl Admission {
         protocol: Protocol,
         framing: Framing,
     ) -> Option<Outbox> {
-        let (outbox, inbox) = outbox::queue_for(id, protocol, self.send_queue, self.mail.clone());
+        let (outbox, inbox) =
+            outbox::queue_for(id, protocol, self.limits.send_queue, self.mail.clone());
+        let timeout = self.limits.send_timeout;
+        let goodbye = proto::bye(
+            protocol,
+            &format!("send timeout: you took nothing for {timeout:?}"),
+        );
         let open = Post::Open {
             id,
             inbox,
             socket: Arc::clone(socket),
             framing,
+            goodbye: goodbye.into(),
         };
         self.mail.send(open).ok()?;
         let connect = Input::Connect {

@@ -37,7 +37,7 @@ impl Door for Chat1Door {
         peer: SocketAddr,
         admission: &Admission,
     ) -> Option<JoinHandle<()>> {
-        let full = || chat1::server_full(admission.max_clients);
+        let full = || chat1::server_full(admission.limits.max_clients);
         reader::arrive(
             stream,
             peer,

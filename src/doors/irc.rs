@@ -88,7 +88,7 @@ impl Door for IrcDoor {
         peer: SocketAddr,
         admission: &Admission,
     ) -> Option<JoinHandle<()>> {
-        let full = || irc::server_full(admission.max_clients);
+        let full = || irc::server_full(admission.limits.max_clients);
         let speech = IrcSpeech::new(self.ping_after);
         reader::arrive(
             stream,

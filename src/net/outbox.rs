@@ -25,6 +25,9 @@ pub enum Item {
     /// Bytes already framed for the connection's transport (a WebSocket pong
     /// or close made by the connection's own protocol code); sent as they are.
     Framed(Bytes),
+    /// The connection's last event, its `BYE`, framed like an event; the
+    /// writer closes the connection after it.
+    Last(Bytes),
 }
 
 impl std::ops::Deref for Item {
@@ -32,7 +35,7 @@ impl std::ops::Deref for Item {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Item::Event(bytes) | Item::Framed(bytes) => bytes,
+            Item::Event(bytes) | Item::Framed(bytes) | Item::Last(bytes) => bytes,
         }
     }
 }
@@ -87,12 +90,15 @@ pub enum Framing {
 /// What reaches the writer thread.
 #[derive(Debug)]
 pub enum Post {
-    /// A new connection: where to find its events, its socket and how to frame them.
+    /// A new connection: where to find its events, its socket, how to frame
+    /// them, and the line (its protocol's `BYE`) it gets if it is dropped for
+    /// taking nothing.
     Open {
         id: ConnId,
         inbox: Inbox,
         socket: Arc<TcpStream>,
         framing: Framing,
+        goodbye: Bytes,
     },
     /// The connection's outbox has events waiting.
     Ready(ConnId),
@@ -167,7 +173,7 @@ impl Outbox {
     /// the connection once it is written.
     pub fn push_last(&self, bytes: &Bytes) {
         self.0.shared.queued.fetch_add(1, Ordering::AcqRel);
-        let _ = self.0.tx.send(Item::Event(Arc::clone(bytes)));
+        let _ = self.0.tx.send(Item::Last(Arc::clone(bytes)));
         self.0.shared.closed.store(true, Ordering::SeqCst);
         self.notify();
     }

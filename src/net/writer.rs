@@ -7,7 +7,9 @@
 //! (`MSG_DONTWAIT`). What the kernel will not take now waits, and the outbox is
 //! not drained again until it is written: a reader that stops reading fills its
 //! outbox, and the dispatcher cuts it off. `poll(2)` tells when a stalled socket
-//! can take more.
+//! can take more. A peer that acknowledges nothing for the send timeout is cut
+//! off too, here: it gets its `BYE` after the line being sent, if it takes it
+//! within [`GOODBYE_TIME`].
 //!
 //! A connection is either raw CHAT/1 over TCP, whose lines go out as they
 //! are, or CHAT/1 over WebSocket ([`crate::doors::web`]), whose every line goes out as
@@ -17,7 +19,7 @@
 //! [`Outbox`]: crate::net::outbox::Outbox
 
 use crate::ids::ConnId;
-use crate::net::outbox::{Framing, Inbox, Item, Post};
+use crate::net::outbox::{Bytes, Framing, Inbox, Item, Post};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use log::{debug, warn};
 use socket2::SockRef;
@@ -37,6 +39,10 @@ const TURN_BYTES: usize = 64 * 1024;
 /// How long the writer waits for mail while some socket is stalled, before it
 /// asks `poll(2)` whether the stalled ones can take more.
 const STALL_TICK: Duration = Duration::from_millis(1);
+/// How often, at most, a stalled socket is asked whether its peer took bytes.
+const PROGRESS_CHECK: Duration = Duration::from_millis(250);
+/// How long a connection that is cut off gets to take its goodbye line.
+pub const GOODBYE_TIME: Duration = Duration::from_secs(2);
 
 /// One connection, as the writer sees it.
 #[derive(Debug)]
@@ -44,17 +50,41 @@ struct Mailbox {
     inbox: Inbox,
     socket: Arc<TcpStream>,
     framing: Framing,
+    /// Its protocol's `BYE` for a peer dropped because it took nothing.
+    goodbye: Bytes,
     /// A WebSocket connection's close frame is in `pending` (it goes last).
     closing: bool,
     /// Bytes taken from the inbox and not yet accepted by the kernel.
     pending: Vec<u8>,
     sent: usize,
-    /// Since when the kernel has refused more bytes (then it is in `Writer::stalled`).
-    stalled: Option<Instant>,
+    /// Where each item in `pending` ends, so that a cut falls between lines.
+    ends: Vec<usize>,
+    /// Where the connection's last item (its `BYE`) lies in `pending`, if taken.
+    last: Option<(usize, usize)>,
+    /// Bytes the kernel has accepted from us, ever.
+    handed: u64,
+    /// The kernel refuses more bytes (then it is in `Writer::stalled`).
+    stalled: Option<Stall>,
+    /// Cut off: only its goodbye is left to send, until this instant.
+    dying: Option<Instant>,
     /// Waiting in `Writer::busy` for another turn.
     busy: bool,
     /// Listed in `Writer::stalled`, waiting for `poll`.
     polled: bool,
+}
+
+/// A socket whose send buffer is full. `poll(2)` calls it writable only once
+/// a good part of that buffer (megabytes on a fast link) is free again, so a
+/// peer that reads steadily may be taking bytes all along: what counts is
+/// whether the peer acknowledges anything, which the kernel tells.
+#[derive(Debug, Clone, Copy)]
+struct Stall {
+    /// The last time the peer was seen taking bytes (or the stall began).
+    since: Instant,
+    /// The last time the kernel was asked.
+    checked: Instant,
+    /// What the peer had acknowledged then ([`acknowledged`]).
+    acked: i64,
 }
 
 /// What became of a connection after a turn.
@@ -71,20 +101,50 @@ enum Turn {
 }
 
 impl Mailbox {
+    fn new(inbox: Inbox, socket: Arc<TcpStream>, framing: Framing, goodbye: Bytes) -> Mailbox {
+        Mailbox {
+            inbox,
+            socket,
+            framing,
+            goodbye,
+            closing: false,
+            pending: Vec::new(),
+            sent: 0,
+            ends: Vec::new(),
+            last: None,
+            handed: 0,
+            stalled: None,
+            dying: None,
+            busy: false,
+            polled: false,
+        }
+    }
+
     /// Sends what is pending; then takes at most [`TURN_BYTES`] from the inbox
     /// and sends that.
     fn turn(&mut self, id: ConnId) -> Turn {
         if let Some(stop) = self.flush_or_stop(id) {
             return stop;
         }
+        if self.dying.is_some() {
+            debug!("conn {id}: its goodbye went out");
+            return Turn::Done;
+        }
         self.pending.clear();
+        self.ends.clear();
+        self.last = None;
         self.sent = 0;
         // From here on, a push notifies the writer again.
         self.inbox.clear_ready();
         let mut taken = 0;
         let mut full = false;
         while let Some(item) = self.inbox.try_recv() {
+            let start = self.pending.len();
             put(&mut self.pending, &item, self.framing);
+            self.ends.push(self.pending.len());
+            if matches!(item, Item::Last(_)) {
+                self.last = Some((start, self.pending.len()));
+            }
             taken += 1;
             if self.pending.len() >= TURN_BYTES {
                 full = true;
@@ -97,10 +157,12 @@ impl Mailbox {
                 // Everything up to the BYE has gone: end the WebSocket properly.
                 self.closing = true;
                 close_frame(&mut self.pending);
+                self.ends.push(self.pending.len());
                 return self.flush_or_stop(id).unwrap_or(Turn::More);
             }
             // An idle connection keeps no buffer.
             self.pending = Vec::new();
+            self.ends = Vec::new();
             return if self.inbox.is_closed() {
                 Turn::Done
             } else {
@@ -141,11 +203,19 @@ impl Mailbox {
                 Ok(n) => {
                     debug!("send() conn {id}: {n} bytes");
                     self.sent += n;
+                    self.handed += n as u64;
                     // The peer is reading: the send timeout counts from now on.
                     self.stalled = None;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    self.stalled.get_or_insert_with(Instant::now);
+                    if self.stalled.is_none() {
+                        let now = Instant::now();
+                        self.stalled = Some(Stall {
+                            since: now,
+                            checked: now,
+                            acked: acknowledged(&self.socket, self.handed),
+                        });
+                    }
                     return Ok(false);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -153,6 +223,94 @@ impl Mailbox {
             }
         }
         Ok(true)
+    }
+
+    /// True when the peer of this stalled socket has taken no byte for
+    /// `timeout`. Asks the kernel (every [`PROGRESS_CHECK`], or `timeout / 4`
+    /// if shorter) whether it acknowledged anything since the last time.
+    fn took_nothing_for(&mut self, timeout: Duration, now: Instant) -> bool {
+        let Some(stall) = &mut self.stalled else {
+            return false;
+        };
+        let every = (timeout / 4).min(PROGRESS_CHECK);
+        let overdue = now.duration_since(stall.since) > timeout;
+        if overdue || now.duration_since(stall.checked) >= every {
+            stall.checked = now;
+            let acked = acknowledged(&self.socket, self.handed);
+            if acked != stall.acked {
+                stall.acked = acked;
+                stall.since = now;
+            }
+        }
+        now.duration_since(stall.since) > timeout
+    }
+
+    /// The peer took nothing for too long: it is cut off. What is pending is
+    /// kept only up to the end of the line being sent, its goodbye (the
+    /// `BYE` the dispatcher queued, else [`Mailbox::goodbye`]) goes after
+    /// that, and the socket has [`GOODBYE_TIME`] to take them. Its reader is
+    /// stopped, so the dispatcher hears of it now.
+    fn cut_off(&mut self, now: Instant) {
+        let keep = if self.sent == 0 {
+            0
+        } else {
+            self.ends
+                .iter()
+                .copied()
+                .find(|&end| end >= self.sent)
+                .unwrap_or(self.pending.len())
+        };
+        let bye = match self.last {
+            // The BYE was taken but not begun: it comes again after the cut.
+            Some((start, end)) if start >= keep => Some(self.pending[start..end].to_vec()),
+            // The BYE is being sent, or everything was (the close frame is pending).
+            Some(_) => None,
+            None if self.closing => None,
+            None => {
+                let mut last = None;
+                let mut taken = 0;
+                while let Some(item) = self.inbox.try_recv() {
+                    taken += 1;
+                    if let Item::Last(bytes) = item {
+                        last = Some(bytes);
+                    }
+                }
+                self.inbox.done(taken);
+                let mut framed = Vec::new();
+                let bye = last.unwrap_or_else(|| Arc::clone(&self.goodbye));
+                put(&mut framed, &Item::Event(bye), self.framing);
+                Some(framed)
+            }
+        };
+        self.pending.truncate(keep);
+        self.ends.retain(|&end| end <= keep);
+        if let Some(bye) = bye {
+            self.pending.extend_from_slice(&bye);
+        }
+        // A WebSocket ends with a close frame, unless one is already on its way.
+        if self.framing == Framing::WebSocket && !(self.closing && keep > 0) {
+            close_frame(&mut self.pending);
+        }
+        self.closing = true;
+        self.dying = Some(now + GOODBYE_TIME);
+        // shutdown(2) of the read side: the reader's recv returns 0 and it
+        // ends, so the dispatcher tells room-mates now, not after the goodbye.
+        let _ = self.socket.shutdown(Shutdown::Read);
+    }
+}
+
+/// How many of the `handed` bytes the peer has acknowledged: ioctl(2)
+/// `SIOCOUTQ` (`TIOCOUTQ`) says how many bytes in the socket's send queue
+/// the peer has not acknowledged yet. Only its changes matter.
+fn acknowledged(socket: &TcpStream, handed: u64) -> i64 {
+    let mut unacked: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ writes one int through the pointer we pass.
+    let ok = unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &raw mut unacked) } == 0;
+    let handed = i64::try_from(handed).unwrap_or(i64::MAX);
+    if ok {
+        handed - i64::from(unacked)
+    } else {
+        handed
     }
 }
 
@@ -244,21 +402,10 @@ impl Writer {
                 inbox,
                 socket,
                 framing,
+                goodbye,
             } => {
-                self.boxes.insert(
-                    id,
-                    Mailbox {
-                        inbox,
-                        socket,
-                        framing,
-                        closing: false,
-                        pending: Vec::new(),
-                        sent: 0,
-                        stalled: None,
-                        busy: false,
-                        polled: false,
-                    },
-                );
+                self.boxes
+                    .insert(id, Mailbox::new(inbox, socket, framing, goodbye));
             }
             // A stalled connection waits for poll; a busy one for its turn.
             Post::Ready(id) => {
@@ -293,7 +440,9 @@ impl Writer {
         }
     }
 
-    /// Gives stalled connections whose socket can take bytes again another turn.
+    /// Gives stalled connections whose socket can take bytes again another
+    /// turn; cuts off those whose peer took nothing for the send timeout,
+    /// and drops those that did not take their goodbye in time.
     fn retry_stalled(&mut self) {
         if self.stalled.is_empty() {
             return;
@@ -302,23 +451,28 @@ impl Writer {
         let now = Instant::now();
         let stalled = std::mem::take(&mut self.stalled);
         for (id, ready) in stalled.into_iter().zip(writable) {
-            let expired = self
-                .boxes
-                .get(&id)
-                .and_then(|m| m.stalled)
-                .is_some_and(|since| now.duration_since(since) > self.send_timeout);
-            if expired {
+            let Some(mailbox) = self.boxes.get_mut(&id) else {
+                continue;
+            };
+            if ready {
+                mailbox.polled = false;
+                self.serve(id);
+            } else if let Some(until) = mailbox.dying {
+                if now < until {
+                    self.stalled.push(id);
+                } else {
+                    warn!("conn {id}: did not take its goodbye within {GOODBYE_TIME:?}; dropped");
+                    if let Some(mailbox) = self.boxes.remove(&id) {
+                        close(id, &mailbox);
+                    }
+                }
+            } else if mailbox.took_nothing_for(self.send_timeout, now) {
                 warn!(
-                    "conn {id}: peer took nothing for {:?}; dropped",
+                    "conn {id}: peer took nothing for {:?}; cut off",
                     self.send_timeout
                 );
-                if let Some(mailbox) = self.boxes.remove(&id) {
-                    close(id, &mailbox);
-                }
-            } else if ready {
-                if let Some(mailbox) = self.boxes.get_mut(&id) {
-                    mailbox.polled = false;
-                }
+                mailbox.cut_off(now);
+                mailbox.polled = false;
                 self.serve(id);
             } else {
                 self.stalled.push(id);
@@ -354,7 +508,7 @@ impl Writer {
 pub(crate) fn put(out: &mut Vec<u8>, item: &Item, framing: Framing) {
     match (item, framing) {
         // An event may be several lines (a MEMBERS list and its END): one frame each.
-        (Item::Event(lines), Framing::WebSocket) => {
+        (Item::Event(lines) | Item::Last(lines), Framing::WebSocket) => {
             let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
             for text in lines.split(|&b| b == b'\n') {
                 let header = FrameHeader {
@@ -368,7 +522,9 @@ pub(crate) fn put(out: &mut Vec<u8>, item: &Item, framing: Framing) {
                 out.extend_from_slice(text);
             }
         }
-        (Item::Event(bytes) | Item::Framed(bytes), _) => out.extend_from_slice(bytes),
+        (Item::Event(bytes) | Item::Last(bytes) | Item::Framed(bytes), _) => {
+            out.extend_from_slice(bytes);
+        }
     }
 }
 
@@ -391,6 +547,7 @@ fn close(id: ConnId, mailbox: &Mailbox) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::outbox::Outbox;
     use std::io::Cursor;
     use tungstenite::protocol::frame::coding::Control;
 
@@ -491,5 +648,80 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, OpCode::Control(Control::Close));
         assert_eq!(&got[0].1[..2], &1000u16.to_be_bytes());
+    }
+
+    /// A mailbox over a real (loopback) socket, with `items` taken into
+    /// `pending` as a turn would, `sent` bytes of them sent.
+    fn mailbox(framing: Framing, items: &[Item], sent: usize) -> (Mailbox, Outbox, TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let peer = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (socket, _) = listener.accept().expect("accept");
+        let (mail, _posts) = crossbeam_channel::unbounded();
+        let (outbox, inbox) = crate::net::outbox::queue(1, 100, mail);
+        let goodbye: Bytes = Arc::from(&b"BYE send timeout\n"[..]);
+        let mut m = Mailbox::new(inbox, Arc::new(socket), framing, goodbye);
+        for item in items {
+            let start = m.pending.len();
+            put(&mut m.pending, item, framing);
+            m.ends.push(m.pending.len());
+            if matches!(item, Item::Last(_)) {
+                m.last = Some((start, m.pending.len()));
+            }
+        }
+        m.sent = sent;
+        (m, outbox, peer)
+    }
+
+    fn last(text: &str) -> Item {
+        Item::Last(Arc::from(text.as_bytes()))
+    }
+
+    #[test]
+    fn a_cut_keeps_the_line_being_sent_then_says_goodbye() {
+        let items = [line("A1\n"), line("B22\n"), line("C333\n")];
+        let (mut m, _outbox, _peer) = mailbox(Framing::Raw, &items, 5);
+        m.cut_off(Instant::now());
+        assert_eq!(m.pending, b"A1\nB22\nBYE send timeout\n");
+        assert!(m.dying.is_some());
+    }
+
+    #[test]
+    fn a_cut_before_anything_was_sent_leaves_only_the_goodbye() {
+        let (mut m, _outbox, _peer) = mailbox(Framing::Raw, &[line("A1\n")], 0);
+        m.cut_off(Instant::now());
+        assert_eq!(m.pending, b"BYE send timeout\n");
+    }
+
+    #[test]
+    fn the_bye_the_dispatcher_queued_is_the_goodbye() {
+        // Taken into pending, not begun: it comes again after the cut.
+        let items = [line("A1\n"), line("B22\n"), last("BYE send queue full\n")];
+        let (mut m, _outbox, _peer) = mailbox(Framing::Raw, &items, 1);
+        m.cut_off(Instant::now());
+        assert_eq!(m.pending, b"A1\nBYE send queue full\n");
+        // Still in the inbox.
+        let (mut m, outbox, _peer) = mailbox(Framing::Raw, &[line("A1\n")], 1);
+        let _ = outbox.push(&Arc::from(&b"B22\n"[..]));
+        outbox.push_last(&Arc::from(&b"BYE send queue full\n"[..]));
+        m.cut_off(Instant::now());
+        assert_eq!(m.pending, b"A1\nBYE send queue full\n");
+        // Being sent: nothing is added.
+        let items = [line("A1\n"), last("BYE send queue full\n")];
+        let (mut m, _outbox, _peer) = mailbox(Framing::Raw, &items, 5);
+        m.cut_off(Instant::now());
+        assert_eq!(m.pending, b"A1\nBYE send queue full\n");
+    }
+
+    #[test]
+    fn a_cut_websocket_ends_with_its_bye_frame_and_a_close_frame() {
+        let items = [line("A1\n"), line("B22\n")];
+        let (mut m, _outbox, _peer) = mailbox(Framing::WebSocket, &items, 1);
+        m.cut_off(Instant::now());
+        let got = frames(&m.pending);
+        let text = OpCode::Data(Data::Text);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], (text, b"A1".to_vec()));
+        assert_eq!(got[1], (text, b"BYE send timeout".to_vec()));
+        assert_eq!(got[2].0, OpCode::Control(Control::Close));
     }
 }

@@ -12,3 +12,15 @@ pub mod command;
 pub mod irc;
 pub mod lines;
 pub mod refusal;
+
+use crate::ids::Protocol;
+
+/// The last line a connection gets, `BYE <text>`, in `protocol`'s words
+/// (IRC says `ERROR :Closing link: <text>`).
+pub fn bye(protocol: Protocol, text: &str) -> Vec<u8> {
+    let event = chat1::Event::Bye { text };
+    match protocol {
+        Protocol::Chat => chat1::encode(&event),
+        Protocol::Irc => irc::render_shared(&event).unwrap_or_default(),
+    }
+}

@@ -176,7 +176,7 @@ impl Visit {
         if !admission.reserve() {
             warn!("web {peer}: WebSocket refused: server full");
             let mut out = http::switching(accept);
-            let full = Item::Event(chat1::server_full(admission.max_clients).into());
+            let full = Item::Event(chat1::server_full(admission.limits.max_clients).into());
             writer::put(&mut out, &full, Framing::WebSocket);
             writer::close_frame(&mut out);
             return self.answer(&out, "101, then SERVER_FULL");
