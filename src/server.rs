@@ -36,8 +36,13 @@ pub struct Config {
     pub web_listen: Option<SocketAddr>,
     /// Queue of connections the kernel completes before we `accept` them.
     pub backlog: i32,
-    /// Most clients at once; the next one gets `ERR SERVER_FULL` and `BYE`.
+    /// Most connections at once, across every door, HTTP connections still
+    /// in their request included; the next one gets `ERR SERVER_FULL` and `BYE`
+    /// (HTTP: 503).
     pub max_clients: usize,
+    /// Most connections from one source address at once, across every door;
+    /// the next one gets `ERR TOO_MANY_CONNECTIONS` (HTTP: 429). 0: no limit.
+    pub max_per_ip: usize,
     /// Most rooms at once.
     pub max_rooms: usize,
     /// Messages kept per room in memory (without a data directory).
@@ -67,6 +72,7 @@ impl Config {
         web_listen: None,
         backlog: 1024,
         max_clients: 10_000,
+        max_per_ip: 64,
         max_rooms: 1000,
         history: 100,
         data_dir: None,
@@ -175,6 +181,7 @@ impl Server {
             stopper.flag(),
             Limits {
                 max_clients: config.max_clients,
+                max_per_ip: config.max_per_ip,
                 send_queue: config.send_queue,
                 send_timeout: config.send_timeout,
                 keepalive: config.keepalive,

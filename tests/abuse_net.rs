@@ -1,14 +1,153 @@
 //! Issue 11, the network findings, each reproduced on loopback and shown
-//! fixed: a steady reader is never dropped by the send timeout and a reader
-//! that is cut off gets its goodbye (finding 9).
+//! fixed: one address cannot take every place, HTTP connections count
+//! (findings 1 and 6); a steady reader is never dropped by the send timeout
+//! and a reader that is cut off gets its goodbye (finding 9).
+//!
+//! Several hosts are played by client sockets bound to 127.0.0.2, 127.0.0.3, ...
 
 mod common;
 
 use common::chat1::Client;
-use common::start;
+use common::irc::Irc;
+use common::ws::{Frames, Ws};
+use common::{connect_from, eventually, irc_addr, start, web_addr};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// A loopback address that plays host `n` (127.0.0.n).
+fn host(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, n)
+}
+
+/// The server with every door open, on free ports of 127.0.0.1.
+fn start_all_doors(tweak: impl FnOnce(&mut sala::Config)) -> sala::Server {
+    start(|c| {
+        c.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.irc_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        tweak(c);
+    })
+}
+
+/// Sends a whole `GET /` on `stream` and returns the status line of the answer.
+fn get_status(mut stream: TcpStream) -> String {
+    let addr = stream.peer_addr().expect("connected");
+    stream
+        .write_all(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .expect("send a request");
+    status_line(&mut stream)
+}
+
+/// The first line of what the server sends on `stream` (its HTTP status line).
+fn status_line(stream: &mut TcpStream) -> String {
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .expect("an answer, not a timeout");
+    line.trim_end().to_string()
+}
+
+/// Half a request head, as a slowloris client sends it, then nothing.
+fn half_head(stream: &mut TcpStream) {
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .expect("send half a head");
+}
+
+// ------------------------------------------------------------ findings 1, 6: places
+
+/// Finding 1: nothing limited how many connections one address held. Now
+/// `--max-per-ip` counts them across every door, HTTP included; the next one
+/// is told so in its door's words and closed; other addresses are not
+/// affected, and a place given back can be taken again.
+#[test]
+fn one_address_holds_at_most_max_per_ip_connections_across_the_doors() {
+    let server = start_all_doors(|c| c.max_per_ip = 3);
+    let (chat, irc, web) = (server.local_addr(), irc_addr(&server), web_addr(&server));
+    let me = host(2);
+    let mut ana = Client::from_stream(connect_from(me, chat));
+    ana.welcome();
+    let _irc = Irc::register_over(connect_from(me, irc), "ircana");
+    let mut ws = Ws::new(Frames::over(connect_from(me, web)));
+    ws.welcome();
+    // A fourth connection, on any door, is refused.
+    let mut fourth = Client::from_stream(connect_from(me, chat));
+    fourth.expect(
+        "ERR TOO_MANY_CONNECTIONS at most 3 connections from one address; close one and try again",
+    );
+    fourth.expect_bye();
+    let mut irc4 = Irc::over(connect_from(me, irc));
+    irc4.expect("ERROR :Too many connections from your host");
+    irc4.expect_closed();
+    assert_eq!(
+        get_status(connect_from(me, web)),
+        "HTTP/1.1 429 Too Many Requests"
+    );
+    // Another host is welcome.
+    let mut bob = Client::from_stream(connect_from(host(3), chat));
+    bob.welcome();
+    assert_eq!(server.clients(), 4);
+    // A place given back is free again.
+    ana.quit();
+    eventually("ana's place to be given back", || server.clients() == 3);
+    let mut again = Client::from_stream(connect_from(me, chat));
+    again.welcome();
+    again.assert_silent();
+    ws.assert_silent();
+    bob.assert_silent();
+    server.shutdown();
+}
+
+/// `--max-per-ip 0` is no limit (a lab behind one NAT).
+#[test]
+fn max_per_ip_zero_is_no_limit() {
+    let server = start(|c| c.max_per_ip = 0);
+    let clients: Vec<Client> = (0..8)
+        .map(|_| {
+            let mut c = Client::from_stream(connect_from(host(4), server.local_addr()));
+            c.welcome();
+            c
+        })
+        .collect();
+    assert_eq!(server.clients(), clients.len());
+    server.shutdown();
+}
+
+/// Finding 6, first half: connections still in their HTTP request took no
+/// place, so any number of them cost a thread each. Now they hold a place
+/// from `accept` on, under `--max-clients` and `--max-per-ip` alike.
+#[test]
+fn http_connections_in_their_request_count_against_the_limits() {
+    let server = start_all_doors(|c| {
+        c.max_clients = 5;
+        c.max_per_ip = 3;
+    });
+    let (chat, web) = (server.local_addr(), web_addr(&server));
+    // Three half-sent heads from one host take all its places...
+    let mut heads: Vec<TcpStream> = (0..3).map(|_| connect_from(host(5), web)).collect();
+    for h in &mut heads {
+        half_head(h);
+    }
+    eventually("the three heads to be counted", || server.clients() == 3);
+    let mut refused = Client::from_stream(connect_from(host(5), chat));
+    refused.expect_prefix("ERR TOO_MANY_CONNECTIONS ");
+    refused.expect_bye();
+    // ... and count against --max-clients.
+    let mut heads2: Vec<TcpStream> = (0..2).map(|_| connect_from(host(6), web)).collect();
+    for h in &mut heads2 {
+        half_head(h);
+    }
+    eventually("five heads to be counted", || server.clients() == 5);
+    let mut full = Client::from_stream(connect_from(host(7), chat));
+    full.expect("ERR SERVER_FULL the server holds at most 5 clients; try again later");
+    full.expect_bye();
+    assert_eq!(
+        get_status(connect_from(host(7), web)),
+        "HTTP/1.1 503 Service Unavailable"
+    );
+    server.shutdown();
+}
 
 // ------------------------------------------------------------ finding 9
 

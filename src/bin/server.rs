@@ -39,9 +39,16 @@ struct Flags {
     /// quiet as long again, it is dropped.
     #[arg(long, default_value_t = DEFAULTS.irc_ping.as_secs())]
     irc_ping: u64,
-    /// Most clients connected at once; the next one is told ERR SERVER_FULL and BYE.
+    /// Most connections at once, on all doors, web requests included; the next
+    /// one is told ERR SERVER_FULL and BYE (a web page request: 503).
     #[arg(long, default_value_t = DEFAULTS.max_clients)]
     max_clients: usize,
+    /// Most connections from one address at once, on all doors, web requests
+    /// included; the next one is told ERR TOO_MANY_CONNECTIONS (IRC: ERROR,
+    /// web: 429). 0 turns the limit off: do that for a lab whose machines
+    /// all reach the server through one NAT address.
+    #[arg(long, value_name = "N", default_value_t = DEFAULTS.max_per_ip)]
+    max_per_ip: usize,
     /// Most rooms at once; creating one more is refused with ERR TOO_MANY_ROOMS.
     #[arg(long, default_value_t = DEFAULTS.max_rooms)]
     max_rooms: usize,
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
         irc_ping: Duration::from_secs(flags.irc_ping.max(1)),
         backlog: flags.backlog,
         max_clients: flags.max_clients,
+        max_per_ip: flags.max_per_ip,
         max_rooms: flags.max_rooms,
         history: flags.history,
         data_dir: (!flags.no_persist).then(|| flags.data_dir.clone()),

@@ -2,8 +2,10 @@
 //! listening socket gets an acceptor thread running [`accept_loop`]; what
 //! happens to an accepted socket is its [`Door`]'s business, but every door
 //! turns it into a chat connection the same way, through [`Admission`]:
-//! a place under `--max-clients`, socket options, a connection id, an outbox
-//! known to the writer, and a `Connect` to the dispatcher.
+//! a place under `--max-clients` and `--max-per-ip` (a [`Place`], taken as
+//! soon as the socket is accepted, whatever the door), socket options, a
+//! connection id, an outbox known to the writer, and a `Connect` to the
+//! dispatcher.
 
 use crate::dispatch::Input;
 use crate::ids::{ConnId, Protocol};
@@ -11,9 +13,11 @@ use crate::net::outbox::{self, Framing, Outbox, Post};
 use crate::proto;
 use crossbeam_channel::Sender;
 use log::{debug, info, warn};
+use parking_lot::Mutex;
 use socket2::{SockRef, TcpKeepalive};
-use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -37,8 +41,10 @@ pub trait Door: Send + 'static {
 /// The limits every door applies to the connections it admits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Most clients at once, across every door.
+    /// Most clients at once, across every door (HTTP connections included).
     pub max_clients: usize,
+    /// Most connections from one source address, across every door; 0: no limit.
+    pub max_per_ip: usize,
     /// Events a slow reader may have queued before it is cut off.
     pub send_queue: usize,
     /// How long a peer may take no bytes before the writer cuts it off.
@@ -59,6 +65,8 @@ pub struct Admission {
     pub stopping: Arc<AtomicBool>,
     /// Connections open right now, across every door.
     pub live: Arc<AtomicUsize>,
+    /// Connections open right now per source address.
+    hosts: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// Connection ids, shared by every door so that none is used twice.
     ids: Arc<AtomicU64>,
     /// The limits.
@@ -78,6 +86,7 @@ impl Admission {
             mail,
             stopping,
             live: Arc::new(AtomicUsize::new(0)),
+            hosts: Arc::default(),
             ids: Arc::new(AtomicU64::new(0)),
             limits,
         }
@@ -93,26 +102,38 @@ impl Admission {
         self.ids.fetch_add(1, Ordering::AcqRel) + 1
     }
 
-    /// Counts one more live connection unless `max_clients` are live already;
-    /// false: full.
-    pub fn reserve(&self) -> bool {
+    /// Takes a place for a connection from `peer`, unless it has
+    /// `max_per_ip` connections already or the server holds `max_clients`.
+    /// The place is given back when the [`Place`] is dropped.
+    ///
+    /// # Errors
+    /// Why the connection is refused.
+    pub fn reserve(&self, peer: IpAddr) -> Result<Place, Refused> {
+        // An IPv4 client of a listener on `[::]` comes as ::ffff:a.b.c.d.
+        let host = peer.to_canonical();
+        let mut hosts = self.hosts.lock();
+        let from_host = hosts.get(&host).copied().unwrap_or(0);
+        if self.limits.max_per_ip > 0 && from_host >= self.limits.max_per_ip {
+            return Err(Refused::TooManyFromHost);
+        }
         self.live
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.limits.max_clients).then_some(n + 1)
             })
-            .is_ok()
-    }
-
-    /// Gives back a place taken by [`Admission::reserve`].
-    pub fn release(&self) {
-        self.live.fetch_sub(1, Ordering::AcqRel);
+            .map_err(|_| Refused::Full)?;
+        hosts.insert(host, from_host + 1);
+        drop(hosts);
+        Ok(Place {
+            live: Arc::clone(&self.live),
+            hosts: Arc::clone(&self.hosts),
+            host,
+        })
     }
 
     /// Makes a reserved, accepted socket a chat connection: socket options,
     /// then the writer (`Post::Open`, with how to frame its lines) and the
     /// dispatcher (`Input::Connect`, which says WELCOME to CHAT/1 clients)
-    /// learn of it. Returns its outbox, or `None` when the server is stopping
-    /// (the place is given back then).
+    /// learn of it. Returns its outbox, or `None` when the server is stopping.
     pub fn admit(
         &self,
         id: ConnId,
@@ -123,11 +144,7 @@ impl Admission {
         if let Err(e) = tune(socket, self.limits.keepalive) {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
-        let registered = self.register(id, peer, socket, protocol, framing);
-        if registered.is_none() {
-            self.release();
-        }
-        registered
+        self.register(id, peer, socket, protocol, framing)
     }
 
     fn register(
@@ -166,12 +183,56 @@ impl Admission {
     /// A connection whose threads could not start: the dispatcher forgets it.
     pub fn abandon(&self, id: ConnId, e: &io::Error) {
         warn!("conn {id}: cannot start its threads: {e}");
-        self.release();
         let _ = self.inputs.send(Input::Disconnect {
             id,
             reason: "server out of threads".into(),
         });
     }
+}
+
+/// Why a connection is not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `--max-clients` connections are open.
+    Full,
+    /// `--max-per-ip` connections from this address are open.
+    TooManyFromHost,
+}
+
+/// A connection's place under the limits, taken by [`Admission::reserve`]
+/// and given back when dropped (by its reader's [`Farewell`], or earlier if
+/// it never becomes a chat connection).
+///
+/// [`Farewell`]: super::reader::Farewell
+#[derive(Debug)]
+pub struct Place {
+    live: Arc<AtomicUsize>,
+    hosts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    host: IpAddr,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut hosts = self.hosts.lock();
+        if let Some(n) = hosts.get_mut(&self.host) {
+            *n -= 1;
+            if *n == 0 {
+                hosts.remove(&self.host);
+            }
+        }
+        drop(hosts);
+        self.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Tells a client it cannot come in (`out`, in its protocol), then closes.
+/// Done by the acceptor itself: a few bytes into a fresh socket's empty send
+/// buffer never wait.
+pub fn turn_away(mut stream: TcpStream, out: &[u8]) {
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+    // send(2), then shutdown(2): the client reads the lines, then EOF.
+    let _ = stream.write_all(out);
+    let _ = stream.shutdown(Shutdown::Both);
 }
 
 /// Socket options of an accepted connection.

@@ -2,7 +2,7 @@
 //! Each admitted connection gets a reader thread ([`reader`]) whose lines
 //! are parsed as CHAT/1 commands.
 
-use super::admit::{Admission, Door};
+use super::admit::{Admission, Door, Refused};
 use super::reader::{self, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
@@ -37,12 +37,16 @@ impl Door for Chat1Door {
         peer: SocketAddr,
         admission: &Admission,
     ) -> Option<JoinHandle<()>> {
-        let full = || chat1::server_full(admission.limits.max_clients);
+        let limits = admission.limits;
+        let refusal = |why| match why {
+            Refused::Full => chat1::server_full(limits.max_clients),
+            Refused::TooManyFromHost => chat1::too_many_connections(limits.max_per_ip),
+        };
         reader::arrive(
             stream,
             peer,
             admission,
-            (Protocol::Chat, full),
+            (Protocol::Chat, refusal),
             (Chat1Speech, self.flood),
         )
     }

@@ -2,7 +2,7 @@
 //! connection gets a reader thread ([`reader`]) that keeps the connection's
 //! registration [`Session`] and pings a peer that has been quiet too long.
 
-use super::admit::{Admission, Door};
+use super::admit::{Admission, Door, Refused};
 use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
@@ -88,13 +88,17 @@ impl Door for IrcDoor {
         peer: SocketAddr,
         admission: &Admission,
     ) -> Option<JoinHandle<()>> {
-        let full = || irc::server_full(admission.limits.max_clients);
+        let max_clients = admission.limits.max_clients;
+        let refusal = |why| match why {
+            Refused::Full => irc::server_full(max_clients),
+            Refused::TooManyFromHost => irc::too_many_connections(),
+        };
         let speech = IrcSpeech::new(self.ping_after);
         reader::arrive(
             stream,
             peer,
             admission,
-            (Protocol::Irc, full),
+            (Protocol::Irc, refusal),
             (speech, self.flood),
         )
     }

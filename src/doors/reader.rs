@@ -3,7 +3,7 @@
 //! (CHAT/1, IRC), and hands the commands to the dispatcher. (Its `send`s are made by the writer thread, see
 //! [`crate::net::writer`].)
 
-use super::admit::Admission;
+use super::admit::{Admission, Place, Refused, turn_away};
 use crate::dispatch::Input;
 use crate::ids::{ConnId, Protocol};
 use crate::net::flood::{Bucket, FloodLimit};
@@ -13,10 +13,9 @@ use crate::proto::lines::{Frame, LineSplitter};
 use crate::proto::refusal::Refusal;
 use crossbeam_channel::Sender;
 use log::{debug, warn};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -60,40 +59,35 @@ pub trait Speech: Send + 'static {
 }
 
 /// Admits a connection a line door accepted and starts its reader thread; a
-/// full server gets `full()` (the door's words for it) and is closed.
+/// connection that is refused gets `refusal(why)` (the door's words for it)
+/// and is closed.
 pub fn arrive<S: Speech>(
     stream: TcpStream,
     peer: SocketAddr,
     admission: &Admission,
-    (protocol, full): (Protocol, impl FnOnce() -> Vec<u8>),
+    (protocol, refusal): (Protocol, impl FnOnce(Refused) -> Vec<u8>),
     (speech, flood): (S, FloodLimit),
 ) -> Option<JoinHandle<()>> {
     let id = admission.next_id();
     debug!("accept() -> conn {id} from {peer} ({protocol:?})");
-    if !admission.reserve() {
-        warn!("conn {id} from {peer} refused: server full");
-        turn_away(stream, &full());
-        return None;
-    }
+    let place = match admission.reserve(peer.ip()) {
+        Ok(place) => place,
+        Err(why) => {
+            warn!("conn {id} from {peer} refused: {why:?}");
+            turn_away(stream, &refusal(why));
+            return None;
+        }
+    };
     let socket = Arc::new(stream);
     admission.admit(id, peer, &socket, (protocol, Framing::Raw))?;
     let inputs = admission.inputs.clone();
-    let live = Arc::clone(&admission.live);
-    match spawn(id, socket, inputs, (speech, flood), live) {
+    match spawn(id, socket, inputs, (speech, flood), place) {
         Ok(thread) => Some(thread),
         Err(e) => {
             admission.abandon(id, &e);
             None
         }
     }
-}
-
-/// Tells a client it cannot come in (`out`, in its protocol), then closes.
-fn turn_away(mut stream: TcpStream, out: &[u8]) {
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    // send(2), then shutdown(2): the client reads the lines, then EOF.
-    let _ = stream.write_all(out);
-    let _ = stream.shutdown(Shutdown::Both);
 }
 
 /// Starts the reader thread of connection `id`.
@@ -105,13 +99,13 @@ pub fn spawn<S: Speech>(
     socket: Arc<TcpStream>,
     inputs: Sender<Input>,
     (speech, flood): (S, FloodLimit),
-    live: Arc<AtomicUsize>,
+    place: Place,
 ) -> std::io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name(format!("conn{id}"))
         .stack_size(STACK_SIZE)
         .spawn(move || {
-            let mut farewell = Farewell::new(id, inputs, live);
+            let mut farewell = Farewell::new(id, inputs, place);
             let lines = LineReader::new(id, flood, speech);
             farewell.reason = read_loop(&socket, &farewell.inputs, lines);
         })
@@ -123,19 +117,20 @@ pub fn spawn<S: Speech>(
 pub struct Farewell {
     id: ConnId,
     pub inputs: Sender<Input>,
-    live: Arc<AtomicUsize>,
+    /// Given back when the farewell is dropped, after the dispatcher was told.
+    _place: Place,
     /// Why the reader stopped; `None` after QUIT (the dispatcher knows already).
     pub reason: Option<String>,
 }
 
 impl Farewell {
-    /// The farewell of connection `id`, counted in `live`; its reason stays
-    /// "connection thread failed" unless the reader sets another.
-    pub fn new(id: ConnId, inputs: Sender<Input>, live: Arc<AtomicUsize>) -> Farewell {
+    /// The farewell of connection `id`, which holds `place`; its reason
+    /// stays "connection thread failed" unless the reader sets another.
+    pub fn new(id: ConnId, inputs: Sender<Input>, place: Place) -> Farewell {
         Farewell {
             id,
             inputs,
-            live,
+            _place: place,
             reason: Some("connection thread failed".into()),
         }
     }
@@ -150,7 +145,6 @@ impl Drop for Farewell {
                 reason,
             });
         }
-        self.live.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -363,16 +363,27 @@ pub fn parse_event(line: &str) -> crate::Result<Event<'_>> {
 
 /// The two lines that turn a CHAT/1 client away when the server is full.
 pub fn server_full(max: usize) -> Vec<u8> {
-    let mut out = encode(&Event::Err {
-        code: ErrCode::ServerFull,
-        text: &format!("the server holds at most {max} clients; try again later"),
-    });
-    encode_into(
-        &Event::Bye {
-            text: "server full",
-        },
-        &mut out,
-    );
+    refused_at_the_door(
+        ErrCode::ServerFull,
+        &format!("the server holds at most {max} clients; try again later"),
+        "server full",
+    )
+}
+
+/// What a client is told, instead of `WELCOME`, when its address has
+/// `--max-per-ip` (`max`) connections open already.
+pub fn too_many_connections(max: usize) -> Vec<u8> {
+    refused_at_the_door(
+        ErrCode::TooManyConnections,
+        &format!("at most {max} connections from one address; close one and try again"),
+        "too many connections",
+    )
+}
+
+/// `ERR <code> <text>` then `BYE <bye>`: a connection that is not let in.
+fn refused_at_the_door(code: ErrCode, text: &str, bye: &str) -> Vec<u8> {
+    let mut out = encode(&Event::Err { code, text });
+    encode_into(&Event::Bye { text: bye }, &mut out);
     out
 }
 

@@ -25,11 +25,12 @@ pub enum ErrCode {
     AlreadyRegistered,
     TooManyRooms,
     InboxFull,
+    TooManyConnections,
 }
 
 impl ErrCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrCode; 19] = [
+    pub const ALL: [ErrCode; 20] = [
         ErrCode::BadName,
         ErrCode::NickTaken,
         ErrCode::NickReserved,
@@ -49,6 +50,7 @@ impl ErrCode {
         ErrCode::AlreadyRegistered,
         ErrCode::TooManyRooms,
         ErrCode::InboxFull,
+        ErrCode::TooManyConnections,
     ];
 
     /// The code as written on the wire.
@@ -73,6 +75,7 @@ impl ErrCode {
             ErrCode::AlreadyRegistered => "ALREADY_REGISTERED",
             ErrCode::TooManyRooms => "TOO_MANY_ROOMS",
             ErrCode::InboxFull => "INBOX_FULL",
+            ErrCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
         }
     }
 

@@ -3,7 +3,7 @@
 //! of the server's own parser.
 
 use super::{Ending, Lines, Tcp, WAIT_LIMIT, fresh_token};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
@@ -73,16 +73,23 @@ impl DerefMut for Irc {
 impl Irc {
     /// Connects; sends and reads nothing.
     pub fn connect(addr: SocketAddr) -> Irc {
-        Irc(Lines::new(
-            Tcp::new(super::connect(addr), Ending::Crlf),
-            "*",
-        ))
+        Irc::over(super::connect(addr))
+    }
+
+    /// An IRC client on a connected socket; sends and reads nothing.
+    pub fn over(stream: TcpStream) -> Irc {
+        Irc(Lines::new(Tcp::new(stream, Ending::Crlf), "*"))
     }
 
     /// Connects and registers as `nick` (NICK, USER), reading up to the end
     /// of the MOTD that closes the welcome burst.
     pub fn register(addr: SocketAddr, nick: &str) -> Irc {
-        let mut c = Irc::connect(addr);
+        Irc::register_over(super::connect(addr), nick)
+    }
+
+    /// Registers as `nick` on a connected socket, like [`Irc::register`].
+    pub fn register_over(stream: TcpStream, nick: &str) -> Irc {
+        let mut c = Irc::over(stream);
         c.nick = nick.to_string();
         c.send(&format!("NICK {nick}"));
         c.send(&format!("USER {nick} 0 * :{nick} the tester"));

@@ -18,9 +18,10 @@ pub mod ws;
 
 use sala::FloodLimit;
 use sala::{Config, Server};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -153,6 +154,17 @@ pub fn fresh_token(prefix: &str) -> String {
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect to the server");
     with_timeouts(stream)
+}
+
+/// Connects to `addr` from the loopback address `from` (127.0.0.2, 127.0.0.3,
+/// ...), as a client on another host would, with the timeouts of [`connect`].
+pub fn connect_from(from: Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket
+        .bind(&SocketAddr::from((from, 0)).into())
+        .expect("bind to a loopback address");
+    socket.connect(&addr.into()).expect("connect to the server");
+    with_timeouts(socket.into())
 }
 
 /// Sets the read and write timeouts of a connected stream to [`READ_TIMEOUT`].

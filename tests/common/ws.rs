@@ -56,6 +56,15 @@ impl Transport for Frames {
 impl Dial for Frames {
     /// Connects with an `Origin` that matches the server (as a browser would).
     fn dial(addr: SocketAddr) -> Frames {
+        Frames::over(super::connect(addr))
+    }
+}
+
+impl Frames {
+    /// The WebSocket handshake on a connected socket, with an `Origin` that
+    /// matches the server (as a browser would).
+    pub fn over(stream: TcpStream) -> Frames {
+        let addr = stream.peer_addr().expect("a connected socket");
         let mut request = format!("ws://{addr}/ws")
             .into_client_request()
             .expect("a request");
@@ -63,8 +72,8 @@ impl Dial for Frames {
             "Origin",
             HeaderValue::from_str(&format!("http://{addr}")).expect("a header value"),
         );
-        let (ws, response) = tungstenite::client::client(request, super::connect(addr))
-            .expect("the handshake succeeds");
+        let (ws, response) =
+            tungstenite::client::client(request, stream).expect("the handshake succeeds");
         assert_eq!(response.status(), 101);
         Frames { ws }
     }

@@ -6,10 +6,10 @@
 # all servers alike. docs/performance.md quotes medians over REPS runs.
 #
 # Servers (all on 127.0.0.1, each with RLIMIT_NOFILE 20000, the hard limit here):
-#   salamem      target/release/server --flood-rate 0 --no-persist
-#   salapersist  target/release/server --flood-rate 0 --data-dir <fresh mktemp -d>
+#   salamem      target/release/server --max-per-ip 0 --flood-rate 0 --no-persist
+#   salapersist  target/release/server --max-per-ip 0 --flood-rate 0 --data-dir <fresh mktemp -d>
 #   salabase     the server of commit $BASE (built in a worktree), flags as salamem  (ab phase)
-#   salairc      target/release/server --flood-rate 0 --no-persist --irc-listen ...  (measured on its IRC port)
+#   salairc      target/release/server --max-per-ip 0 --flood-rate 0 --no-persist --irc-listen ...  (measured on its IRC port)
 #   ideal        idealfanout --coalesce   (chatload's minimal coalescing reference)
 #   ngircd       ngIRCd 26.1 (Debian), MaxPenaltyTime = 0 (flood penalty off)
 #   inspircd     InspIRCd 3.15 (Debian), threshold/commandrate 2^31-1, fakelag off
@@ -208,17 +208,20 @@ start_server() { # name
     if port_busy "$port"; then log "!! port $port already in use; not starting $s"; exit 3; fi
     case $s in
         salabase)
-            CMD[$s]="$SALA_BASE --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist $SALA_ARGS"
+            # Every load client comes from 127.0.0.1: no per-address limit, if the base has one.
+            local per_ip=""
+            if "$SALA_BASE" --help | grep -q -- --max-per-ip; then per_ip="--max-per-ip 0"; fi
+            CMD[$s]="$SALA_BASE --listen 127.0.0.1:$port --web-listen off $per_ip --flood-rate 0 --no-persist $SALA_ARGS"
             ;;
         salamem)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --no-persist $SALA_ARGS"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --max-per-ip 0 --flood-rate 0 --no-persist $SALA_ARGS"
             ;;
         salairc)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --max-per-ip 0 --irc-listen 127.0.0.1:$IRC_PORT --flood-rate 0 --no-persist"
             ;;
         salapersist)
             DATADIR[$s]=$(mktemp -d -t sala-perf-data.XXXXXX)
-            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --flood-rate 0 --data-dir ${DATADIR[$s]} $SALA_ARGS"
+            CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --max-per-ip 0 --flood-rate 0 --data-dir ${DATADIR[$s]} $SALA_ARGS"
             ;;
         ideal)
             CMD[$s]="$IDEAL --listen 127.0.0.1:$port --max-seconds 7200 --coalesce"
@@ -485,13 +488,13 @@ bench_phase() {
     for args in "fanout --members 100 --senders 10 --messages 1000" "idle --clients 10000 --rooms 100"; do
         wait_quiet "bench $args"
         local cmd="$b $args --spawn --no-progress --label bench/${args%% *}"
-        log "+ $cmd   (spawns: server --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist)"
+        log "+ $cmd   (spawns: server --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist --max-per-ip 0)"
         rc=0
         # shellcheck disable=SC2086
         line=$(timeout -k 5 900 $cmd 2> >(tee -a "$LOG" >&2)) || rc=$?
         [ $rc -eq 0 ] || log "!! exit $rc: $cmd"
         if [ -n "$line" ]; then
-            tag "$line" bench salamem 1 "$cmd" "$SALA --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist" >>"$OUT"
+            tag "$line" bench salamem 1 "$cmd" "$SALA --listen 127.0.0.1:0 --web-listen off --flood-rate 0 --no-persist --max-per-ip 0" >>"$OUT"
         fi
         sleep 1
     done

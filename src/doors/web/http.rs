@@ -1,17 +1,47 @@
 //! As much HTTP/1.1 as the web client needs: read one request head (bounded
 //! in size and time), parse it with `httparse`, and build the answers: a page,
 //! an error, or the WebSocket handshake's `101 Switching Protocols`. No I/O
-//! except [`read_head`], so the rest is unit-tested without sockets.
+//! except [`read_head`] and [`Deadline`], so the rest is unit-tested without
+//! sockets.
 
 use std::io::{self, ErrorKind, Read};
-use std::time::Duration;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 /// Largest request head read; a longer one is answered `431`.
 pub const MAX_HEAD: usize = 8 * 1024;
 /// Most headers in a request; more is answered `431` too.
 const MAX_HEADERS: usize = 32;
-/// How long a client may take to send its request head (and to read the answer).
+/// How long a client may take to send its whole request head (and to read the answer).
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A socket whose reads must all be done by `until`, however the bytes
+/// trickle in: each `recv(2)` waits at most for the time left.
+#[derive(Debug)]
+pub struct Deadline<'a> {
+    socket: &'a TcpStream,
+    until: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    /// Reads of `socket` that end at `until`.
+    pub fn new(socket: &'a TcpStream, until: Instant) -> Deadline<'a> {
+        Deadline { socket, until }
+    }
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        // SO_RCVTIMEO: the recv(2) below returns EAGAIN after what is left.
+        self.socket.set_read_timeout(Some(left))?;
+        let mut socket = self.socket;
+        socket.read(buf)
+    }
+}
 
 /// A parsed request head: only what the routes and the handshake look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +237,16 @@ pub const TOO_LARGE: Rejection = Rejection::new(
 );
 pub const BAD_REQUEST: Rejection = Rejection::new(400, "Bad Request", "not an HTTP/1.1 request");
 pub const FULL: Rejection = Rejection::new(503, "Service Unavailable", "the server is full");
+pub const TOO_MANY: Rejection = Rejection::new(
+    429,
+    "Too Many Requests",
+    "too many connections from your address",
+);
+pub const TIMEOUT: Rejection = Rejection::new(
+    408,
+    "Request Timeout",
+    "the request head did not arrive in time",
+);
 
 /// Checks a WebSocket handshake (RFC 6455, section 4.2.1) and the origin;
 /// returns the `Sec-WebSocket-Accept` value to answer with.

@@ -2,15 +2,20 @@
 //! page embedded in the binary) and a WebSocket endpoint, `/ws`, that carries
 //! CHAT/1 lines, one per text frame, into the same dispatcher as TCP clients.
 //!
-//! One thread per HTTP connection, like the TCP readers. A connection that
-//! upgrades to a WebSocket becomes an ordinary Sala connection in the same
-//! thread: it counts against `--max-clients`, gets an outbox, and its lines go
+//! One thread per HTTP connection, like the TCP readers, and like them it
+//! holds a place under `--max-clients` and `--max-per-ip` from `accept` on,
+//! so that connections that never finish their request cannot multiply
+//! threads. A connection that upgrades to a WebSocket becomes an ordinary
+//! Sala connection in the same thread: it gets an outbox, and its lines go
 //! out through the one writer thread, framed there ([`crate::net::outbox::Framing`]).
+//! A refused connection is answered by a short-lived thread (at most
+//! [`MAX_REFUSING`] at once) that reads its request, so that a WebSocket
+//! learns `SERVER_FULL` in its own words, or at once when those are busy.
 
 pub mod http;
 mod socket;
 
-use super::admit::{Admission, Door};
+use super::admit::{Admission, Door, Place, Refused, turn_away};
 use super::reader::{Farewell, STACK_SIZE};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
@@ -24,8 +29,15 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Most refused connections answered at once by a thread that reads their
+/// request first; past it, the acceptor answers at once, without reading.
+pub const MAX_REFUSING: usize = 16;
+/// How long a refused connection has to send its request head.
+const REFUSE_TIME: Duration = Duration::from_secs(2);
 
 /// Sockets of HTTP connections still in their request: nobody else knows
 /// them, so the web door shuts them down itself when the server stops.
@@ -38,6 +50,8 @@ pub struct WebDoor {
     pub flood: FloodLimit,
     pending: Pending,
     seq: u64,
+    /// Threads answering refused connections right now.
+    refusing: Arc<AtomicUsize>,
 }
 
 impl WebDoor {
@@ -47,7 +61,62 @@ impl WebDoor {
             flood,
             pending: Pending::default(),
             seq: 0,
+            refusing: Arc::default(),
         }
+    }
+
+    /// Answers a connection that has no place: from a thread that reads its
+    /// request first (a WebSocket gets `101` and `SERVER_FULL` as frames), or,
+    /// when [`MAX_REFUSING`] such threads are busy, at once.
+    fn refuse(
+        &mut self,
+        stream: TcpStream,
+        (seq, peer): (u64, SocketAddr),
+        why: Refused,
+        max_clients: usize,
+    ) -> Option<JoinHandle<()>> {
+        warn!("web {seq} from {peer} refused: {why:?}");
+        let free = self
+            .refusing
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_REFUSING).then_some(n + 1)
+            })
+            .is_ok();
+        if !free {
+            turn_away(stream, &http::rejection(unread(why)));
+            return None;
+        }
+        let socket = Arc::new(stream);
+        self.pending.lock().insert(seq, Arc::clone(&socket));
+        let refusal = Refusal {
+            socket,
+            peer,
+            why,
+            max_clients,
+            pending: Arc::clone(&self.pending),
+            key: seq,
+            refusing: Arc::clone(&self.refusing),
+        };
+        match thread::Builder::new()
+            .name(format!("web-refuse{seq}"))
+            .stack_size(STACK_SIZE)
+            .spawn(move || refusal.run())
+        {
+            Ok(thread) => Some(thread),
+            // The refusal was dropped with the closure: its socket closes.
+            Err(e) => {
+                warn!("web {seq} from {peer}: cannot start a thread to refuse it: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// The answer to a refused connection whose request is not read.
+fn unread(why: Refused) -> &'static http::Rejection {
+    match why {
+        Refused::Full => &http::FULL,
+        Refused::TooManyFromHost => &http::TOO_MANY,
     }
 }
 
@@ -63,6 +132,10 @@ impl Door for WebDoor {
         self.seq += 1;
         let seq = self.seq;
         debug!("accept() -> web {seq} from {peer}");
+        let place = match admission.reserve(peer.ip()) {
+            Ok(place) => place,
+            Err(why) => return self.refuse(stream, (seq, peer), why, admission.limits.max_clients),
+        };
         let socket = Arc::new(stream);
         self.pending.lock().insert(seq, Arc::clone(&socket));
         let visit = Visit {
@@ -72,6 +145,7 @@ impl Door for WebDoor {
             peer,
             pending: Arc::clone(&self.pending),
             key: seq,
+            place,
         };
         match thread::Builder::new()
             .name(format!("web{seq}"))
@@ -104,6 +178,8 @@ struct Visit {
     peer: SocketAddr,
     pending: Pending,
     key: u64,
+    /// Its place under the limits, from `accept` on.
+    place: Place,
 }
 
 impl Visit {
@@ -170,41 +246,87 @@ impl Visit {
 
     /// The handshake is good: answer 101, then serve CHAT/1 over the WebSocket.
     fn upgrade(self, accept: &str, rest: Vec<u8>) {
-        let admission = &self.admission;
-        let socket = &self.socket;
-        let peer = self.peer;
-        if !admission.reserve() {
-            warn!("web {peer}: WebSocket refused: server full");
-            let mut out = http::switching(accept);
-            let full = Item::Event(chat1::server_full(admission.limits.max_clients).into());
-            writer::put(&mut out, &full, Framing::WebSocket);
-            writer::close_frame(&mut out);
-            return self.answer(&out, "101, then SERVER_FULL");
-        }
         // From here the dispatcher shuts the socket down when it must stop it.
         self.leave();
+        let Visit {
+            admission,
+            flood,
+            socket,
+            peer,
+            place,
+            ..
+        } = self;
         // send(2): the 101 goes out before the writer knows the socket, so before WELCOME.
-        if let Err(e) = (&**socket).write_all(&http::switching(accept)) {
+        if let Err(e) = (&*socket).write_all(&http::switching(accept)) {
             debug!("web {peer}: cannot answer the handshake: {e}");
-            admission.release();
             return;
         }
         let _ = socket.set_read_timeout(None);
         let _ = socket.set_write_timeout(None);
         let id = admission.next_id();
         info!("conn {id} from {peer}: WebSocket");
-        let Some(outbox) = admission.admit(id, peer, socket, (Protocol::Chat, Framing::WebSocket))
+        let Some(outbox) = admission.admit(id, peer, &socket, (Protocol::Chat, Framing::WebSocket))
         else {
             return;
         };
-        let live = Arc::clone(&admission.live);
-        let mut farewell = Farewell::new(id, admission.inputs.clone(), live);
+        let mut farewell = Farewell::new(id, admission.inputs.clone(), place);
         // The server began to stop while we upgraded: the dispatcher may have
         // said its goodbyes before our Connect arrived, so stop reading ourselves.
         if admission.is_stopping() {
             let _ = socket.shutdown(Shutdown::Read);
         }
-        farewell.reason = socket::read_loop(id, socket, outbox, rest, &farewell.inputs, self.flood);
+        farewell.reason = socket::read_loop(id, &socket, outbox, rest, &farewell.inputs, flood);
+    }
+}
+
+/// A connection refused at `accept`, in its own short-lived thread: it reads
+/// the request (for at most [`REFUSE_TIME`]) and answers it.
+struct Refusal {
+    socket: Arc<TcpStream>,
+    peer: SocketAddr,
+    why: Refused,
+    max_clients: usize,
+    pending: Pending,
+    key: u64,
+    refusing: Arc<AtomicUsize>,
+}
+
+impl Refusal {
+    fn run(self) {
+        let until = Instant::now() + REFUSE_TIME;
+        let head = http::read_head(&mut http::Deadline::new(&self.socket, until));
+        let websocket = match (&head, self.why) {
+            (Ok(Head::Request(request, _)), Refused::Full)
+                if http::route(request) == Route::WebSocket =>
+            {
+                Some(http::accept_key(request))
+            }
+            _ => None,
+        };
+        let answer = match websocket {
+            // A WebSocket client learns why in its own words.
+            Some(Ok(accept)) => {
+                let mut out = http::switching(&accept);
+                let full = Item::Event(chat1::server_full(self.max_clients).into());
+                writer::put(&mut out, &full, Framing::WebSocket);
+                writer::close_frame(&mut out);
+                out
+            }
+            Some(Err(refused)) => http::rejection(&refused),
+            None => http::rejection(unread(self.why)),
+        };
+        debug!("web {}: refused ({:?})", self.peer, self.why);
+        let _ = self.socket.set_write_timeout(Some(REFUSE_TIME));
+        // send(2): the answer, in as many calls as the kernel needs.
+        let _ = (&*self.socket).write_all(&answer);
+        linger_close(&self.socket);
+    }
+}
+
+impl Drop for Refusal {
+    fn drop(&mut self) {
+        self.pending.lock().remove(&self.key);
+        self.refusing.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -293,6 +293,7 @@ pub fn refusal(out: &mut Vec<u8>, me: &str, refusal: &Refusal, subject: &Subject
         ErrCode::AlreadyRegistered => (462, None),
         ErrCode::TooManyRooms => (405, Some(name)),
         ErrCode::InboxFull => (401, Some(name)),
+        ErrCode::TooManyConnections => (465, None),
     };
     match param {
         Some(p) => put_numeric(out, n, me, &[p], text),
@@ -448,6 +449,12 @@ pub fn names(out: &mut Vec<u8>, me: &str, room: &str, owner: &str, nicks: &[&str
 pub fn server_full(max: usize) -> Vec<u8> {
     format!("ERROR :Closing link: the server holds at most {max} clients; try again later\r\n")
         .into_bytes()
+}
+
+/// What a client is told, instead of anything else, when its address has
+/// `--max-per-ip` connections open already.
+pub fn too_many_connections() -> Vec<u8> {
+    b"ERROR :Too many connections from your host\r\n".to_vec()
 }
 
 #[cfg(test)]

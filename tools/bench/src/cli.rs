@@ -12,10 +12,13 @@ OUTPUT
 TARGET
   --addr IP:PORT   a running server (loopback only); add --pid PID to get
                    memory/thread/CPU figures from /proc (skipped otherwise).
+                   Every client comes from 127.0.0.1: start that server with
+                   --max-per-ip 0 (or above --clients).
   --spawn          start target/<profile>/server next to this executable as
                    server --listen 127.0.0.1:0 --web-listen off <--server-args>
-                   (default \"--flood-rate 0 --no-persist\"; giving --server-args
-                   replaces the default; --web-listen in it replaces \"off\"),
+                   (default \"--flood-rate 0 --no-persist --max-per-ip 0\";
+                   giving --server-args replaces the default, so keep
+                   --max-per-ip 0 in it; --web-listen in it replaces \"off\"),
                    read the port it picked from its log (RUST_LOG=info,
                    \"listening on ADDR\"), and stop it at the end (SIGTERM, then
                    SIGKILL).
@@ -40,7 +43,7 @@ SAFETY
 EXAMPLES
   cargo run --release -p bench -- fanout --spawn --members 1000 --senders 5
   bench idle --addr 127.0.0.1:44765 --pid 1234 --clients 10000 --rooms 100
-  bench whisper --spawn --server-args \"--flood-rate 0 --send-queue 16384\"
+  bench whisper --spawn --server-args \"--flood-rate 0 --send-queue 16384 --max-per-ip 0\"
 ";
 
 /// Load generator and measurement tool for the Sala CHAT/1 server.
@@ -72,7 +75,7 @@ pub struct Common {
     #[arg(
         long,
         global = true,
-        default_value = "--flood-rate 0 --no-persist",
+        default_value = "--flood-rate 0 --no-persist --max-per-ip 0",
         allow_hyphen_values = true,
         value_name = "FLAGS"
     )]
