@@ -61,6 +61,10 @@ pub struct Config {
     pub send_timeout: Duration,
     /// TCP keepalive: idle time before the first probe (dead peers are dropped).
     pub keepalive: Duration,
+    /// How long a connection may take to log in (CHAT/1: its first command;
+    /// IRC: registration; web: the WebSocket upgrade and its first message)
+    /// before it is told goodbye and closed.
+    pub login_timeout: Duration,
 }
 
 impl Config {
@@ -85,6 +89,7 @@ impl Config {
         input_queue: 65_536,
         send_timeout: Duration::from_secs(10),
         keepalive: Duration::from_secs(60),
+        login_timeout: Duration::from_secs(30),
     };
 
     /// The data directory of the server binary when none is named.
@@ -185,6 +190,7 @@ impl Server {
                 send_queue: config.send_queue,
                 send_timeout: config.send_timeout,
                 keepalive: config.keepalive,
+                login_timeout: config.login_timeout,
             },
         );
         let live = Arc::clone(&admission.live);

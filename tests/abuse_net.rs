@@ -1,7 +1,9 @@
 //! Issue 11, the network findings, each reproduced on loopback and shown
-//! fixed: one address cannot take every place, HTTP connections count
-//! (findings 1 and 6); a steady reader is never dropped by the send timeout
-//! and a reader that is cut off gets its goodbye (finding 9).
+//! fixed: silent connections are told goodbye at the login timeout and one
+//! address cannot take every place (finding 1); HTTP requests hold places,
+//! cost no threads beyond them and must arrive whole in time (finding 6); a
+//! steady reader is never dropped by the send timeout and a reader that is
+//! cut off gets its goodbye (finding 9).
 //!
 //! Several hosts are played by client sockets bound to 127.0.0.2, 127.0.0.3, ...
 
@@ -10,7 +12,7 @@ mod common;
 use common::chat1::Client;
 use common::irc::Irc;
 use common::ws::{Frames, Ws};
-use common::{connect_from, eventually, irc_addr, start, web_addr};
+use common::{connect, connect_from, eventually, irc_addr, start, web_addr};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::thread;
@@ -53,6 +55,242 @@ fn half_head(stream: &mut TcpStream) {
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
         .expect("send half a head");
+}
+
+/// Threads of this process whose name starts with `prefix` (the server
+/// runs in the test process; thread names are in /proc).
+fn threads_named(prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|n| n.starts_with(prefix))
+        })
+        .count()
+}
+
+/// An IRC client that never completes its registration but answers every
+/// `PING`, in its own thread, until the server ends it; returns how many
+/// PINGs it answered and the server's last line.
+fn irc_squatter(mut irc: Irc, lines: &[&str]) -> thread::JoinHandle<(usize, String)> {
+    for line in lines {
+        irc.send(line);
+    }
+    thread::spawn(move || {
+        let mut pongs = 0;
+        let last = irc.wait_answering("ERROR", |line| {
+            if line == "PING :sala" {
+                pongs += 1;
+            }
+            line.starts_with("ERROR ")
+        });
+        irc.expect_closed();
+        (pongs, last)
+    })
+}
+
+/// Proves an IRC client is still connected: a PING of its own is answered
+/// (the server's PINGs to it on the way are answered too).
+fn alive(irc: &mut Irc) {
+    irc.send("PING alive");
+    irc.wait_answering("PONG alive", |l| l == ":sala PONG sala :alive");
+}
+
+/// A registered IRC client that answers the server's PINGs in its own
+/// thread (the test's short `--irc-ping` would drop it otherwise), until
+/// [`Answering::join`] sends `PING done` and the answer to it arrives.
+struct Answering {
+    out: TcpStream,
+    thread: thread::JoinHandle<Irc>,
+}
+
+impl Answering {
+    /// Stops answering; returns the client.
+    fn join(self) -> thread::Result<Irc> {
+        (&self.out).write_all(b"PING done\r\n").expect("send PING");
+        self.thread.join()
+    }
+}
+
+/// Starts answering the PINGs of `irc` (registered) in a thread.
+fn registered_answering_pings(mut irc: Irc) -> Answering {
+    let out = irc.stream().try_clone().expect("clone the socket");
+    let thread = thread::spawn(move || {
+        irc.wait_answering("PONG done", |l| l == ":sala PONG sala :done");
+        irc
+    });
+    Answering { out, thread }
+}
+
+// ------------------------------------------------------------ finding 1: login timeout
+
+/// Finding 1: nothing timed out a silent CHAT/1 or WebSocket connection, and
+/// an unregistered IRC socket that answered `PING` stayed forever. Now each
+/// is told goodbye in its door's words at `--login-timeout` and closed;
+/// clients that logged in stay.
+#[test]
+fn connections_that_do_not_log_in_are_told_goodbye_at_the_login_timeout() {
+    let server = start_all_doors(|c| {
+        c.login_timeout = Duration::from_secs(1);
+        c.irc_ping = Duration::from_millis(200);
+    });
+    let (chat, irc, web) = (server.local_addr(), irc_addr(&server), web_addr(&server));
+    // Logged in: a command, a registration, a first message.
+    let mut ana = Client::login(chat, "ana");
+    let carol = registered_answering_pings(Irc::register(irc, "carol"));
+    let mut wanda = Ws::login(web, "wanda");
+    // Not logged in: silence; NICK without USER; a NICK that is taken.
+    let mut silent = Client::connect(chat);
+    let mut silent_ws = Ws::connect(web);
+    let half = irc_squatter(Irc::connect(irc), &["NICK squatter"]);
+    let taken = irc_squatter(Irc::connect(irc), &["NICK ana", "USER ana 0 * :ana"]);
+    silent.expect("BYE login timeout: no command within 1s");
+    silent.expect_eof();
+    silent_ws.expect("BYE login timeout: no command within 1s");
+    silent_ws.expect_close();
+    for squatter in [half, taken] {
+        let (pongs, last) = squatter.join().expect("the IRC squatter");
+        assert_eq!(
+            last,
+            "ERROR :Closing link: login timeout: registration not completed within 1s"
+        );
+        assert!(pongs > 0, "it answered PING, and was dropped all the same");
+    }
+    ana.assert_silent();
+    wanda.assert_silent();
+    let mut carol = carol.join().expect("carol's thread");
+    alive(&mut carol);
+    assert_eq!(server.clients(), 3);
+    server.shutdown();
+}
+
+/// Finding 1, the lock-out: silent sockets on all three doors filled
+/// `--max-clients` and every real user got `SERVER_FULL`, for good. Now the
+/// squatters are gone at the login timeout and real users get in.
+#[test]
+fn squatters_that_fill_the_server_leave_at_the_login_timeout() {
+    let server = start_all_doors(|c| {
+        c.max_clients = 7;
+        c.login_timeout = Duration::from_secs(2);
+        c.irc_ping = Duration::from_millis(300);
+    });
+    let (chat, irc, web) = (server.local_addr(), irc_addr(&server), web_addr(&server));
+    let mut ana = Client::login(chat, "ana");
+    let mut squatters: Vec<Client> = (0..2).map(|_| Client::connect(chat)).collect();
+    let mut ws_squatters: Vec<Ws> = (0..2).map(|_| Ws::connect(web)).collect();
+    let irc_squatters: Vec<_> = (0..2)
+        .map(|_| irc_squatter(Irc::connect(irc), &["CAP LS"]))
+        .collect();
+    eventually("seven connections", || server.clients() == 7);
+    let mut bob = Client::raw(chat);
+    bob.expect("ERR SERVER_FULL the server holds at most 7 clients; try again later");
+    bob.expect_bye();
+    for s in &mut squatters {
+        assert!(s.expect_bye().starts_with("login timeout"));
+    }
+    for s in &mut ws_squatters {
+        s.wait_prefix("BYE login timeout");
+        s.expect_close();
+    }
+    for s in irc_squatters {
+        let (_, last) = s.join().expect("the IRC squatter");
+        assert!(
+            last.starts_with("ERROR :Closing link: login timeout"),
+            "{last}"
+        );
+    }
+    eventually("the squatters' places", || server.clients() == 1);
+    let mut bob = Client::login(chat, "bob");
+    let mut carol = Irc::register(irc, "carol");
+    let mut wanda = Ws::login(web, "wanda");
+    ana.assert_silent();
+    bob.assert_silent();
+    alive(&mut carol);
+    wanda.assert_silent();
+    server.shutdown();
+}
+
+// ------------------------------------------------------------ finding 6: slowloris
+
+/// Finding 6: 2,000 half-sent request heads cost 2,000 threads, beyond
+/// `--max-clients`. Now (200 here) they hold at most `--max-clients` places
+/// and threads, plus at most [`MAX_REFUSING`] short-lived refusing threads;
+/// the others are answered `503` at once, the ones with a place `408` at
+/// their deadline; then a real user gets in.
+///
+/// [`MAX_REFUSING`]: sala::doors::web::MAX_REFUSING
+#[test]
+fn half_sent_request_heads_cost_no_threads_beyond_max_clients() {
+    const HEADS: usize = 200;
+    let server = start(|c| {
+        c.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.max_clients = 20;
+        c.max_per_ip = 0;
+        c.login_timeout = Duration::from_secs(1);
+    });
+    let web = web_addr(&server);
+    let mut heads: Vec<TcpStream> = (0..HEADS).map(|_| connect_from(host(8), web)).collect();
+    for h in &mut heads {
+        half_head(h);
+    }
+    // Other tests of this file run alongside, with a few web threads of their own.
+    let bound = 20 + sala::doors::web::MAX_REFUSING + 8;
+    let mut most = threads_named("web");
+    let mut statuses = std::collections::BTreeMap::new();
+    for h in &mut heads {
+        most = most.max(threads_named("web"));
+        *statuses.entry(status_line(h)).or_insert(0) += 1;
+    }
+    assert!(
+        most <= bound,
+        "{most} web threads for {HEADS} half-sent heads"
+    );
+    assert_eq!(
+        statuses.get("HTTP/1.1 408 Request Timeout"),
+        Some(&20),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.get("HTTP/1.1 503 Service Unavailable"),
+        Some(&(HEADS - 20)),
+        "{statuses:?}"
+    );
+    drop(heads);
+    eventually("every place to be given back", || server.clients() == 0);
+    let mut wanda = Ws::login(web, "wanda");
+    wanda.assert_silent();
+    server.shutdown();
+}
+
+/// Finding 6, second half: the head timeout started again with every byte,
+/// so a byte every few seconds kept a connection forever. Now the whole head
+/// must arrive in time (10 s, or the login timeout if shorter; 2 s here).
+#[test]
+fn a_request_head_trickling_in_is_cut_at_its_deadline() {
+    let server = start(|c| {
+        c.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        c.login_timeout = Duration::from_secs(2);
+    });
+    let started = Instant::now();
+    let mut stream = connect(web_addr(&server));
+    let mut trickle = stream.try_clone().expect("clone the socket");
+    let trickler = thread::spawn(move || {
+        let _ = trickle.write_all(b"GET / HTTP/1.1\r\nX-Slow: ");
+        // One byte every 200 ms, for at most 8 s, as a slowloris client sends.
+        for _ in 0..40 {
+            if trickle.write_all(b"a").is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    assert_eq!(status_line(&mut stream), "HTTP/1.1 408 Request Timeout");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "answered after {took:?}");
+    trickler.join().expect("the trickler");
+    server.shutdown();
 }
 
 // ------------------------------------------------------------ findings 1, 6: places

@@ -82,6 +82,12 @@ struct Flags {
     /// Seconds a peer may take no byte at all of what is sent to it before it is dropped.
     #[arg(long, default_value_t = DEFAULTS.send_timeout.as_secs())]
     send_timeout: u64,
+    /// Seconds a new connection has to log in (CHAT/1: send its first command;
+    /// IRC: complete registration; web: upgrade to a WebSocket and send its
+    /// first message); then it is told BYE (IRC: ERROR) and closed. A web
+    /// request head must also arrive whole within 10 seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULTS.login_timeout.as_secs())]
+    login_timeout: u64,
 }
 
 /// The value of `--web-listen`.
@@ -132,6 +138,7 @@ fn main() -> ExitCode {
         },
         send_queue: flags.send_queue,
         send_timeout: Duration::from_secs(flags.send_timeout.max(1)),
+        login_timeout: Duration::from_secs(flags.login_timeout.max(1)),
         ..Config::default()
     };
     let server = match Server::start(config) {

@@ -8,6 +8,7 @@ use crate::chat::ConnId;
 use crate::proto::irc::replies::{self, Listed, MOTD, Seen, Whois};
 use crate::proto::irc::{self, Greeting, Query, put_numeric};
 use crate::proto::refusal::{ErrCode, Refusal};
+use std::time::Duration;
 
 impl Dispatcher {
     /// The burst that ends an IRC client's registration.
@@ -28,6 +29,19 @@ impl Dispatcher {
         self.reply(id, out);
     }
 
+    /// An IRC client's login deadline has passed: unless its registration
+    /// is over, it is dropped with `ERROR :Closing link: login timeout: ...`.
+    pub(super) fn registration_deadline(&mut self, id: ConnId, limit: Duration) {
+        let Some(client) = self.clients.get(&id) else {
+            return;
+        };
+        if client.irc.as_ref().is_some_and(|user| user.welcomed) {
+            return;
+        }
+        let bye = format!("login timeout: registration not completed within {limit:?}");
+        self.remove(id, "login timeout", &bye);
+    }
+
     /// One arm per IRC-only request; each answers the asker alone.
     pub(super) fn irc(&mut self, id: ConnId, query: Query) -> Result<(), Refusal> {
         let Voice::Irc { me } = self.voice(id) else {
@@ -46,6 +60,7 @@ impl Dispatcher {
             Query::Cap { sub, arg } => replies::cap(o, &me, &sub, arg.as_deref()),
             Query::Ping { token } => replies::pong(o, &token),
             Query::PingPeer => replies::ping(o),
+            Query::LoginTimeout { limit } => self.registration_deadline(id, limit),
             Query::Names { room } => self.names(o, &me, room.as_deref()),
             Query::Who { mask } => self.who_irc(o, &me, &mask),
             Query::Whois { nick } => self.whois(o, &me, &nick),

@@ -419,7 +419,11 @@ fn registering(command: &Command) -> bool {
         Command::Nick { .. }
             | Command::Quit { .. }
             | Command::Irc(
-                Query::Cap { .. } | Query::Ping { .. } | Query::PingPeer | Query::Numeric { .. }
+                Query::Cap { .. }
+                    | Query::Ping { .. }
+                    | Query::PingPeer
+                    | Query::LoginTimeout { .. }
+                    | Query::Numeric { .. }
             )
     )
 }

@@ -51,6 +51,8 @@ pub struct Limits {
     pub send_timeout: Duration,
     /// TCP keepalive: idle time before the first probe.
     pub keepalive: Duration,
+    /// How long after `accept` a connection has to log in.
+    pub login_timeout: Duration,
 }
 
 /// What every door shares to admit connections: where commands and lines go,

@@ -3,7 +3,7 @@
 //! are parsed as CHAT/1 commands.
 
 use super::admit::{Admission, Door, Refused};
-use super::reader::{self, Speech};
+use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
 use crate::proto::chat1;
@@ -12,15 +12,33 @@ use crate::proto::lines::Frame;
 use crate::proto::refusal::Refusal;
 use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// CHAT/1 speech: each line is one command.
 #[derive(Debug, Default)]
-pub struct Chat1Speech;
+pub struct Chat1Speech {
+    /// A line came: the client has logged in (CHAT/1 has no registration).
+    spoke: bool,
+}
 
 impl Speech for Chat1Speech {
     fn commands(&mut self, frame: Frame, out: &mut Vec<Result<Command, Refusal>>) {
+        self.spoke = true;
         out.push(frame.command());
     }
+
+    fn logged_in(&self) -> bool {
+        self.spoke
+    }
+
+    fn late(&mut self, limit: Duration) -> Quiet {
+        Quiet::Drop(login_timeout(limit))
+    }
+}
+
+/// Why a CHAT/1 client that sent no command in time is dropped (its `BYE` text).
+pub fn login_timeout(limit: Duration) -> String {
+    format!("login timeout: no command within {limit:?}")
 }
 
 /// The CHAT/1 door's acceptor state.
@@ -47,7 +65,7 @@ impl Door for Chat1Door {
             peer,
             admission,
             (Protocol::Chat, refusal),
-            (Chat1Speech, self.flood),
+            (Chat1Speech::default(), self.flood),
         )
     }
 }

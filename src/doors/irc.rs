@@ -61,7 +61,7 @@ impl Speech for IrcSpeech {
     /// Quiet for a whole period: ping once; quiet for another, gone.
     fn quiet(&mut self) -> Quiet {
         if self.pinged {
-            return Quiet::Drop("ping timeout");
+            return Quiet::Drop("ping timeout".into());
         }
         self.pinged = true;
         Quiet::Send(Command::Irc(Query::PingPeer))
@@ -69,6 +69,17 @@ impl Speech for IrcSpeech {
 
     fn heard(&mut self) {
         self.pinged = false;
+    }
+
+    /// Registration ends in the dispatcher (a `NICK` it refuses does not
+    /// end it), so only the dispatcher can tell.
+    fn logged_in(&self) -> bool {
+        false
+    }
+
+    /// The dispatcher drops the client unless its registration is over.
+    fn late(&mut self, limit: Duration) -> Quiet {
+        Quiet::Send(Command::Irc(Query::LoginTimeout { limit }))
     }
 }
 

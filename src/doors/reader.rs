@@ -1,7 +1,9 @@
 //! One accepted connection's thread, for every door that speaks in lines: it
 //! blocks in `recv`, splits and parses lines as the door's [`Speech`] says
 //! (CHAT/1, IRC), and hands the commands to the dispatcher. (Its `send`s are made by the writer thread, see
-//! [`crate::net::writer`].)
+//! [`crate::net::writer`].) It also keeps the connection's clock: a peer that
+//! has not logged in by the login deadline, or (IRC) is quiet too long, is
+//! dealt with as its [`Speech`] says.
 
 use super::admit::{Admission, Place, Refused, turn_away};
 use crate::dispatch::Input;
@@ -17,7 +19,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Bytes asked of one `recv` while the peer is quiet: an idle connection keeps
 /// only this much, since most chat lines are short.
@@ -27,14 +29,17 @@ const RECV_LARGE: usize = 16 * 1024;
 /// Stack of each connection thread: it keeps little on it, and what each
 /// thread touches is what bounds how many clients fit in memory.
 pub const STACK_SIZE: usize = 64 * 1024;
+/// How far the receive timeout set on the socket may be from the next alarm
+/// before it is set again (setting it is a system call).
+const ALARM_SLACK: Duration = Duration::from_millis(10);
 
-/// What to do about a peer that was quiet too long.
+/// What to do about a peer that was quiet too long, or late to log in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Quiet {
     /// Hand this command on (IRC: send the peer a `PING`).
     Send(Command),
-    /// Drop the connection, for this reason.
-    Drop(&'static str),
+    /// Drop the connection, for this reason (its `BYE` text).
+    Drop(String),
 }
 
 /// What a door makes of the lines it reads: CHAT/1 parses each line into one
@@ -51,11 +56,19 @@ pub trait Speech: Send + 'static {
 
     /// The peer was quiet for a whole [`Speech::patience`]: what to do.
     fn quiet(&mut self) -> Quiet {
-        Quiet::Drop("idle")
+        Quiet::Drop("idle".into())
     }
 
     /// The peer sent something: it is not quiet any more.
     fn heard(&mut self) {}
+
+    /// True once the peer has logged in, as far as the reader can tell; until
+    /// then it is asked [`Speech::late`] at the login deadline.
+    fn logged_in(&self) -> bool;
+
+    /// The login deadline (`--login-timeout`, `limit` after `accept`) has
+    /// passed and the peer has not logged in: what to do.
+    fn late(&mut self, limit: Duration) -> Quiet;
 }
 
 /// Admits a connection a line door accepted and starts its reader thread; a
@@ -68,6 +81,7 @@ pub fn arrive<S: Speech>(
     (protocol, refusal): (Protocol, impl FnOnce(Refused) -> Vec<u8>),
     (speech, flood): (S, FloodLimit),
 ) -> Option<JoinHandle<()>> {
+    let accepted = Instant::now();
     let id = admission.next_id();
     debug!("accept() -> conn {id} from {peer} ({protocol:?})");
     let place = match admission.reserve(peer.ip()) {
@@ -81,7 +95,9 @@ pub fn arrive<S: Speech>(
     let socket = Arc::new(stream);
     admission.admit(id, peer, &socket, (protocol, Framing::Raw))?;
     let inputs = admission.inputs.clone();
-    match spawn(id, socket, inputs, (speech, flood), place) {
+    let limit = admission.limits.login_timeout;
+    let login = (accepted + limit, limit);
+    match spawn(id, socket, inputs, (speech, flood), place, login) {
         Ok(thread) => Some(thread),
         Err(e) => {
             admission.abandon(id, &e);
@@ -90,7 +106,8 @@ pub fn arrive<S: Speech>(
     }
 }
 
-/// Starts the reader thread of connection `id`.
+/// Starts the reader thread of connection `id`, which must log in by
+/// `login.0` (`login.1` after it was accepted).
 ///
 /// # Errors
 /// The OS refused a thread.
@@ -100,6 +117,7 @@ pub fn spawn<S: Speech>(
     inputs: Sender<Input>,
     (speech, flood): (S, FloodLimit),
     place: Place,
+    login: (Instant, Duration),
 ) -> std::io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name(format!("conn{id}"))
@@ -107,7 +125,7 @@ pub fn spawn<S: Speech>(
         .spawn(move || {
             let mut farewell = Farewell::new(id, inputs, place);
             let lines = LineReader::new(id, flood, speech);
-            farewell.reason = read_loop(&socket, &farewell.inputs, lines);
+            farewell.reason = read_loop(&socket, &farewell.inputs, lines, login);
         })
 }
 
@@ -153,52 +171,119 @@ fn read_loop<S: Speech>(
     socket: &TcpStream,
     inputs: &Sender<Input>,
     mut lines: LineReader<S>,
+    (login_by, limit): (Instant, Duration),
 ) -> Option<String> {
     let id = lines.id;
     let mut buf = vec![0u8; RECV_SMALL];
-    let patience = lines.speech.patience();
-    if patience.is_some() {
-        // SO_RCVTIMEO: recv(2) returns EAGAIN after this long without a byte.
-        let _ = socket.set_read_timeout(patience);
-    }
+    let mut alarms = Alarms::new(login_by, lines.speech.patience());
     loop {
+        alarms.arm(socket);
         // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
-        let n = match (&*socket).read(&mut buf) {
+        match (&*socket).read(&mut buf) {
             Ok(0) => {
                 debug!("recv() conn {id}: 0 bytes: the peer closed its side");
                 return Some("connection closed".to_string());
             }
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e)
-                if patience.is_some()
-                    && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                let command = match lines.speech.quiet() {
-                    Quiet::Send(command) => command,
-                    Quiet::Drop(reason) => return Some(reason.to_string()),
-                };
-                let line = Input::Command {
-                    id,
-                    command: Ok(command),
-                };
-                if inputs.send(line).is_err() {
+            Ok(n) => {
+                debug!("recv() conn {id}: {n} bytes");
+                lines.speech.heard();
+                alarms.heard();
+                let filled = n == buf.len();
+                if !lines.feed(&buf[..n], inputs) {
                     return None;
                 }
-                continue;
+                // A full read suggests more is waiting: read more at a time until it calms down.
+                let want = if filled { RECV_LARGE } else { RECV_SMALL };
+                if buf.len() != want {
+                    buf = vec![0u8; want];
+                }
             }
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            // An alarm rang (SO_RCVTIMEO): dealt with below.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) => return Some(format!("connection lost: {e}")),
-        };
-        debug!("recv() conn {id}: {n} bytes");
-        lines.speech.heard();
-        let filled = n == buf.len();
-        if !lines.feed(&buf[..n], inputs) {
-            return None;
         }
-        // A full read suggests more is waiting: read more at a time until it calms down.
-        let want = if filled { RECV_LARGE } else { RECV_SMALL };
-        if buf.len() != want {
-            buf = vec![0u8; want];
+        let now = Instant::now();
+        if alarms.login.is_some() && lines.speech.logged_in() {
+            alarms.login = None;
+        }
+        if alarms.login.is_some_and(|at| now >= at) {
+            alarms.login = None;
+            warn!("conn {id}: not logged in after {limit:?}");
+            if let Some(reason) = act(id, lines.speech.late(limit), inputs) {
+                return reason;
+            }
+        }
+        if alarms.quiet_at.is_some_and(|at| now >= at) {
+            alarms.heard();
+            if let Some(reason) = act(id, lines.speech.quiet(), inputs) {
+                return reason;
+            }
+        }
+    }
+}
+
+/// Does what a [`Quiet`] says; `Some` when the reader is to end (with that reason).
+fn act(id: ConnId, quiet: Quiet, inputs: &Sender<Input>) -> Option<Option<String>> {
+    match quiet {
+        Quiet::Drop(reason) => Some(Some(reason)),
+        Quiet::Send(command) => {
+            let line = Input::Command {
+                id,
+                command: Ok(command),
+            };
+            // The dispatcher has stopped: the server is shutting down.
+            inputs.send(line).is_err().then_some(None)
+        }
+    }
+}
+
+/// When a reader must wake though the peer sends nothing: at the login
+/// deadline, until the peer has logged in, and once it has been quiet for
+/// the door's patience (IRC pings).
+#[derive(Debug)]
+struct Alarms {
+    login: Option<Instant>,
+    patience: Option<Duration>,
+    quiet_at: Option<Instant>,
+    /// The receive timeout now set on the socket.
+    set: Option<Duration>,
+}
+
+impl Alarms {
+    fn new(login: Instant, patience: Option<Duration>) -> Alarms {
+        Alarms {
+            login: Some(login),
+            patience,
+            quiet_at: patience.map(|p| Instant::now() + p),
+            set: None,
+        }
+    }
+
+    /// The peer sent something: the quiet period starts again.
+    fn heard(&mut self) {
+        self.quiet_at = self.patience.map(|p| Instant::now() + p);
+    }
+
+    /// Makes the next `recv` return by the nearest alarm.
+    fn arm(&mut self, socket: &TcpStream) {
+        let next = match (self.login, self.quiet_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // A zero timeout would mean "wait forever": at least a millisecond.
+        let want = next.map(|at| {
+            at.saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        let near = match (want, self.set) {
+            (Some(want), Some(set)) => want.abs_diff(set) <= ALARM_SLACK,
+            (want, set) => want == set,
+        };
+        if !near {
+            // SO_RCVTIMEO: recv(2) returns EAGAIN after this long without a byte.
+            let _ = socket.set_read_timeout(want);
+            self.set = want;
         }
     }
 }

@@ -83,6 +83,11 @@ pub enum Query {
     },
     /// The client was quiet too long: the server sends `PING`.
     PingPeer,
+    /// The client's login deadline (`limit` after it connected) has passed:
+    /// unless its registration is over, it is dropped.
+    LoginTimeout {
+        limit: std::time::Duration,
+    },
     Names {
         room: Option<String>,
     },

@@ -26,7 +26,7 @@ use http::{Head, Route};
 use log::{debug, info, warn};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -129,6 +129,7 @@ impl Door for WebDoor {
         peer: SocketAddr,
         admission: &Admission,
     ) -> Option<JoinHandle<()>> {
+        let accepted = Instant::now();
         self.seq += 1;
         let seq = self.seq;
         debug!("accept() -> web {seq} from {peer}");
@@ -146,6 +147,7 @@ impl Door for WebDoor {
             pending: Arc::clone(&self.pending),
             key: seq,
             place,
+            accepted,
         };
         match thread::Builder::new()
             .name(format!("web{seq}"))
@@ -180,16 +182,25 @@ struct Visit {
     key: u64,
     /// Its place under the limits, from `accept` on.
     place: Place,
+    /// When it was accepted: its request head, and as a WebSocket its first
+    /// message, must come within their time from then.
+    accepted: Instant,
 }
 
 impl Visit {
     fn run(self) {
         let socket = Arc::clone(&self.socket);
         let peer = self.peer;
-        let _ = socket.set_read_timeout(Some(http::HEAD_TIMEOUT));
         let _ = socket.set_write_timeout(Some(http::HEAD_TIMEOUT));
-        let head = match http::read_head(&mut &*socket) {
+        // The whole head within its time, however slowly its bytes come.
+        let login = self.admission.limits.login_timeout;
+        let head_by = self.accepted + http::HEAD_TIMEOUT.min(login);
+        let head = match http::read_head(&mut http::Deadline::new(&socket, head_by)) {
             Ok(head) => head,
+            Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
+                info!("web {peer}: no whole request head in time");
+                return self.answer(&http::rejection(&http::TIMEOUT), "408");
+            }
             Err(e) => {
                 debug!("web {peer}: no request: {e}");
                 self.leave();
@@ -254,6 +265,7 @@ impl Visit {
             socket,
             peer,
             place,
+            accepted,
             ..
         } = self;
         // send(2): the 101 goes out before the writer knows the socket, so before WELCOME.
@@ -275,7 +287,10 @@ impl Visit {
         if admission.is_stopping() {
             let _ = socket.shutdown(Shutdown::Read);
         }
-        farewell.reason = socket::read_loop(id, &socket, outbox, rest, &farewell.inputs, flood);
+        let limit = admission.limits.login_timeout;
+        let login = (accepted + limit, limit);
+        let (inputs, rest) = (&farewell.inputs, (rest, flood));
+        farewell.reason = socket::read_loop(id, &socket, outbox, inputs, rest, login);
     }
 }
 

@@ -7,7 +7,7 @@
 //! one writer thread keeps sending everything, in order.
 
 use crate::dispatch::Input;
-use crate::doors::chat1::Chat1Speech;
+use crate::doors::chat1::{self, Chat1Speech};
 use crate::doors::reader::LineReader;
 use crate::ids::ConnId;
 use crate::net::flood::FloodLimit;
@@ -17,6 +17,7 @@ use log::debug;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tungstenite::error::{Error, ProtocolError};
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
@@ -60,14 +61,15 @@ impl Write for Duplex {
 }
 
 /// Reads messages until the peer goes away (returns why) or sends `QUIT`
-/// (`None`). `rest` holds bytes that arrived with the HTTP request head.
+/// (`None`). `rest` holds bytes that arrived with the HTTP request head. The
+/// first message must come by `login.0` (`login.1` after `accept`).
 pub fn read_loop(
     id: ConnId,
     socket: &Arc<TcpStream>,
     outbox: Outbox,
-    rest: Vec<u8>,
     inputs: &Sender<Input>,
-    flood: FloodLimit,
+    (rest, flood): (Vec<u8>, FloodLimit),
+    (login_by, limit): (Instant, Duration),
 ) -> Option<String> {
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
@@ -80,8 +82,17 @@ pub fn read_loop(
         outbox,
     };
     let mut ws = WebSocket::from_partially_read(duplex, rest, Role::Server, Some(config));
-    let mut lines = LineReader::new(id, flood, Chat1Speech);
+    let mut lines = LineReader::new(id, flood, Chat1Speech::default());
+    let mut waiting = true;
     loop {
+        if waiting {
+            let left = login_by.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Some(chat1::login_timeout(limit));
+            }
+            // SO_RCVTIMEO: recv(2) returns EAGAIN when the login deadline comes.
+            let _ = socket.set_read_timeout(Some(left));
+        }
         let data = match ws.read() {
             Ok(Message::Text(text)) => text.into(),
             // Bytes as the client sent them: not UTF-8 gets ERR BAD_UTF8, as on TCP.
@@ -95,9 +106,20 @@ pub fn read_loop(
                 | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake),
             ) => return Some("connection closed".to_string()),
             Err(Error::Io(e)) if e.kind() == ErrorKind::Interrupted => continue,
+            // The login deadline: checked at the top of the loop.
+            Err(Error::Io(e))
+                if waiting && matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                continue;
+            }
             Err(Error::Io(e)) => return Some(format!("connection lost: {e}")),
             Err(e) => return Some(format!("connection lost: {e}")),
         };
+        if waiting {
+            // The first message: logged in; no more deadline.
+            waiting = false;
+            let _ = socket.set_read_timeout(None);
+        }
         // One message is one line: its bytes and the `\n` the frame stands for.
         if !lines.feed(&data, inputs) || !lines.feed(b"\n", inputs) {
             return None;
