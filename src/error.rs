@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 
 /// What can go wrong outside a command's own refusals.
 #[derive(Debug)]
@@ -17,6 +18,12 @@ pub enum Error {
     Secret(String),
     /// A line is not what the protocol allows.
     Protocol(String),
+    /// A listening socket cannot be made: which one (its flag), its address, why.
+    Listen {
+        flag: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
 }
 
 /// The crate's result type.
@@ -27,6 +34,9 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "{e}"),
             Error::Store(text) | Error::Secret(text) | Error::Protocol(text) => f.write_str(text),
+            Error::Listen { flag, addr, source } => {
+                write!(f, "cannot listen on {addr} ({flag}): {source}")
+            }
         }
     }
 }
@@ -34,7 +44,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
+            Error::Io(e) | Error::Listen { source: e, .. } => Some(e),
             _ => None,
         }
     }

@@ -137,14 +137,15 @@ impl Server {
     /// An address cannot be bound, the store cannot be opened, or a thread
     /// cannot be started.
     pub fn start(config: Config) -> crate::Result<Server> {
-        let listener = listen(config.listen, config.backlog)?;
-        let local_addr = listener.local_addr()?;
+        let (listener, local_addr) = listen_named("--listen", config.listen, config.backlog)?;
         info!("listening on {local_addr}");
-        let (web_listener, web_addr) = listen_if(config.web_listen, config.backlog)?;
+        let (web_listener, web_addr) =
+            listen_if("--web-listen", config.web_listen, config.backlog)?;
         if let Some(addr) = web_addr {
             info!("web client on http://{addr}/");
         }
-        let (irc_listener, irc_addr) = listen_if(config.irc_listen, config.backlog)?;
+        let (irc_listener, irc_addr) =
+            listen_if("--irc-listen", config.irc_listen, config.backlog)?;
         if let Some(addr) = irc_addr {
             info!("IRC front door open on {addr}");
         }
@@ -290,17 +291,30 @@ impl Drop for Server {
     }
 }
 
+/// A listening socket on `addr`, with the address it got (the real port
+/// when 0 was asked); a failure names the listener by its `flag`.
+fn listen_named(
+    flag: &'static str,
+    addr: SocketAddr,
+    backlog: i32,
+) -> crate::Result<(TcpListener, SocketAddr)> {
+    let named = |source| crate::Error::Listen { flag, addr, source };
+    let listener = listen(addr, backlog).map_err(named)?;
+    let local = listener.local_addr().map_err(named)?;
+    Ok((listener, local))
+}
+
 /// A second or third listening socket, if its address was given, with the
-/// address it got (the real port when 0 was asked).
+/// address it got.
 fn listen_if(
+    flag: &'static str,
     addr: Option<SocketAddr>,
     backlog: i32,
-) -> io::Result<(Option<TcpListener>, Option<SocketAddr>)> {
+) -> crate::Result<(Option<TcpListener>, Option<SocketAddr>)> {
     let Some(addr) = addr else {
         return Ok((None, None));
     };
-    let listener = listen(addr, backlog)?;
-    let local = listener.local_addr()?;
+    let (listener, local) = listen_named(flag, addr, backlog)?;
     Ok((Some(listener), Some(local)))
 }
 

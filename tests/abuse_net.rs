@@ -3,7 +3,8 @@
 //! address cannot take every place (finding 1); HTTP requests hold places,
 //! cost no threads beyond them and must arrive whole in time (finding 6); a
 //! steady reader is never dropped by the send timeout and a reader that is
-//! cut off gets its goodbye (finding 9).
+//! cut off gets its goodbye (finding 9); a listener that cannot bind is named
+//! (finding 8).
 //!
 //! Several hosts are played by client sockets bound to 127.0.0.2, 127.0.0.3, ...
 
@@ -529,4 +530,74 @@ fn a_reader_cut_off_by_the_send_timeout_gets_its_bye() {
     assert!(n < LINES, "got all {n} lines: it was never cut off");
     ana.assert_silent();
     server.shutdown();
+}
+
+// ------------------------------------------------------------ finding 8: which listener
+
+/// A port of 127.0.0.1 that is taken (by the listener returned, kept open).
+fn busy_port() -> (std::net::TcpListener, SocketAddr) {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let addr = taken.local_addr().expect("its address");
+    (taken, addr)
+}
+
+/// Finding 8: a busy web or IRC port was reported as the `--listen`
+/// address. Now the error names the listener's flag and address, and the
+/// server binary exits with a failure status.
+#[test]
+fn a_listener_that_cannot_bind_is_named() {
+    let (_taken, busy) = busy_port();
+    for flag in ["--listen", "--web-listen", "--irc-listen"] {
+        let mut config = common::config();
+        match flag {
+            "--listen" => config.listen = busy,
+            "--web-listen" => config.web_listen = Some(busy),
+            _ => config.irc_listen = Some(busy),
+        }
+        let e = sala::Server::start(config).expect_err("the port is taken");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("cannot listen on {busy} ({flag}): ")),
+            "{text}"
+        );
+        // The binary says the same and fails.
+        let busy_text = busy.to_string();
+        let args = match flag {
+            "--listen" => vec!["--web-listen", "off", "--listen", &busy_text],
+            "--web-listen" => vec!["--listen", "127.0.0.1:0", "--web-listen", &busy_text],
+            _ => vec![
+                "--listen",
+                "127.0.0.1:0",
+                "--web-listen",
+                "off",
+                "--irc-listen",
+                &busy_text,
+            ],
+        };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("--no-persist")
+            .args(&args)
+            .env("RUST_LOG", "off")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the server binary");
+        let status = common::wait_exit(&mut child, Duration::from_secs(20));
+        common::kill(&mut child);
+        let status = status.unwrap_or_else(|| panic!("{args:?}: the server did not stop"));
+        assert!(!status.success(), "{args:?}: exit status {status}");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read stderr");
+        assert!(
+            stderr.contains(&format!(
+                "server: cannot start: cannot listen on {busy} ({flag}): "
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -144,7 +144,8 @@ fn main() -> ExitCode {
     let server = match Server::start(config) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("server: cannot start on {}: {e}", flags.listen);
+            // The error names what failed: which listener (by its flag), or the store.
+            eprintln!("server: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
