@@ -6,15 +6,40 @@
 //! transaction is in the WAL file (in the OS) before `commit` returns, so it
 //! survives the server process being killed (`kill -9`); only a power loss
 //! before the next checkpoint could lose the newest commits.
+//!
+//! At rest: the data directory is `0700` and the database files `0600`
+//! (history, whispers and password hashes are nobody else's business). An
+//! existing `sala.db` is read, never written, until it is known to be Sala's:
+//! an empty file or another program's database is refused as it is.
 
 use crate::error::Error;
 use crate::ids::RoomId;
 use crate::store::{Entry, Offline, Store, StoreResult, StoredRoom, now_ms};
-use rusqlite::{Connection, OptionalExtension, params};
+use log::info;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::fs::{self, DirBuilder, OpenOptions, Permissions};
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The schema this build writes; kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// `PRAGMA application_id` of a Sala database: "SALA" in ASCII.
+pub const APPLICATION_ID: i64 = 0x5341_4c41;
+
+/// The database's file name in the data directory.
+const DB_FILE: &str = "sala.db";
+
+/// Where a new database is made before it is moved to [`DB_FILE`] whole.
+const NEW_DB_FILE: &str = "sala.db.new";
+
+/// What every SQLite database file starts with.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// The tables of [`SCHEMA`]: a database from before the application id is
+/// Sala's if it has them all.
+const TABLES: [&str; 4] = ["accounts", "rooms", "messages", "offline"];
 
 const SCHEMA: &str = "
 CREATE TABLE accounts (
@@ -68,73 +93,85 @@ fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// What an existing `sala.db` turned out to be, read without writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// Sala's, of this schema version.
+    Sala,
+    /// Sala's, made before databases carried the application id.
+    SalaUnmarked,
+    /// An SQLite database with nothing in it: the schema is made in it.
+    Blank,
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) `dir/sala.db`.
+    /// Opens `dir/sala.db`, or creates it in a directory that has none.
     ///
     /// # Errors
-    /// The directory cannot be created or written, the file is not a Sala
-    /// database or is damaged, or its schema is newer than this build's.
+    /// The directory cannot be created, made private or written; `sala.db`
+    /// is empty, not a database, another program's, damaged, or of a newer
+    /// schema than this build's. A file refused is left exactly as it was.
     pub fn open(dir: &Path) -> StoreResult<SqliteStore> {
-        std::fs::create_dir_all(dir).map_err(|e| fail("cannot create data directory", dir, e))?;
+        make_private_dir(dir)?;
         let probe = dir.join(".sala-write-test");
-        std::fs::write(&probe, b"ok")
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&probe)
             .map_err(|e| fail("cannot write in data directory", dir, e))?;
-        let _ = std::fs::remove_file(&probe);
-        let path = dir.join("sala.db");
+        let _ = fs::remove_file(&probe);
+        let path = dir.join(DB_FILE);
+        let found = match fs::metadata(&path) {
+            Ok(_) => Some(inspect(&path)?),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                create(dir, &path)?;
+                None
+            }
+            Err(e) => return Err(fail("cannot read", &path, e)),
+        };
+        // Files an older Sala left readable by others become ours alone.
+        for file in [DB_FILE, "sala.db-wal", "sala.db-shm"] {
+            make_private_file(&dir.join(file))?;
+        }
         let db = Connection::open(&path).map_err(|e| fail("cannot open", &path, e))?;
         let mut store = SqliteStore {
             db,
             path,
             writing: false,
         };
-        store.prepare()?;
+        store.prepare(found)?;
         store.prune()?;
         Ok(store)
     }
 
-    /// Checks the file and brings its schema to [`SCHEMA_VERSION`].
-    fn prepare(&mut self) -> StoreResult<()> {
+    /// Switches the file (known to be Sala's) to WAL and completes what an
+    /// older or blank file lacks: the schema, the application id.
+    fn prepare(&mut self, found: Option<Found>) -> StoreResult<()> {
         let path = self.path.clone();
-        let check: String = self
-            .db
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| fail("damaged or not a database:", &path, e))?;
-        if check != "ok" {
-            return Err(fail("damaged database:", &path, check));
-        }
         self.db
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| fail("cannot use WAL in", &path, e))?;
         self.db
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| fail("cannot set synchronous on", &path, e))?;
-        let version: i64 = self
-            .db
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| fail("cannot read schema version of", &path, e))?;
-        match version {
-            0 => {
-                let tables: i64 = self
-                    .db
-                    .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-                    .map_err(|e| fail("cannot read", &path, e))?;
-                if tables != 0 {
-                    return Err(fail("not a Sala database (unknown tables):", &path, tables));
-                }
-                self.db
-                    .execute_batch(&format!(
-                        "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                    ))
-                    .map_err(|e| fail("cannot create the schema in", &path, e))
+        let complete = match found {
+            None | Some(Found::Sala) => return Ok(()),
+            Some(Found::Blank) => {
+                info!(
+                    "{}: an empty SQLite database; making Sala's tables in it",
+                    path.display()
+                );
+                format!(
+                    "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                )
             }
-            SCHEMA_VERSION => Ok(()),
-            v if v > SCHEMA_VERSION => Err(fail(
-                "schema is newer than this server understands:",
-                &path,
-                format!("version {v}, this build knows {SCHEMA_VERSION}; use a newer Sala"),
-            )),
-            v => Err(fail("unknown schema version in", &path, v)),
-        }
+            Some(Found::SalaUnmarked) => format!("PRAGMA application_id = {APPLICATION_ID};"),
+        };
+        self.db
+            .execute_batch(&complete)
+            .map_err(|e| fail("cannot create the schema in", &path, e))
     }
 
     /// Forgets the history of rooms that did not outlive the last run: rooms of
@@ -162,6 +199,145 @@ impl SqliteStore {
     fn err(&self, e: rusqlite::Error) -> Error {
         fail("database error in", &self.path, e)
     }
+}
+
+/// Creates `dir` as `0700` if missing (its parents as usual), and makes an
+/// existing one `0700`: nobody else may list or open what is in it.
+fn make_private_dir(dir: &Path) -> StoreResult<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| fail("cannot create data directory", dir, e))?;
+    }
+    match DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {}
+        Err(e) => return Err(fail("cannot create data directory", dir, e)),
+    }
+    fs::set_permissions(dir, Permissions::from_mode(0o700))
+        .map_err(|e| fail("cannot make private (0700) the data directory", dir, e))
+}
+
+/// Makes `file` `0600` if it exists.
+fn make_private_file(file: &Path) -> StoreResult<()> {
+    match fs::set_permissions(file, Permissions::from_mode(0o600)) {
+        Err(e) if e.kind() != ErrorKind::NotFound => {
+            Err(fail("cannot make private (0600)", file, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads an existing `sala.db` without changing it, and says whether it is
+/// Sala's: its first bytes, then (read-only) its application id, schema
+/// version and tables, and a quick integrity check.
+fn inspect(path: &Path) -> StoreResult<Found> {
+    let mut head = Vec::with_capacity(100);
+    fs::File::open(path)
+        .and_then(|f| f.take(100).read_to_end(&mut head))
+        .map_err(|e| fail("cannot read", path, e))?;
+    if head.is_empty() {
+        return Err(fail(
+            "refusing",
+            path,
+            "the file is empty (0 bytes), where a database with every account should be; \
+             it is not taken for a new one. Restore it from a backup, or remove it to start afresh",
+        ));
+    }
+    if head.len() < 100 || !head.starts_with(SQLITE_HEADER) {
+        return Err(fail(
+            "refusing",
+            path,
+            "not a database (it does not start with the SQLite header); it was left as it is",
+        ));
+    }
+    // SQLITE_OPEN_READ_ONLY: nothing below can write to the file, whatever it is.
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| fail("cannot open", path, e))?;
+    let read = |e: rusqlite::Error| fail("damaged or not a database:", path, e);
+    let check: String = db
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(read)?;
+    if check != "ok" {
+        return Err(fail("damaged database:", path, check));
+    }
+    let application: i64 = db
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(read)?;
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(read)?;
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(read)?;
+    let found = match (application, version) {
+        (APPLICATION_ID, SCHEMA_VERSION) => Found::Sala,
+        (APPLICATION_ID | 0, v) if v > SCHEMA_VERSION => {
+            return Err(fail(
+                "schema is newer than this server understands:",
+                path,
+                format!("version {v}, this build knows {SCHEMA_VERSION}; use a newer Sala"),
+            ));
+        }
+        (APPLICATION_ID, v) => {
+            return Err(fail("unknown schema version in", path, v));
+        }
+        (0, 0) if tables.is_empty() => Found::Blank,
+        (0, SCHEMA_VERSION) if TABLES.iter().all(|t| tables.iter().any(|n| n == t)) => {
+            Found::SalaUnmarked
+        }
+        (0, _) => {
+            return Err(fail(
+                "refusing",
+                path,
+                format!(
+                    "not a Sala database (schema version {version}, tables: {}); it was left as it is",
+                    tables.join(", ")
+                ),
+            ));
+        }
+        (other, _) => {
+            return Err(fail(
+                "refusing",
+                path,
+                format!(
+                    "not a Sala database (it belongs to another program, application id {other:#x}); it was left as it is"
+                ),
+            ));
+        }
+    };
+    Ok(found)
+}
+
+/// Makes a new database under a temporary name and moves it to `path` whole,
+/// so that `sala.db` is never a half-made file: a start that dies midway
+/// leaves only the temporary name, made again at the next start. The file
+/// is `0600` from its first byte (`open(2)` with `O_CREAT|O_EXCL`, mode
+/// `0600`); SQLite gives its journal and WAL files the database's mode.
+fn create(dir: &Path, path: &Path) -> StoreResult<()> {
+    let new = dir.join(NEW_DB_FILE);
+    for leftover in [NEW_DB_FILE, "sala.db.new-journal"] {
+        match fs::remove_file(dir.join(leftover)) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(fail("cannot remove", &dir.join(leftover), e));
+            }
+            _ => {}
+        }
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&new)
+        .map_err(|e| fail("cannot create", &new, e))?;
+    let db = Connection::open(&new).map_err(|e| fail("cannot open", &new, e))?;
+    db.execute_batch(&format!(
+        "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))
+    .map_err(|e| fail("cannot create the schema in", &new, e))?;
+    db.close().map_err(|(_, e)| fail("cannot close", &new, e))?;
+    fs::rename(&new, path).map_err(|e| fail("cannot move in place", &new, e))?;
+    info!("created {}", path.display());
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -422,6 +598,105 @@ mod tests {
         drop(db);
         let err = SqliteStore::open(dir.path()).err().unwrap();
         assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    /// The files of `dir` and their bytes, to prove a refusal changed nothing.
+    fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, fs::read(e.path()).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_not_taken_for_a_new_database() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("sala.db"), b"").unwrap();
+        let before = snapshot(dir.path());
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("sala.db") && err.contains("empty"), "{err}");
+        assert_eq!(snapshot(dir.path()), before);
+    }
+
+    #[test]
+    fn another_programs_database_is_refused_before_anything_writes_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sala.db");
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("CREATE TABLE t (x); PRAGMA user_version = 1;")
+            .unwrap();
+        drop(other);
+        let before = snapshot(dir.path());
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("not a Sala database"), "{err}");
+        // Not switched to WAL, no -wal or -shm made, not a byte changed.
+        assert_eq!(snapshot(dir.path()), before);
+
+        let dir = tempfile::tempdir().unwrap();
+        let other = Connection::open(dir.path().join("sala.db")).unwrap();
+        other.execute_batch("PRAGMA application_id = 7;").unwrap();
+        drop(other);
+        let before = snapshot(dir.path());
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("another program"), "{err}");
+        assert_eq!(snapshot(dir.path()), before);
+    }
+
+    #[test]
+    fn a_database_of_an_older_sala_is_kept_and_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sala.db");
+        // As the server made it before the application id.
+        let old = Connection::open(&path).unwrap();
+        old.pragma_update(None, "journal_mode", "WAL").unwrap();
+        old.execute_batch(&format!(
+            "BEGIN; {SCHEMA} PRAGMA user_version = 1; COMMIT;
+             INSERT INTO accounts VALUES ('ana', 'ana', 'h', 1);"
+        ))
+        .unwrap();
+        drop(old);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.accounts().unwrap(), [("ana".into(), "h".into())]);
+        let id: i64 = store
+            .db
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(id, APPLICATION_ID);
+        // A blank SQLite file holds nothing to lose: the schema is made in it.
+        let dir = tempfile::tempdir().unwrap();
+        let blank = Connection::open(dir.path().join("sala.db")).unwrap();
+        blank
+            .execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+            .unwrap();
+        drop(blank);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        crate::store::exercise(&mut store);
+    }
+
+    #[test]
+    fn a_new_database_is_made_whole_and_private() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("data");
+        // A creation that died midway left its temporary file.
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join(NEW_DB_FILE), b"half").unwrap();
+        let mut store = SqliteStore::open(&dir).unwrap();
+        store.save_account("ana", "h").unwrap();
+        store.commit().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        let files: Vec<String> = snapshot(&dir).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(files, ["sala.db", "sala.db-shm", "sala.db-wal"]);
+        for f in &files {
+            assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+        }
     }
 
     #[test]

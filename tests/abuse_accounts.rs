@@ -1,0 +1,215 @@
+//! Issue 11, findings 5, 7 and 8, tried as a hostile user would and shown
+//! fixed: password guessing (5), data readable by everyone and weak room keys
+//! (7), a database file that is empty or not Sala's, and the exit status
+//! after a store failure (8).
+//!
+//! Several hosts are played by binding client sockets to distinct loopback
+//! addresses (127.0.0.2, 127.0.0.3, ...) before connecting. Every read has a
+//! timeout, every wait a bound, and every server started is stopped.
+
+mod common;
+
+use common::chat1::Client;
+use common::{kill, start, wait_exit};
+use rusqlite::{Connection, OpenFlags};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+// ---------------------------------------------------------------- helpers
+
+/// Registers `nick` with `password` on a fresh connection, then quits.
+fn register(addr: SocketAddr, nick: &str, password: &str) {
+    let mut c = Client::login(addr, nick);
+    c.send(&format!("REGISTER {password}"));
+    c.expect(&format!("OK REGISTER {nick}"));
+    c.quit();
+}
+
+/// Logs `c` in to `nick`; the login must be taken at once.
+fn log_in(c: &mut Client, nick: &str, password: &str) {
+    let guest = c.nick.clone();
+    c.send(&format!("NICK {nick} {password}"));
+    c.expect(&format!("NICK {guest} {nick}"));
+    c.nick = nick.to_string();
+    c.wait_line("END OFFLINE");
+}
+
+/// The permission bits of `path`.
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The database files of `dir` that exist.
+fn db_files(dir: &Path) -> Vec<PathBuf> {
+    ["sala.db", "sala.db-wal", "sala.db-shm"]
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// A `server` process of this build on a free port with its data in `dir`.
+fn server_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--web-listen",
+        "off",
+        "--data-dir",
+    ])
+    .arg(dir)
+    .env("RUST_LOG", "info")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs a server that must refuse to start: its exit status and what it said.
+fn refused_start(dir: &Path) -> (ExitStatus, String) {
+    let mut child = server_command(dir)
+        .spawn()
+        .expect("start the server binary");
+    let Some(status) = wait_exit(&mut child, Duration::from_secs(30)) else {
+        kill(&mut child);
+        panic!("the server kept running on {}", dir.display());
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    (status, err)
+}
+
+// ------------------------------------------------- finding 8: the store
+
+#[test]
+fn a_zero_length_database_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("sala.db");
+    std::fs::write(&db, b"").expect("an empty sala.db");
+    let (status, err) = refused_start(dir.path());
+    assert!(!status.success(), "{status}: {err}");
+    assert!(err.contains("empty"), "{err}");
+    assert!(err.contains("sala.db"), "{err}");
+    assert_eq!(std::fs::metadata(&db).expect("still there").len(), 0);
+    assert_eq!(db_files(dir.path()), [db], "nothing was created beside it");
+}
+
+#[test]
+fn a_foreign_sqlite_file_is_refused_before_anything_touches_it() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("sala.db");
+    {
+        let other = Connection::open(&db).expect("create another program's database");
+        other
+            .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+            .expect("fill it");
+    }
+    let before = std::fs::read(&db).expect("read it");
+    // Byte 18 of the header is 1 in rollback-journal mode, 2 in WAL mode.
+    assert_eq!(before[18], 1);
+    let (status, err) = refused_start(dir.path());
+    assert!(!status.success(), "{status}: {err}");
+    assert!(err.contains("not a Sala database"), "{err}");
+    assert!(
+        std::fs::read(&db).expect("read back") == before,
+        "the file changed"
+    );
+    assert_eq!(
+        db_files(dir.path()),
+        [db],
+        "no WAL or shared memory file was made"
+    );
+}
+
+#[test]
+fn a_database_of_another_application_id_is_refused() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("sala.db");
+    {
+        let other = Connection::open(&db).expect("create another program's database");
+        other
+            .execute_batch("PRAGMA application_id = 1234;")
+            .expect("an application id");
+    }
+    let before = std::fs::read(&db).expect("read it");
+    let (status, err) = refused_start(dir.path());
+    assert!(!status.success(), "{status}: {err}");
+    assert!(err.contains("not a Sala database"), "{err}");
+    assert!(
+        std::fs::read(&db).expect("read back") == before,
+        "the file changed"
+    );
+}
+
+#[test]
+fn a_fresh_directory_still_gets_a_database() {
+    let top = tempfile::tempdir().expect("a temp dir");
+    let dir = top.path().join("new").join("data");
+    let server = start(|c| c.data_dir = Some(dir.clone()));
+    register(server.local_addr(), "ana", "pw");
+    server.shutdown();
+    let db = Connection::open_with_flags(dir.join("sala.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("a database was made");
+    let accounts: i64 = db
+        .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+        .expect("count accounts");
+    assert_eq!(accounts, 1);
+    assert!(
+        !dir.join("sala.db.new").exists(),
+        "the file it was made under is gone"
+    );
+}
+
+// --------------------------------------------- finding 7: data at rest
+
+#[test]
+fn the_data_dir_and_every_database_file_are_private() {
+    let top = tempfile::tempdir().expect("a temp dir");
+    let dir = top.path().join("data");
+    let server = start(|c| c.data_dir = Some(dir.clone()));
+    register(server.local_addr(), "ana", "pw");
+    // The server is running: the WAL and shared-memory files exist now.
+    let files = db_files(&dir);
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(mode(&dir), 0o700, "data dir");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    server.shutdown();
+}
+
+#[test]
+fn an_older_world_readable_data_dir_is_made_private() {
+    let top = tempfile::tempdir().expect("a temp dir");
+    let dir = top.path().join("data");
+    let server = start(|c| c.data_dir = Some(dir.clone()));
+    register(server.local_addr(), "ana", "pw");
+    server.shutdown();
+    // As an older Sala left them.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for f in db_files(&dir) {
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let server = start(|c| c.data_dir = Some(dir.clone()));
+    assert_eq!(mode(&dir), 0o700, "data dir");
+    for f in db_files(&dir) {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    let mut ana = Client::connect(server.local_addr());
+    log_in(&mut ana, "ana", "pw");
+    server.shutdown();
+}
