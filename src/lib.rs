@@ -88,4 +88,4 @@ pub mod store;
 pub use error::{Error, Result};
 pub use net::flood::FloodLimit;
 pub use net::shutdown::Stopper;
-pub use server::{Config, Server};
+pub use server::{Config, Server, Stopped};

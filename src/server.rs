@@ -124,7 +124,7 @@ pub struct Server {
     web_addr: Option<SocketAddr>,
     irc_addr: Option<SocketAddr>,
     stopper: Stopper,
-    acceptor: Option<JoinHandle<usize>>,
+    acceptor: Option<JoinHandle<Stopped>>,
     routes: Arc<Routes>,
     live: Arc<AtomicUsize>,
 }
@@ -212,7 +212,8 @@ impl Server {
         };
         let supervisor = Supervisor {
             admission,
-            workers: [dispatcher, auth],
+            dispatcher,
+            passwords: vec![auth],
             writer,
             doors,
         };
@@ -267,19 +268,44 @@ impl Server {
         sizes
     }
 
-    /// Blocks until the server has stopped; returns how many connection
-    /// threads were joined at the end.
-    pub fn wait(mut self) -> usize {
-        self.acceptor
-            .take()
-            .map_or(0, |acceptor| acceptor.join().unwrap_or(0))
+    /// Blocks until the server has stopped; says how many connection threads
+    /// were joined at the end, and the failure that stopped it, if one did.
+    pub fn wait(mut self) -> Stopped {
+        self.acceptor.take().map_or_else(
+            || Stopped {
+                joined: 0,
+                failure: None,
+            },
+            |acceptor| {
+                acceptor.join().unwrap_or_else(|_| Stopped {
+                    joined: 0,
+                    failure: Some(panicked("acceptor")),
+                })
+            },
+        )
     }
 
-    /// Stops the server and waits for every thread.
+    /// Stops the server and waits for every thread; returns how many
+    /// connection threads were joined.
     pub fn shutdown(self) -> usize {
         self.stopper.stop();
-        self.wait()
+        self.wait().joined
     }
+}
+
+/// How a server ended: what [`Server::wait`] returns.
+#[derive(Debug)]
+pub struct Stopped {
+    /// Connection threads joined at the end.
+    pub joined: usize,
+    /// Why it stopped on its own (the store failed, a thread panicked);
+    /// `None` when it was asked to stop. A failure means a non-zero exit status.
+    pub failure: Option<crate::Error>,
+}
+
+/// The failure of a thread that panicked.
+fn panicked(thread: &str) -> crate::Error {
+    crate::Error::Io(io::Error::other(format!("the {thread} thread panicked")))
 }
 
 impl Drop for Server {
@@ -336,8 +362,10 @@ fn acceptor<D: Door>(
 /// then the writer, and joins every thread.
 struct Supervisor {
     admission: Admission,
-    /// The dispatcher, then the password worker.
-    workers: [JoinHandle<()>; 2],
+    /// The dispatcher: an error if it stopped because the store failed.
+    dispatcher: JoinHandle<crate::Result<()>>,
+    /// The password workers; they end when the dispatcher has gone.
+    passwords: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
     /// The other doors' acceptors; each returns its connection threads.
     doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
@@ -345,8 +373,9 @@ struct Supervisor {
 
 impl Supervisor {
     /// Accepts CHAT/1 clients until stopped, then stops everything in order;
-    /// returns how many connection threads were joined.
-    fn run(self, listener: &TcpListener, door: Chat1Door) -> usize {
+    /// says how many connection threads were joined, and why it stopped if
+    /// a failure made it.
+    fn run(self, listener: &TcpListener, door: Chat1Door) -> Stopped {
         let mut threads = admit::accept_loop(listener, door, &self.admission);
         info!("stopping: no longer accepting");
         // The other acceptors stop too (Stopper::stop woke them); their
@@ -360,10 +389,15 @@ impl Supervisor {
         let Admission { inputs, mail, .. } = self.admission;
         let _ = inputs.send(Input::Shutdown);
         drop(inputs);
-        // The dispatcher first; the password worker ends when it has gone.
-        for worker in self.workers {
+        // The dispatcher first; the password workers end when it has gone.
+        let mut failure = match self.dispatcher.join() {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some(panicked("dispatcher")),
+        };
+        for worker in self.passwords {
             if worker.join().is_err() {
-                error!("a worker thread panicked");
+                error!("a password worker thread panicked");
             }
         }
         // With the dispatcher gone, only we hold a mail sender: the writer
@@ -371,12 +405,16 @@ impl Supervisor {
         drop(mail);
         if self.writer.join().is_err() {
             error!("the writer thread panicked");
+            failure = failure.or_else(|| Some(panicked("writer")));
         }
         let joined = threads.len();
         for t in threads {
             let _ = t.join();
         }
-        info!("stopped: joined {joined} connection threads");
-        joined
+        match &failure {
+            None => info!("stopped: joined {joined} connection threads"),
+            Some(e) => error!("stopped after a failure: {e}; joined {joined} connection threads"),
+        }
+        Stopped { joined, failure }
     }
 }

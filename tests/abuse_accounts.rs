@@ -12,11 +12,12 @@ mod common;
 use common::chat1::Client;
 use common::{kill, start, wait_exit};
 use rusqlite::{Connection, OpenFlags};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 // ---------------------------------------------------------------- helpers
@@ -91,6 +92,62 @@ fn refused_start(dir: &Path) -> (ExitStatus, String) {
         .read_to_string(&mut err)
         .expect("read stderr");
     (status, err)
+}
+
+/// A running server process; killed on drop whatever a test found.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    /// Every log line, as it comes.
+    log: mpsc::Receiver<String>,
+}
+
+impl Process {
+    fn spawn(mut cmd: Command) -> Process {
+        let mut child = cmd.spawn().expect("start the server binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut process = Process {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log,
+        };
+        let line = process.log_line("listening on ");
+        process.addr = line
+            .split("listening on ")
+            .nth(1)
+            .expect("an address")
+            .trim()
+            .parse()
+            .expect("a socket address");
+        process
+    }
+
+    /// Waits (bounded) for a log line containing `what`.
+    fn log_line(&self, what: &str) -> String {
+        let deadline = std::time::Instant::now() + common::WAIT_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("the server never logged {what:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+    }
 }
 
 // ------------------------------------------------- finding 8: the store
@@ -172,6 +229,56 @@ fn a_fresh_directory_still_gets_a_database() {
         !dir.join("sala.db.new").exists(),
         "the file it was made under is gone"
     );
+}
+
+#[test]
+fn a_store_failure_ends_the_process_with_a_failure_status() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut cmd = server_command(dir.path());
+    cmd.args(["--flood-rate", "0"]);
+    // SAFETY: between fork and exec only async-signal-safe calls: signal(2)
+    // and setrlimit(2). Files of the child may not grow past 256 KiB, and
+    // writing past it fails with EFBIG instead of killing it (SIGXFSZ).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 256 * 1024,
+                rlim_max: 256 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut server = Process::spawn(cmd);
+    let mut ana = Client::login(server.addr, "ana");
+    ana.join("log");
+    let text = "x".repeat(2000);
+    let mut bye = None;
+    for i in 0..10_000 {
+        ana.send(&format!("SAY log {i} {text}"));
+        let line = ana.next();
+        if let Some(why) = line.strip_prefix("BYE ") {
+            bye = Some(why.to_string());
+            break;
+        }
+        assert_eq!(line, format!("MSG log ana {i} {text}"));
+    }
+    assert_eq!(
+        bye.as_deref(),
+        Some("server stopping: it cannot write its database")
+    );
+    let Some(status) = wait_exit(&mut server.child, common::WAIT_LIMIT) else {
+        panic!("the server did not stop after its store failed");
+    };
+    assert!(
+        !status.success(),
+        "exit status {status} after a store failure"
+    );
+    server.log_line("cannot commit");
 }
 
 // --------------------------------------------- finding 7: data at rest

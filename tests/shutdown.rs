@@ -88,7 +88,9 @@ fn stopper_stops_the_server_from_another_thread() {
         .expect("stop does not panic");
     // Stopping twice is harmless.
     server.stopper().stop();
-    let joined = bounded("wait", move || server.wait());
+    let stopped = bounded("wait", move || server.wait());
+    assert!(stopped.failure.is_none(), "{:?}", stopped.failure);
+    let joined = stopped.joined;
     assert!(joined >= 1, "joined {joined}");
     assert_eq!(ana.expect_bye(), "server shutting down");
     assert_not_listening(addr);

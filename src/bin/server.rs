@@ -165,10 +165,17 @@ fn main() -> ExitCode {
             stopper.stop();
         }
     });
-    server.wait();
+    let stopped = server.wait();
     signal_handle.close();
     let _ = watcher.join();
-    ExitCode::SUCCESS
+    // A supervisor restarts a server that failed; one that was asked to stop exits 0.
+    match stopped.failure {
+        None => ExitCode::SUCCESS,
+        Some(e) => {
+            eprintln!("server: stopped because of a failure: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Each client holds a socket; allow as many open files as the hard limit does.

@@ -54,7 +54,9 @@ impl Dispatcher {
                     "cannot commit to the store: {e}; stopping, so that nothing unsaved is acknowledged"
                 );
                 self.staged.clear();
-                self.broken = true;
+                if self.broken.is_none() {
+                    self.broken = Some(e);
+                }
                 false
             }
         }

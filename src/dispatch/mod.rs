@@ -134,8 +134,8 @@ pub struct Dispatcher {
     registering: Vec<String>,
     /// Lines of connections waiting for a password check, applied after it.
     waiting: HashMap<ConnId, VecDeque<Result<Command, Refusal>>>,
-    /// The store failed to commit: stop.
-    broken: bool,
+    /// The store failed to commit (the first error): stop.
+    broken: Option<crate::Error>,
     /// IRC connections open: while 0, no event is rendered for IRC.
     irc_clients: usize,
     /// When the dispatcher started, for the IRC welcome.
@@ -177,7 +177,7 @@ impl Dispatcher {
             jobs,
             registering: Vec::new(),
             waiting: HashMap::new(),
-            broken: false,
+            broken: None,
             irc_clients: 0,
             started: irc::clock(now_ms()),
             stopper: None,
@@ -193,7 +193,11 @@ impl Dispatcher {
     ///
     /// Inputs are taken in batches: whatever queued up while the last batch was
     /// applied is applied next, with one store commit for all of it.
-    pub fn run(mut self, inputs: &Receiver<Input>) {
+    ///
+    /// # Errors
+    /// The store could not commit: everyone was told `BYE` and the server
+    /// asked to stop; the error says why, for the exit status.
+    pub fn run(mut self, inputs: &Receiver<Input>) -> crate::Result<()> {
         let mut batch = Vec::with_capacity(BATCH);
         let mut running = true;
         while running {
@@ -216,17 +220,24 @@ impl Dispatcher {
                 }
             }
             self.deliver();
-            if self.broken {
+            if self.broken.is_some() {
                 break;
             }
         }
-        if self.broken {
-            self.goodbye("server stopping: it cannot write its database");
-            if let Some(stopper) = &self.stopper {
-                stopper.stop();
+        match self.broken.take() {
+            Some(e) => {
+                self.goodbye("server stopping: it cannot write its database");
+                if let Some(stopper) = &self.stopper {
+                    stopper.stop();
+                }
+                Err(crate::Error::store(format!(
+                    "cannot write the database: {e}"
+                )))
             }
-        } else {
-            self.goodbye("server shutting down");
+            None => {
+                self.goodbye("server shutting down");
+                Ok(())
+            }
         }
     }
 
@@ -701,7 +712,11 @@ mod tests {
                 .unwrap();
         }
         drop(inputs);
-        dispatcher.run(&queue_rx);
+        let failure = dispatcher.run(&queue_rx).err().map(|e| e.to_string());
+        assert_eq!(
+            failure.as_deref(),
+            Some("cannot write the database: disk full")
+        );
         let mut got = Vec::new();
         while let Some(b) = inbox.try_recv() {
             got.push(String::from_utf8(b.to_vec()).unwrap());
