@@ -1,6 +1,6 @@
 //! The server as a whole: its [`Config`] (the one home of every default), and
 //! [`Server`], which binds the listeners, starts the dispatcher, the password
-//! worker, the writer and one acceptor per door, and at the end joins them all.
+//! workers, the writer and one acceptor per door, and at the end joins them all.
 
 use crate::chat::Chat;
 use crate::dispatch::{Dispatcher, Input, Routes, Settings};
@@ -65,6 +65,11 @@ pub struct Config {
     /// IRC: registration; web: the WebSocket upgrade and its first message)
     /// before it is told goodbye and closed.
     pub login_timeout: Duration,
+    /// Threads hashing and checking passwords and room keys (Argon2).
+    pub password_threads: usize,
+    /// Password and key checks waiting for a thread; past it a login, a
+    /// registration or a locked JOIN is refused as busy, never waited for.
+    pub password_queue: usize,
 }
 
 impl Config {
@@ -90,6 +95,8 @@ impl Config {
         send_timeout: Duration::from_secs(10),
         keepalive: Duration::from_secs(60),
         login_timeout: Duration::from_secs(30),
+        password_threads: 2,
+        password_queue: 32,
     };
 
     /// The data directory of the server binary when none is named.
@@ -131,7 +138,7 @@ pub struct Server {
 
 impl Server {
     /// Binds the listening sockets and starts every thread: the dispatcher,
-    /// the password worker, the writer, and an acceptor per door.
+    /// the password workers, the writer, and an acceptor per door.
     ///
     /// # Errors
     /// An address cannot be bound, the store cannot be opened, or a thread
@@ -155,7 +162,7 @@ impl Server {
         };
         let routes = Arc::new(Routes::default());
         let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
-        let (jobs, work) = crossbeam_channel::unbounded();
+        let (jobs, work) = crossbeam_channel::bounded(config.password_queue.max(1));
         let mut dispatcher = Dispatcher::new(
             Chat::new(config.max_rooms),
             store,
@@ -169,10 +176,16 @@ impl Server {
         // The acceptors are woken in this order; the CHAT/1 one, which joins the rest, last.
         let stopper = Stopper::new(web_addr.into_iter().chain(irc_addr).chain([local_addr]));
         dispatcher.stop_on_failure(stopper.clone());
-        let answers = inputs.clone();
-        let auth = thread::Builder::new()
-            .name("passwords".into())
-            .spawn(move || crate::dispatch::accounts::work(&work, &answers))?;
+        let mut passwords = Vec::new();
+        for n in 0..config.password_threads.max(1) {
+            let (work, answers) = (work.clone(), inputs.clone());
+            passwords.push(
+                thread::Builder::new()
+                    .name(format!("passwords{n}"))
+                    .spawn(move || crate::dispatch::accounts::work(&work, &answers))?,
+            );
+        }
+        drop(work);
         let dispatcher = thread::Builder::new()
             .name("dispatcher".into())
             .spawn(move || dispatcher.run(&queue))?;
@@ -213,7 +226,7 @@ impl Server {
         let supervisor = Supervisor {
             admission,
             dispatcher,
-            passwords: vec![auth],
+            passwords,
             writer,
             doors,
         };

@@ -12,6 +12,7 @@ mod common;
 use common::chat1::Client;
 use common::{kill, start, wait_exit};
 use rusqlite::{Connection, OpenFlags};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -22,12 +23,45 @@ use std::time::Duration;
 
 // ---------------------------------------------------------------- helpers
 
+/// A CHAT/1 client connecting from `ip` (a loopback address other than
+/// 127.0.0.1 plays another host); reads the WELCOME.
+fn client_from(ip: [u8; 4], addr: SocketAddr) -> Client {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    // bind(2) before connect(2): the server sees this source address.
+    let from = SocketAddr::from((ip, 0));
+    socket.bind(&from.into()).expect("bind a loopback address");
+    socket.connect(&addr.into()).expect("connect");
+    let mut c = Client::from_stream(socket.into());
+    c.welcome();
+    c
+}
+
 /// Registers `nick` with `password` on a fresh connection, then quits.
 fn register(addr: SocketAddr, nick: &str, password: &str) {
     let mut c = Client::login(addr, nick);
     c.send(&format!("REGISTER {password}"));
     c.expect(&format!("OK REGISTER {nick}"));
     c.quit();
+}
+
+/// Sends `NICK nick password` and returns the `ERR BAD_PASSWORD` text it gets.
+fn wrong(c: &mut Client, nick: &str, password: &str) -> String {
+    c.send(&format!("NICK {nick} {password}"));
+    let line = c.next();
+    line.strip_prefix("ERR BAD_PASSWORD ")
+        .unwrap_or_else(|| panic!("{}: expected ERR BAD_PASSWORD, got {line:?}", c.nick))
+        .to_string()
+}
+
+/// The seconds of "try again in N s" in a refusal's text.
+fn wait_in(text: &str) -> u64 {
+    let rest = text
+        .split("try again in ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no wait stated in {text:?}"));
+    let secs = rest.split(' ').next().unwrap_or_default();
+    secs.parse()
+        .unwrap_or_else(|_| panic!("no whole seconds in {text:?}"))
 }
 
 /// Logs `c` in to `nick`; the login must be taken at once.
@@ -318,5 +352,100 @@ fn an_older_world_readable_data_dir_is_made_private() {
     }
     let mut ana = Client::connect(server.local_addr());
     log_in(&mut ana, "ana", "pw");
+    server.shutdown();
+}
+
+// ------------------------------------------ finding 5: password guessing
+
+#[test]
+fn five_wrong_passwords_in_a_row_then_each_try_waits_longer() {
+    let server = start(|_| {});
+    let addr = server.local_addr();
+    register(addr, "ana", "s3cret");
+    let mut guesser = client_from([127, 0, 0, 2], addr);
+    for i in 1..=4 {
+        let text = wrong(&mut guesser, "ana", &format!("guess{i}"));
+        assert_eq!(text, "wrong password for ana");
+    }
+    let text = wrong(&mut guesser, "ana", "guess5");
+    assert_eq!(wait_in(&text), 1, "{text}");
+    // Refused at once, unchecked, with the time left; the right password too,
+    // from another host: the account is what waits.
+    let text = wrong(&mut guesser, "ana", "guess6");
+    assert!(text.contains("too many wrong passwords for ana"), "{text}");
+    let mut owner = client_from([127, 0, 0, 3], addr);
+    let text = wrong(&mut owner, "ana", "s3cret");
+    assert!((1..=1).contains(&wait_in(&text)), "{text}");
+    // The wait doubles with each wrong try past the fifth.
+    std::thread::sleep(Duration::from_secs(wait_in(&text)));
+    let text = wrong(&mut guesser, "ana", "guess7");
+    assert!(text.starts_with("wrong password for ana"), "{text}");
+    assert_eq!(wait_in(&text), 2, "{text}");
+    // After waiting what the answer said, the right password is taken, and
+    // the account's count starts again (a host that never guessed wrong
+    // gets no wait; the guesser's address still has its own count).
+    std::thread::sleep(Duration::from_secs(2));
+    log_in(&mut owner, "ana", "s3cret");
+    owner.quit();
+    let mut other = client_from([127, 0, 0, 7], addr);
+    let text = wrong(&mut other, "ana", "guess8");
+    assert_eq!(text, "wrong password for ana");
+    server.shutdown();
+}
+
+#[test]
+fn one_address_guessing_across_accounts_waits_too() {
+    let server = start(|_| {});
+    let addr = server.local_addr();
+    register(addr, "ana", "pw-a");
+    register(addr, "bob", "pw-b");
+    let mut sprayer = client_from([127, 0, 0, 4], addr);
+    for (nick, guess) in [("ana", "x1"), ("bob", "x2"), ("ana", "x3"), ("bob", "x4")] {
+        assert_eq!(
+            wrong(&mut sprayer, nick, guess),
+            format!("wrong password for {nick}")
+        );
+    }
+    let text = wrong(&mut sprayer, "ana", "x5");
+    assert!(text.contains("from your address"), "{text}");
+    assert_eq!(wait_in(&text), 1, "{text}");
+    let text = wrong(&mut sprayer, "bob", "pw-b");
+    assert!(text.contains("from your address"), "{text}");
+    // Another host logs in to either account at once: neither reached five.
+    let mut elsewhere = client_from([127, 0, 0, 5], addr);
+    log_in(&mut elsewhere, "bob", "pw-b");
+    server.shutdown();
+}
+
+#[test]
+fn an_account_not_under_attack_logs_in_while_another_is_guessed() {
+    let server = start(|_| {});
+    let addr = server.local_addr();
+    register(addr, "ana", "pw-a");
+    register(addr, "bob", "pw-b");
+    // Twenty hosts guess ana's password at once, over and over.
+    let mut guessers: Vec<Client> = (0..20)
+        .map(|i| client_from([127, 0, 1, 10 + i], addr))
+        .collect();
+    for round in 0..3 {
+        for g in &mut guessers {
+            g.send(&format!("NICK ana wrong{round}"));
+        }
+        let mut checked = 0;
+        for g in &mut guessers {
+            let text = g.expect_prefix("ERR BAD_PASSWORD ");
+            if text.starts_with("ERR BAD_PASSWORD wrong password for ana") {
+                checked += 1;
+            } else {
+                assert!(text.contains("too many wrong passwords for ana"), "{text}");
+            }
+        }
+        // Five of the first round are checked; the rest are told to wait.
+        if round == 0 {
+            assert_eq!(checked, 5);
+        }
+    }
+    let mut bob = client_from([127, 0, 0, 6], addr);
+    log_in(&mut bob, "bob", "pw-b");
     server.shutdown();
 }

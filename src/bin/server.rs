@@ -88,6 +88,13 @@ struct Flags {
     /// request head must also arrive whole within 10 seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULTS.login_timeout.as_secs())]
     login_timeout: u64,
+    /// Threads that hash and check passwords and room keys (Argon2, slow on purpose).
+    #[arg(long, default_value_t = DEFAULTS.password_threads)]
+    password_threads: usize,
+    /// Password and key checks that may wait for a thread; past it a login,
+    /// REGISTER or locked JOIN is refused at once as busy (try again shortly).
+    #[arg(long, default_value_t = DEFAULTS.password_queue)]
+    password_queue: usize,
 }
 
 /// The value of `--web-listen`.
@@ -139,6 +146,8 @@ fn main() -> ExitCode {
         send_queue: flags.send_queue,
         send_timeout: Duration::from_secs(flags.send_timeout.max(1)),
         login_timeout: Duration::from_secs(flags.login_timeout.max(1)),
+        password_threads: flags.password_threads.max(1),
+        password_queue: flags.password_queue.max(1),
         ..Config::default()
     };
     let server = match Server::start(config) {

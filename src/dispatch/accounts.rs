@@ -1,17 +1,21 @@
 //! Accounts: logging in to a registered nick and registering one. Argon2
 //! takes tens of milliseconds on purpose, so the dispatcher hands hashing and
-//! checking to the password worker thread ([`work`]) and carries on; the
-//! answer comes back as an ordinary dispatcher input, and the connection's
-//! later lines wait for it so that they apply in order.
+//! checking to a pool of password workers ([`work`]) through a bounded queue
+//! and carries on; the answer comes back as an ordinary dispatcher input, and
+//! the connection's later lines wait for it so that they apply in order. A
+//! full queue refuses the command at once: the dispatcher never waits.
+//! Wrong passwords are counted ([`super::logins`]): past five in a row, the
+//! next try waits, and is refused at once until then.
 
+use super::logins::{Wait, Who};
 use super::{Dispatcher, Input};
 use crate::ids::ConnId;
 use crate::proto::chat1::Event;
 use crate::proto::command::is_guest_nick;
 use crate::proto::refusal::{ErrCode, Refusal};
 use crate::secret;
-use crossbeam_channel::{Receiver, Sender};
-use log::{error, info};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use log::{error, info, warn};
 use std::collections::VecDeque;
 
 /// Work for the password worker.
@@ -33,6 +37,7 @@ pub enum Job {
 }
 
 /// Runs jobs until the dispatcher drops its sender; answers go to `inputs`.
+/// Several workers may share one job queue.
 pub fn work(jobs: &Receiver<Job>, inputs: &Sender<Input>) {
     for job in jobs {
         let answer = match job {
@@ -81,49 +86,86 @@ impl Dispatcher {
                 format!("{nick} is registered: {how}"),
             ));
         };
-        self.ask(
+        let from = self.clients.get(&id).map(|c| c.peer.ip());
+        let now = (self.clock)();
+        if let Some(from) = from
+            && let Err(wait) = self.tries.admit(id, nick, from, now)
+        {
+            // Refused unchecked, with the time left: a try now would not be taken.
+            let whose = match wait.who {
+                Who::Account => format!("for {nick}"),
+                Who::Address => "from your address".to_string(),
+            };
+            return Err(Refusal::new(
+                ErrCode::BadPassword,
+                format!(
+                    "too many wrong passwords {whose}: try again in {} s",
+                    wait.seconds()
+                ),
+            ));
+        }
+        let job = Job::Verify {
             id,
-            Job::Verify {
-                id,
-                nick: nick.to_string(),
-                password,
-                hash: hash.clone(),
-            },
-        )
+            nick: nick.to_string(),
+            password,
+            hash: hash.clone(),
+        };
+        let asked = self.ask(id, job, "checking passwords");
+        if asked.is_err() {
+            self.tries.withdraw(id);
+        }
+        asked
     }
 
-    /// Hands password work to the worker; its answer comes back as an input.
-    /// The connection's next lines wait for it, so they apply in order.
-    pub(super) fn ask(&mut self, id: ConnId, job: Job) -> Result<(), Refusal> {
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|jobs| jobs.send(job).is_ok());
-        if sent {
-            self.waiting.insert(id, VecDeque::new());
-            Ok(())
-        } else {
-            Err(Refusal::new(
+    /// Hands password work to the workers; their answer comes back as an
+    /// input, and the connection's next lines wait for it, so they apply in
+    /// order. Never blocks: a full queue refuses at once.
+    ///
+    /// # Errors
+    /// `BAD_PASSWORD` when the queue is full (the workers are `doing`
+    /// something for others) or the workers are gone.
+    pub(super) fn ask(&mut self, id: ConnId, job: Job, doing: &str) -> Result<(), Refusal> {
+        let sent = match &self.jobs {
+            Some(jobs) => jobs.try_send(job),
+            None => Err(TrySendError::Disconnected(job)),
+        };
+        match sent {
+            Ok(()) => {
+                self.waiting.insert(id, VecDeque::new());
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => {
+                warn!("conn {id}: the password queue is full; refused");
+                Err(Refusal::new(
+                    ErrCode::BadPassword,
+                    format!("the server is busy {doing}: try again shortly"),
+                ))
+            }
+            Err(TrySendError::Disconnected(_)) => Err(Refusal::new(
                 ErrCode::BadPassword,
                 "passwords cannot be checked right now",
-            ))
+            )),
         }
     }
 
     /// The answer to a `NICK nick password`, then the lines that waited for it.
     pub(super) fn verified(&mut self, id: ConnId, nick: &str, ok: bool) {
-        self.log_in(id, nick, ok);
+        let now = (self.clock)();
+        // Counted even if the connection has gone meanwhile.
+        let wait = self.tries.settle(id, ok, now);
+        if ok {
+            self.log_in(id, nick);
+        } else if self.clients.contains_key(&id) {
+            let refusal = Refusal::new(ErrCode::BadPassword, wrong_password(nick, wait));
+            self.refuse(id, &refusal);
+        }
         self.resume(id);
     }
 
-    /// Renames and logs in `id` if `ok`, and hands over its waiting whispers.
-    pub(super) fn log_in(&mut self, id: ConnId, nick: &str, ok: bool) {
+    /// Renames and logs in `id`, and hands over its waiting whispers.
+    pub(super) fn log_in(&mut self, id: ConnId, nick: &str) {
         if !self.clients.contains_key(&id) {
             return;
-        }
-        if !ok {
-            let refusal = Refusal::new(ErrCode::BadPassword, format!("wrong password for {nick}"));
-            return self.refuse(id, &refusal);
         }
         if let Err(refusal) = self.rename(id, nick) {
             return self.refuse(id, &refusal);
@@ -163,14 +205,12 @@ impl Dispatcher {
                 format!("{nick} is already registered"),
             ));
         }
-        self.ask(
+        let job = Job::Hash {
             id,
-            Job::Hash {
-                id,
-                nick: nick.clone(),
-                password,
-            },
-        )?;
+            nick: nick.clone(),
+            password,
+        };
+        self.ask(id, job, "hashing passwords")?;
         self.registering.push(key);
         Ok(())
     }
@@ -219,4 +259,21 @@ impl Dispatcher {
         self.voice(id).event(&event, &mut out);
         self.reply(id, out);
     }
+}
+
+/// The answer to a wrong password, with the wait before the next try if it
+/// has to wait.
+fn wrong_password(nick: &str, wait: Option<Wait>) -> String {
+    let Some(wait) = wait else {
+        return format!("wrong password for {nick}");
+    };
+    let whence = match wait.who {
+        Who::Account => "",
+        Who::Address => " from your address",
+    };
+    format!(
+        "wrong password for {nick}; {} wrong in a row{whence}: try again in {} s",
+        wait.wrong,
+        wait.seconds()
+    )
 }

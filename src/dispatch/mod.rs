@@ -24,10 +24,12 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub mod accounts;
 mod delivery;
 mod irc_queries;
+mod logins;
 mod verbs;
 mod voice;
 
@@ -71,6 +73,10 @@ pub enum Input {
     /// The server is stopping: say `BYE` to everyone and return.
     Shutdown,
 }
+
+/// Where the dispatcher reads the time for the waits between password tries:
+/// the real clock, or a test's.
+pub type Clock = Box<dyn Fn() -> Instant + Send>;
 
 /// The routing table of the design card: each room's members' outboxes.
 ///
@@ -128,8 +134,13 @@ pub struct Dispatcher {
     staged: Vec<Staged>,
     /// Connections whose outbox was full when the batch was handed over.
     slow: Vec<ConnId>,
-    /// Where password work goes; `None` in tests without a worker.
+    /// Where password work goes (a bounded queue to the password workers);
+    /// `None` in tests without workers.
     jobs: Option<Sender<Job>>,
+    /// Wrong passwords in a row, per account and per address.
+    tries: logins::Tries,
+    /// The time, for the waits between password tries.
+    clock: Clock,
     /// Nicks with a registration under way.
     registering: Vec<String>,
     /// Lines of connections waiting for a password check, applied after it.
@@ -175,6 +186,8 @@ impl Dispatcher {
             staged: Vec::new(),
             slow: Vec::new(),
             jobs,
+            tries: logins::Tries::default(),
+            clock: Box::new(Instant::now),
             registering: Vec::new(),
             waiting: HashMap::new(),
             broken: None,
@@ -446,6 +459,7 @@ mod tests {
     use crate::net::outbox::{Inbox, queue};
     use crate::store::{Entry, MemoryStore, Offline};
     use crossbeam_channel::Receiver as Rx;
+    use std::time::Duration;
 
     struct Rig {
         dispatcher: Dispatcher,
@@ -453,12 +467,22 @@ mod tests {
         _mail: Rx<Post>,
         limit: usize,
         mail_tx: crossbeam_channel::Sender<Post>,
+        /// Password work, done by the test itself (no Argon2, no thread).
+        jobs: Rx<Job>,
+        /// How far the dispatcher's clock has been moved on.
+        elapsed: Arc<Mutex<Duration>>,
     }
 
     impl Rig {
         fn new(limit: usize) -> Rig {
+            Rig::with_queue(limit, 16)
+        }
+
+        /// A rig whose password queue holds `queue` jobs.
+        fn with_queue(limit: usize, queue: usize) -> Rig {
             let (mail_tx, mail) = crossbeam_channel::unbounded();
-            let dispatcher = Dispatcher::new(
+            let (jobs_tx, jobs) = crossbeam_channel::bounded(queue);
+            let mut dispatcher = Dispatcher::new(
                 Chat::new(10),
                 Box::new(MemoryStore::new(100)),
                 Arc::new(Routes::default()),
@@ -466,27 +490,68 @@ mod tests {
                     welcome: "hi".into(),
                     inbox_cap: 2,
                 },
-                None,
+                Some(jobs_tx),
             )
             .unwrap();
+            let elapsed = Arc::new(Mutex::new(Duration::ZERO));
+            let start = Instant::now();
+            let clock = Arc::clone(&elapsed);
+            dispatcher.clock = Box::new(move || start + *clock.lock());
             Rig {
                 dispatcher,
                 inboxes: HashMap::new(),
                 _mail: mail,
                 limit,
                 mail_tx,
+                jobs,
+                elapsed,
             }
         }
 
         fn connect(&mut self, id: ConnId) {
+            self.connect_from(id, [127, 0, 0, 1]);
+        }
+
+        /// Connects `id` from address `ip`.
+        fn connect_from(&mut self, id: ConnId, ip: [u8; 4]) {
             let (outbox, inbox) = queue(id, self.limit, self.mail_tx.clone());
             self.inboxes.insert(id, inbox);
             self.dispatcher.handle(Input::Connect {
                 id,
-                peer: SocketAddr::from(([127, 0, 0, 1], 1000 + u16::try_from(id).unwrap())),
+                peer: SocketAddr::from((ip, 1000 + u16::try_from(id).unwrap())),
                 outbox,
                 socket: None,
             });
+        }
+
+        /// Moves the dispatcher's clock on.
+        fn advance(&mut self, by: Duration) {
+            *self.elapsed.lock() += by;
+        }
+
+        /// A registered account, as loaded from the store.
+        fn account(&mut self, nick: &str) {
+            let entry = (nick.to_string(), "hash".to_string());
+            self.dispatcher
+                .accounts
+                .insert(nick.to_ascii_lowercase(), entry);
+        }
+
+        /// Plays the password worker: answers the next job, which must be a
+        /// check of a password, with `ok`; returns whose it was.
+        fn check(&mut self, ok: bool) -> ConnId {
+            match self.jobs.try_recv() {
+                Ok(Job::Verify { id, nick, .. }) => {
+                    self.dispatcher.handle(Input::Verified { id, nick, ok });
+                    id
+                }
+                other => panic!("expected a password check, got {other:?}"),
+            }
+        }
+
+        /// True if no password work is waiting.
+        fn no_jobs(&self) -> bool {
+            self.jobs.is_empty()
         }
 
         fn line(&mut self, id: ConnId, line: &str) {
@@ -735,5 +800,196 @@ mod tests {
             assert_eq!(rig.lines(id).last().unwrap(), "BYE server shutting down");
             assert!(rig.inboxes[&id].is_closed());
         }
+    }
+
+    #[test]
+    fn past_five_wrong_passwords_each_try_waits_and_is_refused_meanwhile() {
+        let mut rig = Rig::new(100);
+        rig.account("ana");
+        rig.connect_from(1, [10, 0, 0, 1]);
+        rig.lines(1);
+        for i in 1..=4 {
+            rig.line(1, &format!("NICK ana guess{i}"));
+            assert_eq!(rig.check(false), 1);
+            assert_eq!(rig.lines(1), ["ERR BAD_PASSWORD wrong password for ana"]);
+        }
+        rig.line(1, "NICK ana guess5");
+        rig.check(false);
+        assert_eq!(
+            rig.lines(1),
+            ["ERR BAD_PASSWORD wrong password for ana; 5 wrong in a row: try again in 1 s"]
+        );
+        // During the wait: refused at once, unchecked, and the next line is not held.
+        rig.advance(Duration::from_millis(999));
+        rig.line(1, "NICK ana guess6");
+        rig.line(1, "PING still here");
+        assert!(rig.no_jobs());
+        assert_eq!(
+            rig.lines(1),
+            [
+                "ERR BAD_PASSWORD too many wrong passwords for ana: try again in 1 s",
+                "PONG still here",
+            ]
+        );
+        // Each wrong try past the fifth doubles the wait, up to a minute.
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            rig.advance(Duration::from_secs(60));
+            rig.line(1, "NICK ana again");
+            rig.check(false);
+            let line = rig.lines(1).pop().unwrap();
+            waits.push(line.rsplit(" in ").next().unwrap().to_string());
+        }
+        assert_eq!(
+            waits,
+            ["2 s", "4 s", "8 s", "16 s", "32 s", "60 s", "60 s", "60 s"]
+        );
+        // Another address waits too: the account is what is guessed.
+        rig.connect_from(2, [10, 0, 0, 2]);
+        rig.lines(2);
+        rig.advance(Duration::from_secs(30));
+        rig.line(2, "NICK ana right");
+        assert!(rig.no_jobs());
+        assert_eq!(
+            rig.lines(2),
+            ["ERR BAD_PASSWORD too many wrong passwords for ana: try again in 30 s"]
+        );
+        // Once the wait is over the right password is taken, and clears the count.
+        rig.advance(Duration::from_secs(30));
+        rig.line(2, "NICK ana right");
+        rig.check(true);
+        assert_eq!(rig.lines(2), ["NICK guest2 ana", "END OFFLINE"]);
+        rig.line(2, "QUIT");
+        rig.connect_from(3, [10, 0, 0, 3]);
+        rig.lines(3);
+        rig.line(3, "NICK ana nope");
+        rig.check(false);
+        assert_eq!(rig.lines(3), ["ERR BAD_PASSWORD wrong password for ana"]);
+    }
+
+    #[test]
+    fn one_address_guessing_many_accounts_waits_and_others_do_not() {
+        let mut rig = Rig::new(100);
+        for nick in ["ana", "bob", "cy"] {
+            rig.account(nick);
+        }
+        rig.connect_from(1, [10, 0, 0, 9]);
+        rig.lines(1);
+        for nick in ["ana", "bob", "cy", "ana"] {
+            rig.line(1, &format!("NICK {nick} x"));
+            rig.check(false);
+        }
+        rig.line(1, "NICK bob x");
+        rig.check(false);
+        assert_eq!(
+            rig.lines(1).pop().unwrap(),
+            "ERR BAD_PASSWORD wrong password for bob; 5 wrong in a row from your address: try again in 1 s"
+        );
+        rig.line(1, "NICK cy x");
+        assert_eq!(
+            rig.lines(1),
+            ["ERR BAD_PASSWORD too many wrong passwords from your address: try again in 1 s"]
+        );
+        // From elsewhere the same accounts are tried at once (none has five).
+        rig.connect_from(2, [10, 0, 0, 8]);
+        rig.lines(2);
+        rig.line(2, "NICK cy right");
+        rig.check(true);
+        assert_eq!(rig.lines(2), ["NICK guest2 cy", "END OFFLINE"]);
+    }
+
+    #[test]
+    fn a_crowd_guessing_one_account_gets_five_checks_then_waits() {
+        let mut rig = Rig::new(100);
+        rig.account("ana");
+        rig.account("bob");
+        for id in 1..=30 {
+            rig.connect_from(id, [10, 0, 1, u8::try_from(id).unwrap()]);
+            rig.lines(id);
+            rig.line(id, "NICK ana guess");
+        }
+        assert_eq!(rig.jobs.len(), 5, "five checks handed to the workers");
+        for id in 6..=30 {
+            assert_eq!(
+                rig.lines(id),
+                ["ERR BAD_PASSWORD too many wrong passwords for ana: try again in 1 s"]
+            );
+        }
+        // Someone else's login goes straight to the workers meanwhile.
+        rig.connect_from(31, [10, 0, 2, 1]);
+        rig.lines(31);
+        rig.line(31, "NICK bob right");
+        assert_eq!(rig.jobs.len(), 6);
+        for _ in 0..5 {
+            rig.check(false);
+        }
+        assert_eq!(rig.check(true), 31);
+        assert_eq!(rig.lines(31), ["NICK guest31 bob", "END OFFLINE"]);
+    }
+
+    #[test]
+    fn a_full_password_queue_refuses_at_once_and_counts_nothing() {
+        let mut rig = Rig::with_queue(100, 1);
+        rig.account("ana");
+        rig.connect_from(1, [10, 0, 0, 1]);
+        rig.connect_from(2, [10, 0, 0, 2]);
+        rig.lines(1);
+        rig.lines(2);
+        rig.line(1, "NICK ana one");
+        rig.line(2, "NICK ana two");
+        rig.line(2, "PING next");
+        assert_eq!(
+            rig.lines(2),
+            [
+                "ERR BAD_PASSWORD the server is busy checking passwords: try again shortly",
+                "PONG next",
+            ]
+        );
+        rig.line(2, "NICK bob");
+        rig.line(2, "REGISTER pw");
+        assert_eq!(
+            rig.lines(2),
+            [
+                "NICK guest2 bob",
+                "ERR BAD_PASSWORD the server is busy hashing passwords: try again shortly",
+            ]
+        );
+        rig.check(false);
+        // The refused tries were not counted: four more wrong ones cost no wait.
+        for _ in 0..3 {
+            rig.line(1, "NICK ana again");
+            rig.check(false);
+        }
+        assert!(
+            rig.lines(1)
+                .iter()
+                .all(|l| l == "ERR BAD_PASSWORD wrong password for ana")
+        );
+    }
+
+    #[test]
+    fn a_check_answered_after_its_connection_left_still_counts() {
+        let mut rig = Rig::new(100);
+        rig.account("ana");
+        for id in 1..=5 {
+            rig.connect_from(id, [10, 0, 0, 1]);
+            rig.line(id, "NICK ana guess");
+            // The guesser hangs up before the answer.
+            rig.dispatcher.handle(Input::Disconnect {
+                id,
+                reason: "connection closed".into(),
+            });
+            assert!(!rig.dispatcher.clients.contains_key(&id));
+        }
+        for _ in 1..=5 {
+            rig.check(false);
+        }
+        rig.connect_from(6, [10, 0, 0, 6]);
+        rig.lines(6);
+        rig.line(6, "NICK ana guess");
+        assert_eq!(
+            rig.lines(6),
+            ["ERR BAD_PASSWORD too many wrong passwords for ana: try again in 1 s"]
+        );
     }
 }
