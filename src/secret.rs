@@ -1,6 +1,8 @@
-//! Secrets at rest: account passwords as Argon2id hashes (slow on purpose, so
-//! they are computed off the dispatcher, see [`crate::dispatch::accounts`]), room keys as
-//! salted SHA-256 (fast enough to check on every `JOIN`).
+//! Secrets at rest: account passwords and room keys, both as Argon2id hashes
+//! (slow on purpose, so they are computed off the dispatcher, by the password
+//! workers of [`crate::dispatch::accounts`]). Room keys of older servers are
+//! salted SHA-256; they still open their room, and are replaced by an
+//! Argon2id hash the next time they do.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -27,40 +29,50 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A room key as an Argon2id hash in PHC form, like a password.
+///
+/// # Errors
+/// The hasher failed (no randomness from the OS).
+pub fn hash_key(key: &str) -> crate::Result<String> {
+    hash_password(key).map_err(|_| crate::Error::Secret("cannot hash a room key".into()))
 }
 
-fn key_digest(salt: &str, key: &str) -> String {
+/// True if `key` is the one `stored` was made from: an Argon2id hash, or the
+/// salted SHA-256 (`sha256$<salt>$<digest>`) of an older server.
+pub fn key_matches(key: &str, stored: &str) -> bool {
+    if !is_old_key(stored) {
+        return verify_password(key, stored);
+    }
+    let mut parts = stored.splitn(3, '$');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("sha256"), Some(salt), Some(digest)) => old_key_digest(salt, key) == digest,
+        _ => false,
+    }
+}
+
+/// True for a key hash of the older, fast kind (salted SHA-256), which is
+/// replaced by an Argon2id hash when its key is next given.
+pub fn is_old_key(stored: &str) -> bool {
+    stored.starts_with("sha256$")
+}
+
+fn old_key_digest(salt: &str, key: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(salt.as_bytes());
     hasher.update(b"$");
     hasher.update(key.as_bytes());
-    hex(&hasher.finalize())
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-/// A room key as `sha256$<salt>$<digest>`.
-pub fn hash_key(key: &str) -> String {
-    let mut salt = [0u8; 12];
-    // Without OS randomness the salt is time-based: still unique per room.
-    if getrandom::fill(&mut salt).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        salt.copy_from_slice(&t.to_le_bytes()[..12]);
-    }
-    let salt = hex(&salt);
-    let digest = key_digest(&salt, key);
-    format!("sha256${salt}${digest}")
-}
-
-/// True if `key` is the one `stored` was made from.
-pub fn key_matches(key: &str, stored: &str) -> bool {
-    let mut parts = stored.splitn(3, '$');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("sha256"), Some(salt), Some(digest)) => key_digest(salt, key) == digest,
-        _ => false,
-    }
+/// A room key hashed as older servers did (for tests of the migration).
+#[cfg(test)]
+pub(crate) fn old_hash_key(key: &str) -> String {
+    let salt = "0011223344556677";
+    format!("sha256${salt}${}", old_key_digest(salt, key))
 }
 
 #[cfg(test)]
@@ -79,10 +91,21 @@ mod tests {
 
     #[test]
     fn keys_verify_only_themselves() {
-        let k = hash_key("door");
+        let k = hash_key("door").unwrap();
+        assert!(k.starts_with("$argon2id$"), "{k}");
         assert!(key_matches("door", &k));
         assert!(!key_matches("Door", &k));
         assert!(!key_matches("door", "plain"));
-        assert_ne!(k, hash_key("door"), "salted");
+        assert_ne!(k, hash_key("door").unwrap(), "salted");
+        assert!(!is_old_key(&k));
+    }
+
+    #[test]
+    fn keys_of_older_servers_still_open_their_room() {
+        let old = old_hash_key("door");
+        assert!(is_old_key(&old));
+        assert!(key_matches("door", &old));
+        assert!(!key_matches("Door", &old));
+        assert!(!key_matches("door", "sha256$salt"));
     }
 }

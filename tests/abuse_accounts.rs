@@ -355,6 +355,81 @@ fn an_older_world_readable_data_dir_is_made_private() {
     server.shutdown();
 }
 
+/// The stored key hash of account room `room` in the database of `dir`.
+fn stored_key(dir: &Path, room: &str) -> Option<String> {
+    let db = Connection::open_with_flags(dir.join("sala.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the database");
+    db.query_row(
+        "SELECT key_hash FROM rooms WHERE room_key = ?1",
+        [room],
+        |r| r.get(0),
+    )
+    .expect("the room is stored")
+}
+
+/// A room key as older servers stored it: `sha256$<salt>$<hex digest>`.
+fn old_key_hash(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let salt = "00112233445566778899aabb";
+    let mut hasher = Sha256::new();
+    hasher.update(salt.as_bytes());
+    hasher.update(b"$");
+    hasher.update(key.as_bytes());
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256${salt}${digest}")
+}
+
+#[test]
+fn room_keys_are_argon2id_and_old_ones_are_replaced_when_next_used() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(|c| c.data_dir = Some(dir.path().to_path_buf()));
+    let addr = server.local_addr();
+    register(addr, "ana", "pw");
+    let mut ana = Client::connect(addr);
+    log_in(&mut ana, "ana", "pw");
+    ana.send("JOIN vault k3y");
+    ana.expect("JOIN vault ana");
+    ana.wait_line("END HISTORY vault");
+    ana.send("JOIN attic d00r");
+    ana.expect("JOIN attic ana");
+    ana.wait_line("END HISTORY attic");
+    server.shutdown();
+    let key = stored_key(dir.path(), "vault").expect("a key hash");
+    assert!(key.starts_with("$argon2id$"), "{key}");
+
+    // The attic's key as an older server stored it.
+    let db = Connection::open(dir.path().join("sala.db")).expect("open the database");
+    db.execute(
+        "UPDATE rooms SET key_hash = ?1 WHERE room_key = 'attic'",
+        [old_key_hash("d00r")],
+    )
+    .expect("store an old-style key");
+    drop(db);
+
+    let server = start(|c| c.data_dir = Some(dir.path().to_path_buf()));
+    let addr = server.local_addr();
+    let mut bob = Client::login(addr, "bob");
+    bob.refused("JOIN attic wrong", "BAD_KEY");
+    assert!(stored_key(dir.path(), "attic").is_some_and(|k| k.starts_with("sha256$")));
+    bob.send("JOIN attic d00r");
+    bob.expect("JOIN attic bob");
+    bob.wait_line("END HISTORY attic");
+    bob.refused("JOIN vault k3Y", "BAD_KEY");
+    // The join committed the new hash before its lines were sent.
+    let key = stored_key(dir.path(), "attic").expect("a key hash");
+    assert!(key.starts_with("$argon2id$"), "not migrated: {key}");
+    let mut carl = Client::login(addr, "carl");
+    carl.refused("JOIN attic wrong", "BAD_KEY");
+    carl.send("JOIN attic d00r");
+    carl.expect("JOIN attic carl");
+    carl.wait_line("END HISTORY attic");
+    server.shutdown();
+}
+
 // ------------------------------------------ finding 5: password guessing
 
 #[test]

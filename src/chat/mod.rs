@@ -4,7 +4,6 @@
 
 pub use crate::ids::{ConnId, RoomId};
 use crate::proto::refusal::{ErrCode, Reason, Refusal};
-use crate::secret;
 use crate::store::StoredRoom;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -28,7 +27,7 @@ pub struct Room {
     /// The owning account: such a room outlives its members, and only that
     /// account, logged in, owns it.
     pub account: Option<String>,
-    /// The key as a salted hash ([`secret::hash_key`]), if the room is locked.
+    /// The key as a salted hash ([`crate::secret::hash_key`]), if the room is locked.
     pub key: Option<String>,
     /// Members, longest present first: the first one inherits ownership.
     pub members: Vec<ConnId>,
@@ -71,6 +70,27 @@ impl Room {
             created,
             last_stamp: self.last_stamp,
         })
+    }
+}
+
+/// The key a `JOIN` brings, as far as a room's lock goes. Hashing is slow
+/// (Argon2), so the dispatcher has the key checked or hashed before the join
+/// and passes what was found.
+pub trait Key {
+    /// True if it opens a room locked with `hash`.
+    fn opens(&self, hash: &str) -> bool;
+    /// The hash that locks a room this `JOIN` creates; `None` leaves it open.
+    fn lock(&self) -> Option<String>;
+}
+
+/// A key as typed, checked and hashed on the spot (tests of the chat state).
+#[cfg(test)]
+impl Key for Option<&str> {
+    fn opens(&self, hash: &str) -> bool {
+        self.is_some_and(|key| crate::secret::key_matches(key, hash))
+    }
+    fn lock(&self) -> Option<String> {
+        self.map(|key| crate::secret::hash_key(key).expect("a hash"))
     }
 }
 
@@ -257,7 +277,7 @@ impl Chat {
         &mut self,
         id: ConnId,
         name: &str,
-        key: Option<&str>,
+        key: impl Key,
     ) -> Result<(RoomId, bool), Refusal> {
         if !self.users.contains_key(&id) {
             return Err(unknown());
@@ -273,8 +293,7 @@ impl Chat {
                         format!("you are already in {}", room.name),
                     ));
                 }
-                let opens = |hash: &str| key.is_some_and(|k| secret::key_matches(k, hash));
-                if room.key.as_deref().is_some_and(|hash| !opens(hash)) {
+                if room.key.as_deref().is_some_and(|hash| !key.opens(hash)) {
                     return Err(Refusal::new(
                         ErrCode::BadKey,
                         format!("{} is locked: wrong or missing key", room.name),
@@ -299,7 +318,7 @@ impl Chat {
                     name: name.to_string(),
                     owner: id,
                     account,
-                    key: key.map(secret::hash_key),
+                    key: key.lock(),
                     members: vec![id],
                     last_stamp: 0,
                 });

@@ -34,6 +34,19 @@ pub enum Job {
         nick: String,
         password: String,
     },
+    /// Check `key` against the `hash` of `room` for a `JOIN room key`.
+    CheckKey {
+        id: ConnId,
+        room: String,
+        key: String,
+        hash: String,
+    },
+    /// Hash `key` for a `JOIN room key` that creates the room.
+    HashKey {
+        id: ConnId,
+        room: String,
+        key: String,
+    },
 }
 
 /// Runs jobs until the dispatcher drops its sender; answers go to `inputs`.
@@ -55,6 +68,36 @@ pub fn work(jobs: &Receiver<Job>, inputs: &Sender<Input>) {
                 id,
                 hash: secret::hash_password(&password),
                 nick,
+            },
+            Job::CheckKey {
+                id,
+                room,
+                key,
+                hash,
+            } => {
+                let ok = secret::key_matches(&key, &hash);
+                // A key of the older, fast kind is hashed anew once it is known right.
+                let rehash = (ok && secret::is_old_key(&hash))
+                    .then(|| secret::hash_key(&key))
+                    .and_then(|hashed| {
+                        hashed
+                            .map_err(|e| error!("room {room}: the key stays as it was: {e}"))
+                            .ok()
+                    });
+                Input::KeyChecked {
+                    id,
+                    room,
+                    key,
+                    hash,
+                    ok,
+                    rehash,
+                }
+            }
+            Job::HashKey { id, room, key } => Input::KeyHashed {
+                id,
+                hash: secret::hash_key(&key),
+                room,
+                key,
             },
         };
         if inputs.send(answer).is_err() {
@@ -122,8 +165,8 @@ impl Dispatcher {
     /// order. Never blocks: a full queue refuses at once.
     ///
     /// # Errors
-    /// `BAD_PASSWORD` when the queue is full (the workers are `doing`
-    /// something for others) or the workers are gone.
+    /// `BAD_PASSWORD` when the queue is full (the workers are busy `doing`
+    /// the same for others) or the workers are gone; a `JOIN` makes it `BAD_KEY`.
     pub(super) fn ask(&mut self, id: ConnId, job: Job, doing: &str) -> Result<(), Refusal> {
         let sent = match &self.jobs {
             Some(jobs) => jobs.try_send(job),
@@ -143,7 +186,7 @@ impl Dispatcher {
             }
             Err(TrySendError::Disconnected(_)) => Err(Refusal::new(
                 ErrCode::BadPassword,
-                "passwords cannot be checked right now",
+                format!("the server has stopped {doing}"),
             )),
         }
     }

@@ -29,6 +29,7 @@ use std::time::Instant;
 pub mod accounts;
 mod delivery;
 mod irc_queries;
+mod keys;
 mod logins;
 mod verbs;
 mod voice;
@@ -68,6 +69,24 @@ pub enum Input {
     Hashed {
         id: ConnId,
         nick: String,
+        hash: crate::Result<String>,
+    },
+    /// A password worker checked the key of a `JOIN room key` against the
+    /// room's `hash`; `rehash` is the key's new hash when `hash` is of an
+    /// older kind and matched.
+    KeyChecked {
+        id: ConnId,
+        room: String,
+        key: String,
+        hash: String,
+        ok: bool,
+        rehash: Option<String>,
+    },
+    /// A password worker hashed the key of a `JOIN room key` that creates the room.
+    KeyHashed {
+        id: ConnId,
+        room: String,
+        key: String,
         hash: crate::Result<String>,
     },
     /// The server is stopping: say `BYE` to everyone and return.
@@ -274,6 +293,26 @@ impl Dispatcher {
             Input::Disconnect { id, reason } => self.drop_client(id, &reason),
             Input::Verified { id, nick, ok } => self.verified(id, &nick, ok),
             Input::Hashed { id, nick, hash } => self.hashed(id, &nick, hash),
+            Input::KeyChecked {
+                id,
+                room,
+                key,
+                hash,
+                ok,
+                rehash,
+            } => {
+                let found = keys::Found {
+                    checked: Some((hash, ok)),
+                    hashed: rehash,
+                };
+                self.key_checked(id, &room, &key, found);
+            }
+            Input::KeyHashed {
+                id,
+                room,
+                key,
+                hash,
+            } => self.key_hashed(id, &room, &key, hash),
             Input::Shutdown => return false,
         }
         true
@@ -547,6 +586,27 @@ mod tests {
                 }
                 other => panic!("expected a password check, got {other:?}"),
             }
+        }
+
+        /// Plays a real password worker for the next job (Argon2 and all);
+        /// returns whose it was.
+        fn work(&mut self) -> ConnId {
+            let job = self.jobs.try_recv().expect("password work waiting");
+            let (one, work) = crossbeam_channel::bounded(1);
+            let (answers, answer) = crossbeam_channel::unbounded();
+            one.send(job).unwrap();
+            drop(one);
+            accounts::work(&work, &answers);
+            let input = answer.try_recv().expect("an answer");
+            let id = match &input {
+                Input::Verified { id, .. }
+                | Input::Hashed { id, .. }
+                | Input::KeyChecked { id, .. }
+                | Input::KeyHashed { id, .. } => *id,
+                other => panic!("not an answer: {other:?}"),
+            };
+            self.dispatcher.handle(input);
+            id
         }
 
         /// True if no password work is waiting.
@@ -991,5 +1051,140 @@ mod tests {
             rig.lines(6),
             ["ERR BAD_PASSWORD too many wrong passwords for ana: try again in 1 s"]
         );
+    }
+
+    #[test]
+    fn a_keyed_join_waits_for_the_workers_and_the_lines_after_it_too() {
+        let mut rig = Rig::new(100);
+        rig.connect(1);
+        rig.connect(2);
+        rig.lines(1);
+        rig.lines(2);
+        rig.line(1, "JOIN vault k1");
+        rig.line(1, "SAY vault first");
+        assert!(rig.lines(1).is_empty(), "nothing before the key is hashed");
+        assert!(rig.dispatcher.chat.room("vault").is_none());
+        assert_eq!(rig.work(), 1);
+        assert_eq!(
+            rig.lines(1),
+            [
+                "JOIN vault guest1",
+                "MEMBERS vault guest1",
+                "END MEMBERS vault",
+                "END HISTORY vault",
+                "MSG vault guest1 first",
+            ]
+        );
+        let hash = rig
+            .dispatcher
+            .chat
+            .room("vault")
+            .unwrap()
+            .key
+            .clone()
+            .unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        // A wrong key is refused after its check; no key at all, at once.
+        rig.line(2, "JOIN vault nope");
+        rig.work();
+        rig.line(2, "JOIN vault");
+        let refused = rig.lines(2);
+        assert_eq!(refused.len(), 2);
+        assert!(
+            refused.iter().all(|l| l.starts_with("ERR BAD_KEY ")),
+            "{refused:?}"
+        );
+        assert!(rig.no_jobs());
+        rig.line(2, "JOIN vault k1");
+        rig.work();
+        assert_eq!(rig.lines(2)[0], "JOIN vault guest2");
+        assert_eq!(rig.lines(1), ["JOIN vault guest2"]);
+    }
+
+    #[test]
+    fn a_room_that_changed_while_its_key_was_hashed_is_joined_as_it_is_now() {
+        let mut rig = Rig::new(100);
+        for id in 1..=3 {
+            rig.connect(id);
+            rig.lines(id);
+        }
+        // Two create the same locked room at once: the first answer creates
+        // it, the second key is then checked against it.
+        rig.line(1, "JOIN den k1");
+        rig.line(2, "JOIN den k1");
+        rig.line(2, "PING after");
+        rig.work();
+        assert_eq!(rig.lines(1)[0], "JOIN den guest1");
+        rig.work();
+        assert!(
+            rig.lines(2).is_empty(),
+            "checked against the room made meanwhile"
+        );
+        rig.work();
+        let got = rig.lines(2);
+        assert_eq!(got.first().map(String::as_str), Some("JOIN den guest2"));
+        assert_eq!(got.last().map(String::as_str), Some("PONG after"));
+        // A room created open meanwhile ignores the key, as any JOIN would.
+        rig.line(3, "JOIN porch k3");
+        rig.line(1, "JOIN porch");
+        rig.work();
+        assert_eq!(rig.lines(3)[0], "JOIN porch guest3");
+        assert!(rig.dispatcher.chat.room("porch").unwrap().key.is_none());
+    }
+
+    #[test]
+    fn a_key_hash_of_an_older_server_is_replaced_when_its_key_opens_the_room() {
+        let mut rig = Rig::new(100);
+        let old = crate::secret::old_hash_key("k3y");
+        let saved = crate::store::StoredRoom {
+            name: "attic".into(),
+            owner: "ana".into(),
+            key: Some(old.clone()),
+            created: 1,
+            last_stamp: 0,
+        };
+        rig.dispatcher.store.save_room(&saved).unwrap();
+        rig.dispatcher.chat.restore(&saved);
+        rig.connect(1);
+        rig.lines(1);
+        rig.line(1, "JOIN attic wrong");
+        rig.work();
+        assert!(rig.lines(1)[0].starts_with("ERR BAD_KEY "));
+        assert_eq!(rig.dispatcher.chat.room("attic").unwrap().key, Some(old));
+        rig.line(1, "JOIN attic k3y");
+        rig.work();
+        assert_eq!(rig.lines(1)[0], "JOIN attic guest1");
+        let new = rig
+            .dispatcher
+            .chat
+            .room("attic")
+            .unwrap()
+            .key
+            .clone()
+            .unwrap();
+        assert!(new.starts_with("$argon2id$"), "{new}");
+        let stored = rig.dispatcher.store.rooms().unwrap();
+        assert_eq!(stored[0].key.as_deref(), Some(new.as_str()));
+        assert!(crate::secret::key_matches("k3y", &new));
+    }
+
+    #[test]
+    fn a_keyed_join_finding_the_queue_full_is_refused_at_once() {
+        let mut rig = Rig::with_queue(100, 1);
+        rig.connect(1);
+        rig.connect(2);
+        rig.lines(1);
+        rig.lines(2);
+        rig.line(1, "JOIN a k");
+        rig.line(2, "JOIN b k");
+        rig.line(2, "PING on");
+        assert_eq!(
+            rig.lines(2),
+            [
+                "ERR BAD_KEY the server is busy checking keys: try again shortly",
+                "PONG on",
+            ]
+        );
+        assert!(rig.dispatcher.chat.room("b").is_none());
     }
 }

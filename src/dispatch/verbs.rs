@@ -3,6 +3,7 @@
 //! quit, and what a departure undoes.
 
 use super::delivery::Staged;
+use super::keys::Found;
 use super::voice::{Tone, bye};
 use super::{Dispatcher, no_room};
 use crate::chat::Left;
@@ -40,7 +41,26 @@ impl Dispatcher {
         name: &str,
         key: Option<&str>,
     ) -> Result<(), Refusal> {
-        let (room_id, created) = self.chat.join(id, name, key)?;
+        self.join_with(id, name, key, Found::default())
+    }
+
+    /// A `JOIN`, knowing what the password workers `found` about its key. A
+    /// key they have not checked or hashed yet goes to them first: the
+    /// connection's next lines wait, and the `JOIN` is applied at their answer.
+    pub(super) fn join_with(
+        &mut self,
+        id: ConnId,
+        name: &str,
+        key: Option<&str>,
+        found: Found,
+    ) -> Result<(), Refusal> {
+        if let Some(job) = key.and_then(|key| self.key_work(id, name, key, &found)) {
+            return self
+                .ask(id, job, "checking keys")
+                .map_err(|refused| Refusal::new(ErrCode::BadKey, refused.text));
+        }
+        let (room_id, created) = self.chat.join(id, name, &found)?;
+        self.replace_old_key(id, name, found);
         if let Some(client) = self.clients.get(&id) {
             let outbox = client.outbox.clone();
             self.routes
