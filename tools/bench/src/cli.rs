@@ -44,6 +44,7 @@ EXAMPLES
   cargo run --release -p bench -- fanout --spawn --members 1000 --senders 5
   bench idle --addr 127.0.0.1:44765 --pid 1234 --clients 10000 --rooms 100
   bench whisper --spawn --server-args \"--flood-rate 0 --send-queue 16384 --max-per-ip 0\"
+  bench logins --spawn --server-args \"--no-persist\" --guessers 300 --logins 20
 ";
 
 /// Load generator and measurement tool for the Sala CHAT/1 server.
@@ -127,6 +128,9 @@ pub enum Scenario {
     Whisper(WhisperArgs),
     /// N clients each run C cycles of connect/register/join/quit: connects/s.
     Storm(StormArgs),
+    /// G hosts guess one account's password while someone logs in to
+    /// another: how long that login takes (issue 11, finding 5).
+    Logins(LoginsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +196,22 @@ pub struct StormArgs {
     /// Number of rooms (slot i joins room i mod R). Default max(1, N/100).
     #[arg(long)]
     pub rooms: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginsArgs {
+    /// Guessers, each from its own address (127.1.0.2, 127.1.0.3, ...).
+    #[arg(long, default_value_t = 300)]
+    pub guessers: usize,
+    /// Timed logins to the account not under attack, one after another.
+    #[arg(long, default_value_t = 20)]
+    pub logins: usize,
+    /// Each guesser guesses its own account (G accounts) instead of one.
+    #[arg(long)]
+    pub spray: bool,
+    /// Attack time before the first timed login.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub warmup_ms: u64,
 }
 
 #[cfg(test)]

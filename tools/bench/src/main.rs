@@ -7,7 +7,9 @@
 //!   room, and how long a message takes to arrive (p50/p90/p99/max), with a
 //!   check for loss, duplicates and per-sender order;
 //! - **whisper**: point-to-point round trips per second and round-trip time;
-//! - **storm**: how fast it takes clients through connect/register/join/quit.
+//! - **storm**: how fast it takes clients through connect/register/join/quit;
+//! - **logins**: how long a login takes while hundreds of hosts guess another
+//!   account's password (threads and blocking sockets, not the event loop).
 //!
 //! How: one thread runs one mio event loop over non-blocking sockets (a write
 //! buffer per client, one shared read buffer), so ten thousand simulated
@@ -28,6 +30,7 @@ mod engine;
 mod fanout;
 mod hist;
 mod idle;
+mod logins;
 mod report;
 mod server;
 mod storm;
@@ -82,6 +85,7 @@ fn scenario_name(s: &Scenario) -> &'static str {
         Scenario::Fanout(_) => "fanout",
         Scenario::Whisper(_) => "whisper",
         Scenario::Storm(_) => "storm",
+        Scenario::Logins(_) => "logins",
     }
 }
 
@@ -92,6 +96,7 @@ fn sockets_needed(s: &Scenario) -> usize {
         Scenario::Fanout(a) => a.members,
         Scenario::Whisper(a) => 2 * a.pairs,
         Scenario::Storm(a) => a.clients,
+        Scenario::Logins(a) => a.guessers + 8,
     }
 }
 
@@ -112,6 +117,7 @@ fn run(cli: &Cli, base: Instant, nofile: u64, r: &mut Report) -> Result<(), Stri
         Scenario::Fanout(a) => fanout::run(a, &ctx, r),
         Scenario::Whisper(a) => whisper::run(a, &ctx, r),
         Scenario::Storm(a) => storm::run(a, &ctx, r),
+        Scenario::Logins(a) => logins::run(a, &ctx, r),
     };
     if let Some(s) = target.spawned.as_mut() {
         let how = s.stop();
