@@ -34,7 +34,8 @@
 //!      │        reader.rs (line readers), chat1.rs, irc.rs, web/ (HTTP, WebSocket, page)
 //!      │
 //!   dispatch/   the dispatcher: mod.rs (Input, run loop, the one match), verbs.rs,
-//!      │        accounts.rs (password worker), delivery.rs, voice.rs, irc_queries.rs
+//!      │        accounts.rs (password workers), logins.rs (login waits), keys.rs,
+//!      │        delivery.rs, voice.rs, irc_queries.rs
 //!      │
 //!   chat/  store/  net/      chat state as plain data · history and accounts ·
 //!      │                     listen, outboxes, the writer thread, flood, shutdown
@@ -48,11 +49,11 @@
 //! - [`chat`]: chat state as plain data: users, rooms, members, owners, keys.
 //! - [`store`]: history, accounts, account rooms, offline whispers, behind a
 //!   trait; [`store::sqlite`] is the durable one (WAL, one commit per batch).
-//! - [`secret`]: password hashes (Argon2id) and room key hashes.
+//! - [`secret`]: password and room key hashes (Argon2id).
 //! - [`net`]: the plumbing below the dispatcher, knowing nothing of commands:
 //!   `socket`/`bind`/`listen`, outboxes, the writer thread, flood buckets, the stop.
 //! - [`dispatch`]: the one thread that changes chat state and routes events,
-//!   and the password worker it hands Argon2 to.
+//!   and the password workers it hands Argon2 to (a pool, a bounded queue).
 //! - [`doors`]: one acceptor thread per listening socket, all through one
 //!   accept loop and one admission path; a reader thread per connection.
 //! - [`server`]: starts and stops all of the above.
@@ -67,7 +68,7 @@
 //!  client B ─TCP─▶ [reader B] ─┼▶ inputs ─▶ [dispatcher] ──────┼▶ outbox B ─┼─▶ [writer] ─TCP─▶ A, B, C
 //!  browser C ─WS─▶ [reader C] ─┘ (bounded)   │    ▲  routes:   └▶ outbox C ─┘  send(MSG_DONTWAIT),
 //!                                            ▼    │  room → outboxes           poll(2) when stalled
-//!                                     [password worker] (Argon2)
+//!                              [password workers] (Argon2; a pool, a bounded queue)
 //!
 //!  [supervisor] = the CHAT/1 acceptor: once stopped, joins the other acceptors,
 //!  sends Shutdown to the dispatcher (BYE to all), joins it, then the writer, then every reader.
