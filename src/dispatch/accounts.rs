@@ -178,7 +178,14 @@ impl Dispatcher {
                 Ok(())
             }
             Err(TrySendError::Full(_)) => {
-                warn!("conn {id}: the password queue is full; refused");
+                // Logged at 1, 2, 4, 8, ... refusals: an attack must not fill the log.
+                self.busy_refusals += 1;
+                if self.busy_refusals.is_power_of_two() {
+                    warn!(
+                        "conn {id}: the password queue is full; refused ({} such refusals so far)",
+                        self.busy_refusals
+                    );
+                }
                 Err(Refusal::new(
                     ErrCode::BadPassword,
                     format!("the server is busy {doing}: try again shortly"),

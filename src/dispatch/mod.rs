@@ -160,6 +160,8 @@ pub struct Dispatcher {
     tries: logins::Tries,
     /// The time, for the waits between password tries.
     clock: Clock,
+    /// Commands refused because the password queue was full.
+    busy_refusals: u64,
     /// Nicks with a registration under way.
     registering: Vec<String>,
     /// Lines of connections waiting for a password check, applied after it.
@@ -207,6 +209,7 @@ impl Dispatcher {
             jobs,
             tries: logins::Tries::default(),
             clock: Box::new(Instant::now),
+            busy_refusals: 0,
             registering: Vec::new(),
             waiting: HashMap::new(),
             broken: None,
