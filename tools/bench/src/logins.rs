@@ -176,7 +176,9 @@ fn timed_login(addr: SocketAddr, nick: &str) -> Result<(u64, u32), String> {
     }
     let took = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
     conn.until(&["END OFFLINE"])?;
-    let _ = conn.send("QUIT");
+    // The nick is free again once the server said goodbye: the next login may take it.
+    conn.send("QUIT")?;
+    conn.until(&["BYE "])?;
     Ok((took, busy))
 }
 
