@@ -96,7 +96,7 @@ impl Config {
         keepalive: Duration::from_secs(60),
         login_timeout: Duration::from_secs(30),
         password_threads: 2,
-        password_queue: 32,
+        password_queue: 16,
     };
 
     /// The data directory of the server binary when none is named.
