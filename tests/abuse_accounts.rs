@@ -10,11 +10,10 @@
 mod common;
 
 use common::chat1::Client;
-use common::{kill, start, wait_exit};
+use common::{connect_from, kill, start, wait_exit};
 use rusqlite::{Connection, OpenFlags};
-use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -26,12 +25,7 @@ use std::time::Duration;
 /// A CHAT/1 client connecting from `ip` (a loopback address other than
 /// 127.0.0.1 plays another host); reads the WELCOME.
 fn client_from(ip: [u8; 4], addr: SocketAddr) -> Client {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
-    // bind(2) before connect(2): the server sees this source address.
-    let from = SocketAddr::from((ip, 0));
-    socket.bind(&from.into()).expect("bind a loopback address");
-    socket.connect(&addr.into()).expect("connect");
-    let mut c = Client::from_stream(socket.into());
+    let mut c = Client::from_stream(connect_from(Ipv4Addr::from(ip), addr));
     c.welcome();
     c
 }
