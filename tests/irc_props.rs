@@ -47,6 +47,11 @@ fn nick() -> impl Strategy<Value = String> {
     })
 }
 
+/// `s` with every character the text rule forbids replaced, as `put` writes it.
+fn clean(s: String) -> String {
+    sala::proto::text::visible(&s).into_owned()
+}
+
 /// Whether `line` is a `USER` with its four parameters (the half of a
 /// registration that junk must not hold).
 fn completes_user(line: &str) -> bool {
@@ -176,10 +181,11 @@ proptest! {
 
     #[test]
     fn what_put_renders_parses_back(
-        prefix in "[^ \r\n]{0,16}",
+        // Text the text rule allows (what put would make visible is made so first).
+        prefix in "[^ \r\n]{0,16}".prop_map(clean),
         command in "[A-Z]{1,10}|[0-9]{3}",
-        middles in prop::collection::vec(middle(), 0..5),
-        trailing in prop::option::of("[^\r\n]{0,300}"),
+        middles in prop::collection::vec(middle().prop_map(clean), 0..5),
+        trailing in prop::option::of("[^\r\n]{0,300}".prop_map(clean)),
     ) {
         let params: Vec<&str> = middles.iter().map(String::as_str).collect();
         let mut out = Vec::new();
@@ -268,5 +274,160 @@ proptest! {
         prop_assert_eq!(steps(&mut s, "LUSERS"), Some(vec![Step::Send(Command::Irc(Query::Lusers))]));
         let again = steps(&mut s, "USER x 0 * :again").expect("a command");
         prop_assert!(again.len() == 1 && is_numeric(&again[0], 462), "{:?}", again);
+    }
+}
+
+// ---- the fuzzing of issue 11: any bytes, and nothing emitted breaks a line.
+
+use sala::proto::chat1::Event;
+use sala::proto::irc::{Subject, put_numeric, refusal, render_for, render_notice};
+use sala::proto::lines::{Frame, LineSplitter};
+use sala::proto::refusal::Refusal;
+use sala::proto::text::is_forbidden;
+
+/// What the IRC door writes to IRC user `ana` for one command or refusal the
+/// session produced: the events that carry the line's words, the numerics
+/// the reader chose, the refusals (as the dispatcher renders them).
+fn emitted(command: &Result<Command, Refusal>, out: &mut Vec<u8>) {
+    let me = "ana";
+    let event = match command {
+        Err(r) => return refusal(out, me, r, &Subject::Nothing),
+        Ok(Command::Irc(Query::Numeric { code, params, text })) => {
+            let params: Vec<&str> = params.iter().map(String::as_str).collect();
+            return put_numeric(out, *code, me, &params, text);
+        }
+        Ok(Command::Irc(Query::Notice { message })) => {
+            if let Command::Say { room, text } = &**message {
+                let event = Event::Msg {
+                    room,
+                    nick: me,
+                    text,
+                };
+                out.extend(render_notice(&event).unwrap_or_default());
+            }
+            return;
+        }
+        Ok(Command::Irc(Query::Ping { token })) => Event::Pong { token: Some(token) },
+        Ok(Command::Say { room, text }) => Event::Msg {
+            room,
+            nick: me,
+            text,
+        },
+        Ok(Command::Whisper { nick, text }) => Event::Whisper {
+            from: me,
+            to: nick,
+            text,
+        },
+        Ok(Command::Broadcast { text }) => Event::Broadcast { from: me, text },
+        Ok(Command::Part { room, text }) => Event::Part {
+            room,
+            nick: me,
+            text: text.as_deref(),
+        },
+        Ok(Command::Kick { room, nick, text }) => Event::Kicked {
+            room,
+            nick,
+            by: me,
+            text: text.as_deref(),
+        },
+        Ok(Command::Quit { text }) => Event::Quit {
+            nick: me,
+            text: text.as_deref(),
+        },
+        Ok(Command::Nick { nick, .. }) => Event::Nick { old: me, new: nick },
+        Ok(Command::Join { room, .. }) => Event::Join { room, nick: me },
+        Ok(_) => return,
+    };
+    render_for(&event, me, out);
+}
+
+/// True if `out` is whole IRC lines, each ended by CRLF, none over 512
+/// bytes, none holding CR, LF, NUL or any other character the text rule
+/// forbids (CTCP's `\x01` aside).
+fn unbroken(out: &[u8]) -> bool {
+    let Some(body) = out.strip_suffix(b"\r\n") else {
+        return out.is_empty();
+    };
+    let text = String::from_utf8_lossy(body);
+    text.split("\r\n").all(|line| {
+        !line.is_empty()
+            && line.len() + 2 <= 512
+            && !line.chars().any(|c| is_forbidden(c) && c != '\u{1}')
+    })
+}
+
+/// Bytes rich in what breaks lines, and IRC commands that carry text.
+fn hostile() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..400),
+        prop::sample::select(vec![
+            &b"PRIVMSG #lobby :"[..],
+            b"PRIVMSG bob :",
+            b"NOTICE #lobby :",
+            b"PRIVMSG $* :",
+            b"PART #lobby :",
+            b"KICK #lobby bob :",
+            b"QUIT :",
+            b"AWAY :",
+            b"PING :",
+            b"NICK ",
+            b"JOIN #",
+            b"WHOIS ",
+            b"FROB",
+            b"FROB\r",
+            b"JOIN #\x1b",
+            b"\r",
+            b"\n",
+            b"\0",
+            b"\x1b[2J",
+            b"\xc2\x85",
+            b"\xe2\x80\xa8",
+            b"\x01ACTION ",
+            b"\x02\x03",
+            b" ",
+            b"hi",
+        ])
+        .prop_map(<[u8]>::to_vec),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_through_the_irc_reader_emit_only_whole_lines(
+        pieces in prop::collection::vec(hostile(), 0..40),
+        register_first in any::<bool>(),
+    ) {
+        let mut session = Session::new();
+        if register_first {
+            for line in ["NICK ana", "USER ana 0 * :Ana"] {
+                steps(&mut session, line);
+            }
+        }
+        let mut splitter = LineSplitter::new();
+        let mut frames = Vec::new();
+        for piece in &pieces {
+            splitter.feed(piece, |f| frames.push(f));
+        }
+        for frame in frames {
+            let mut commands = Vec::new();
+            match frame {
+                Frame::Line(line) => {
+                    let Some(m) = parse(&line) else { continue };
+                    for step in session.steps(&m) {
+                        match step {
+                            Step::Send(c) => commands.push(Ok(c)),
+                            Step::Refuse(r) => commands.push(Err(r)),
+                            Step::Alive | Step::Nothing => {}
+                        }
+                    }
+                }
+                other => commands.push(other.command()),
+            }
+            for command in &commands {
+                let mut out = Vec::new();
+                emitted(command, &mut out);
+                prop_assert!(unbroken(&out), "{:?} -> {:?}", command, String::from_utf8_lossy(&out));
+            }
+        }
     }
 }

@@ -49,6 +49,7 @@ impl Speech for IrcSpeech {
         for step in self.session.steps(&message) {
             match step {
                 Step::Send(command) => out.push(Ok(command)),
+                Step::Refuse(refusal) => out.push(Err(refusal)),
                 Step::Alive | Step::Nothing => {}
             }
         }

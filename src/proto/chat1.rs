@@ -4,6 +4,7 @@
 use super::command::Args;
 use super::lines::clip;
 use super::refusal::ErrCode;
+use super::text::visible;
 use crate::error::Error;
 
 /// Most lines a `HISTORY` page holds.
@@ -174,17 +175,20 @@ pub fn encode_into(event: &Event<'_>, out: &mut Vec<u8>) {
     put(out, parts, text);
 }
 
-/// Writes `parts` separated by spaces, then ` text` if any, then `\n`.
+/// Writes `parts` separated by spaces, then ` text` if any, then `\n`. A
+/// character the text rule forbids becomes U+FFFD ([`visible`]): clients'
+/// texts never hold one, but an error text may echo a client's word, and
+/// history may predate the rule; no line may break.
 fn put(out: &mut Vec<u8>, parts: &[&str], text: Option<&str>) {
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             out.push(b' ');
         }
-        out.extend_from_slice(p.as_bytes());
+        out.extend_from_slice(visible(p).as_bytes());
     }
     if let Some(t) = text {
         out.push(b' ');
-        out.extend_from_slice(t.as_bytes());
+        out.extend_from_slice(visible(t).as_bytes());
     }
     out.push(b'\n');
 }
@@ -193,7 +197,7 @@ fn put(out: &mut Vec<u8>, parts: &[&str], text: Option<&str>) {
 fn put_list(out: &mut Vec<u8>, nicks: &[&str]) {
     for nick in nicks {
         out.push(b' ');
-        out.extend_from_slice(nick.as_bytes());
+        out.extend_from_slice(visible(nick).as_bytes());
     }
     out.push(b'\n');
 }
@@ -521,7 +525,103 @@ mod tests {
         use super::super::*;
         use crate::proto::command::*;
         use crate::proto::lines::*;
+        use crate::proto::refusal::ErrCode;
+        use crate::proto::text::first_forbidden;
         use proptest::prelude::*;
+
+        /// What the server writes for a parsed line, as the dispatcher would
+        /// render it for a CHAT/1 user `ana` (the events that carry the
+        /// line's words), or for its refusal.
+        fn emitted(command: &Result<Command, crate::proto::refusal::Refusal>) -> Vec<u8> {
+            let mut out = Vec::new();
+            let me = "ana";
+            let event = match command {
+                Err(r) => Event::Err {
+                    code: r.code,
+                    text: &r.text,
+                },
+                Ok(Command::Say { room, text }) => Event::Msg {
+                    room,
+                    nick: me,
+                    text,
+                },
+                Ok(Command::Whisper { nick, text }) => Event::Whisper {
+                    from: me,
+                    to: nick,
+                    text,
+                },
+                Ok(Command::Broadcast { text }) => Event::Broadcast { from: me, text },
+                Ok(Command::Part { room, text }) => Event::Part {
+                    room,
+                    nick: me,
+                    text: text.as_deref(),
+                },
+                Ok(Command::Kick { room, nick, text }) => Event::Kicked {
+                    room,
+                    nick,
+                    by: me,
+                    text: text.as_deref(),
+                },
+                Ok(Command::Quit { text }) => Event::Quit {
+                    nick: me,
+                    text: text.as_deref(),
+                },
+                Ok(Command::Ping { token }) => Event::Pong {
+                    token: token.as_deref(),
+                },
+                Ok(Command::Nick { nick, .. }) => Event::Nick {
+                    old: "guest1",
+                    new: nick,
+                },
+                Ok(Command::Join { room, .. }) => Event::Join { room, nick: me },
+                // Verbs about a room that may not exist: the refusal echoes its name.
+                Ok(
+                    Command::Who { room }
+                    | Command::Delete { room }
+                    | Command::History { room, .. },
+                ) => {
+                    let text = format!("there is no room {room}");
+                    encode_into(
+                        &Event::Err {
+                            code: ErrCode::NoSuchRoom,
+                            text: &text,
+                        },
+                        &mut out,
+                    );
+                    return out;
+                }
+                Ok(_) => Event::EndRooms,
+            };
+            encode_into(&event, &mut out);
+            out
+        }
+
+        /// True if `out` is whole lines, each ended by `\n`, none holding
+        /// CR, LF or NUL inside.
+        fn unbroken(out: &[u8]) -> bool {
+            let Some(body) = out.strip_suffix(b"\n") else {
+                return out.is_empty();
+            };
+            body.split(|&b| b == b'\n')
+                .all(|line| !line.is_empty() && !line.contains(&b'\r') && !line.contains(&0))
+        }
+
+        /// Any string, and strings rich in line breakers and controls.
+        fn wild() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[a-z \\r\\n\\x00\\x1b\\x01\\u{85}\\u{2028}]{0,30}"
+            ]
+        }
+
+        /// Every character the text rule forbids.
+        fn forbidden() -> impl Strategy<Value = char> {
+            let all: Vec<char> = (0..=0x2029)
+                .filter_map(char::from_u32)
+                .filter(|&c| crate::proto::text::is_forbidden(c))
+                .collect();
+            prop::sample::select(all)
+        }
 
         proptest! {
             #[test]
@@ -547,7 +647,93 @@ mod tests {
             }
 
             #[test]
-            fn say_text_is_kept_verbatim(room in "[a-z0-9][a-z0-9_-]{0,31}", text in "[^ \n\r][^\n\r]{0,100}") {
+            fn nothing_emitted_for_any_bytes_breaks_a_line(
+                chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..6),
+                specials in proptest::collection::vec(
+                    prop_oneof![
+                        Just(&b"SAY lobby "[..]), Just(&b"WHISPER bob "[..]), Just(&b"PART lobby "[..]),
+                        Just(&b"KICK lobby bob "[..]), Just(&b"QUIT "[..]), Just(&b"PING "[..]),
+                        Just(&b"BROADCAST "[..]), Just(&b"WHO "[..]), Just(&b"\r"[..]), Just(&b"\0"[..]),
+                        Just(&b"\x1b[2J"[..]), Just(&b"\xc2\x85"[..]), Just(&b"\xe2\x80\xa8"[..]),
+                        Just(&b"\x01"[..]), Just(&b"\n"[..]),
+                    ],
+                    0..20,
+                ),
+            ) {
+                let mut s = LineSplitter::new();
+                let mut frames = Vec::new();
+                for c in chunks.iter().map(Vec::as_slice).chain(specials.iter().copied()) {
+                    s.feed(c, |f| frames.push(f));
+                }
+                for f in frames {
+                    let command = f.command();
+                    let out = emitted(&command);
+                    prop_assert!(unbroken(&out), "{:?} -> {:?}", command, String::from_utf8_lossy(&out));
+                    if let Ok(
+                        Command::Say { text, .. } | Command::Whisper { text, .. } | Command::Broadcast { text },
+                    ) = &command {
+                        prop_assert_eq!(first_forbidden(text), None);
+                    }
+                }
+            }
+
+            #[test]
+            fn every_event_renders_unbroken_whatever_its_strings(
+                a in wild(), b in wild(), c in wild(), n in any::<u64>(),
+            ) {
+                let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
+                let events = [
+                    Event::Welcome { nick: a, text: b },
+                    Event::Nick { old: a, new: b },
+                    Event::Join { room: a, nick: b },
+                    Event::Part { room: a, nick: b, text: Some(c) },
+                    Event::Msg { room: a, nick: b, text: c },
+                    Event::Whisper { from: a, to: b, text: c },
+                    Event::Broadcast { from: a, text: c },
+                    Event::History { room: a, at: n, nick: b, text: c },
+                    Event::Offline { at: n, from: a, text: c },
+                    Event::Members { room: a, nicks: vec![b, c] },
+                    Event::Users { nicks: vec![a, b, c] },
+                    Event::Room { room: a, members: 3, owner: b },
+                    Event::Kicked { room: a, nick: b, by: c, text: Some(c) },
+                    Event::Closed { room: a, by: b },
+                    Event::Quit { nick: a, text: Some(c) },
+                    Event::Pong { token: Some(c) },
+                    Event::Ok { verb: a, detail: Some(b) },
+                    Event::Err { code: ErrCode::NoSuchRoom, text: c },
+                    Event::Bye { text: c },
+                ];
+                for event in &events {
+                    let out = encode(event);
+                    prop_assert!(out.ends_with(b"\n"));
+                    prop_assert!(
+                        !out[..out.len() - 1].iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)),
+                        "{:?} -> {:?}", event, String::from_utf8_lossy(&out)
+                    );
+                }
+            }
+
+            #[test]
+            fn a_forbidden_character_in_any_text_is_refused(
+                verb in prop::sample::select(vec![
+                    "SAY lobby", "WHISPER bob", "BROADCAST", "PART lobby", "KICK lobby bob",
+                    "QUIT", "PING",
+                ]),
+                before in "[a-z .,!]{0,10}",
+                c in forbidden(),
+                after in "[a-z .,!]{0,10}",
+            ) {
+                let line = format!("{verb} x{before}{c}{after}");
+                let refused = parse_command(&line).map_err(|r| r.code);
+                prop_assert_eq!(refused, Err(ErrCode::BadText), "{:?}", line);
+            }
+
+            #[test]
+            fn say_text_is_kept_verbatim(
+                room in "[a-z0-9][a-z0-9_-]{0,31}",
+                text in "[^ \n\r][^\n\r]{0,100}"
+                    .prop_filter("text the text rule allows", |t| first_forbidden(t).is_none()),
+            ) {
                 let cmd = parse_command(&format!("SAY {room} {text}")).unwrap();
                 prop_assert_eq!(cmd, Command::Say { room, text });
             }

@@ -4,6 +4,7 @@
 
 use super::lines::{Frame, MAX_LINE, clip};
 use super::refusal::{ErrCode, Refusal};
+use super::text;
 
 /// One client line, parsed (protocol.md, "Client → server").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,12 +188,19 @@ impl<'a> Args<'a> {
     }
 
     fn need_text(&mut self, verb: &str) -> Result<&'a str, Refusal> {
-        self.text().ok_or_else(|| {
+        let t = self.text().ok_or_else(|| {
             Refusal::new(
                 ErrCode::EmptyMessage,
                 format!("{verb} needs a message text"),
             )
-        })
+        })?;
+        text::check(t)
+    }
+
+    /// The rest of the line, if any, as a text others may see: checked by
+    /// the one text rule.
+    fn clean_text(&mut self) -> Result<Option<&'a str>, Refusal> {
+        self.text().map(text::check).transpose()
     }
 }
 
@@ -239,7 +247,7 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
         }
         "PART" => Command::Part {
             room: own(args.need("PART", "room")?),
-            text: args.text().map(own),
+            text: args.clean_text()?.map(own),
         },
         "SAY" => {
             let room = own(args.need("SAY", "room")?);
@@ -268,7 +276,7 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
             Command::Kick {
                 room,
                 nick: own(args.need("KICK", "nick")?),
-                text: args.text().map(own),
+                text: args.clean_text()?.map(own),
             }
         }
         "DELETE" => Command::Delete {
@@ -288,10 +296,10 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
             Command::History { room, before }
         }
         "PING" => Command::Ping {
-            token: args.text().map(own),
+            token: args.clean_text()?.map(own),
         },
         "QUIT" => Command::Quit {
-            text: args.text().map(own),
+            text: args.clean_text()?.map(own),
         },
         _ => {
             return Err(Refusal::new(
@@ -526,6 +534,46 @@ mod tests {
         ];
         for (line, code) in cases {
             assert_eq!(parse_command(line).map_err(|r| r.code), Err(code), "{line}");
+        }
+    }
+
+    #[test]
+    fn texts_others_see_follow_the_text_rule() {
+        for line in [
+            "SAY lobby hi\r:admin PRIVMSG #lobby :forged",
+            "SAY lobby \u{1b}[2J",
+            "WHISPER bob \u{1b}]0;pwned\u{7}",
+            "BROADCAST all\u{0}",
+            "PART lobby bye\u{85}",
+            "KICK lobby bob out\u{2028}now",
+            "QUIT gone\u{2029}",
+            "PING tok\u{7f}",
+            "SAY lobby \u{9b}31m",
+        ] {
+            assert_eq!(
+                parse_command(line).map_err(|r| r.code),
+                Err(ErrCode::BadText),
+                "{line:?}"
+            );
+        }
+        // Missing words are still reported first.
+        assert_eq!(
+            parse_command("SAY").map_err(|r| r.code),
+            Err(ErrCode::MissingArgument)
+        );
+        // Tabs, IRC formatting and CTCP framing are text.
+        for text in [
+            "a\tb",
+            "\u{2}bold\u{2} \u{3}4red\u{f} \u{1d}it\u{1d} \u{1f}u\u{1f} \u{16}r\u{16}",
+            "\u{1}ACTION waves\u{1}",
+        ] {
+            assert_eq!(
+                parse_command(&format!("SAY lobby {text}")),
+                Ok(Command::Say {
+                    room: "lobby".into(),
+                    text: text.into()
+                })
+            );
         }
     }
 

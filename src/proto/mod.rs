@@ -5,13 +5,15 @@
 //! - [`refusal`]: the contract's error codes and refusals;
 //! - [`command`]: CHAT/1 client lines into [`Command`](command::Command)s, and the name rules;
 //! - [`chat1`]: CHAT/1 events into lines (and back, for the line client);
-//! - [`irc`]: the IRC door's parse, registration session and rendering.
+//! - [`irc`]: the IRC door's parse, registration session and rendering;
+//! - [`text`]: the one rule for text a client sends (`ERR BAD_TEXT`).
 
 pub mod chat1;
 pub mod command;
 pub mod irc;
 pub mod lines;
 pub mod refusal;
+pub mod text;
 
 use crate::ids::Protocol;
 

@@ -26,11 +26,12 @@ pub enum ErrCode {
     TooManyRooms,
     InboxFull,
     TooManyConnections,
+    BadText,
 }
 
 impl ErrCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrCode; 20] = [
+    pub const ALL: [ErrCode; 21] = [
         ErrCode::BadName,
         ErrCode::NickTaken,
         ErrCode::NickReserved,
@@ -51,6 +52,7 @@ impl ErrCode {
         ErrCode::TooManyRooms,
         ErrCode::InboxFull,
         ErrCode::TooManyConnections,
+        ErrCode::BadText,
     ];
 
     /// The code as written on the wire.
@@ -76,6 +78,7 @@ impl ErrCode {
             ErrCode::TooManyRooms => "TOO_MANY_ROOMS",
             ErrCode::InboxFull => "INBOX_FULL",
             ErrCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
+            ErrCode::BadText => "BAD_TEXT",
         }
     }
 
@@ -106,6 +109,9 @@ pub enum Reason {
     /// `MISSING_ARGUMENT` for a kick whose target is the kicker: KICK needs
     /// another member's nick.
     KickSelf,
+    /// Found by the IRC reader in this IRC command (`PRIVMSG`, `PART`...),
+    /// for the numerics that name the command (400).
+    Verb(&'static str),
 }
 
 /// A command failed: the code and a human explanation, sent as `ERR <code> <text>`.

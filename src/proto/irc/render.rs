@@ -7,9 +7,11 @@ use crate::proto::chat1::Event;
 use crate::proto::command::{Command, Query};
 use crate::proto::lines::clip;
 use crate::proto::refusal::{ErrCode, Reason, Refusal};
+use crate::proto::text::visible;
 
 /// Appends `:prefix COMMAND p1 p2 :last\r\n`; the last parameter is written
-/// as trailing (with `:`) when `trailing` is set.
+/// as trailing (with `:`) when `trailing` is set. A character the text rule
+/// forbids becomes U+FFFD ([`visible`]), so that no line breaks whatever it echoes.
 pub fn put(
     out: &mut Vec<u8>,
     prefix: &str,
@@ -19,18 +21,18 @@ pub fn put(
 ) {
     let start = out.len();
     out.push(b':');
-    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(visible(prefix).as_bytes());
     out.push(b' ');
-    out.extend_from_slice(command.as_bytes());
+    out.extend_from_slice(visible(command).as_bytes());
     for p in params {
         out.push(b' ');
-        out.extend_from_slice(p.as_bytes());
+        out.extend_from_slice(visible(p).as_bytes());
     }
     if let Some(t) = trailing {
         out.extend_from_slice(b" :");
         // An IRC line is at most 512 bytes with its CRLF: a longer text is cut.
         let room = MAX_IRC_LINE.saturating_sub(out.len() - start + 2);
-        out.extend_from_slice(clip(t, room).as_bytes());
+        out.extend_from_slice(clip(&visible(t), room).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
 }
@@ -121,6 +123,7 @@ pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
             Some(text.unwrap_or(by)),
         ),
         Event::Bye { text } => {
+            let text = visible(text);
             out.extend_from_slice(format!("ERROR :Closing link: {text}\r\n").as_bytes());
         }
         _ => return None,
@@ -257,7 +260,11 @@ pub fn refusal(out: &mut Vec<u8>, me: &str, refusal: &Refusal, subject: &Subject
         // ERR_UNKNOWNERROR names the command: 461 would say a parameter is
         // missing, 482 that the kicker is no operator.
         Reason::KickSelf => return put_numeric(out, 400, me, &["KICK"], text),
-        Reason::Code | Reason::TargetNotMember => {}
+        // ERR_UNKNOWNERROR names the command the reader refused.
+        Reason::Verb(verb) if code == ErrCode::BadText => {
+            return put_numeric(out, 400, me, &[verb], text);
+        }
+        Reason::Code | Reason::TargetNotMember | Reason::Verb(_) => {}
     }
     match (subject, code) {
         (Subject::Kick { nick, .. }, ErrCode::NoSuchUser) => {
@@ -294,6 +301,7 @@ pub fn refusal(out: &mut Vec<u8>, me: &str, refusal: &Refusal, subject: &Subject
         ErrCode::TooManyRooms => (405, Some(name)),
         ErrCode::InboxFull => (401, Some(name)),
         ErrCode::TooManyConnections => (465, None),
+        ErrCode::BadText => (400, Some(name)),
     };
     match param {
         Some(p) => put_numeric(out, n, me, &[p], text),
@@ -597,6 +605,33 @@ mod tests {
              :sala 401 ana dan :there is no user dan\r\n\
              :sala 441 ana dan #lobby :dan is not in lobby\r\n\
              :sala 400 ana KICK :you cannot kick yourself\r\n"
+        );
+    }
+
+    #[test]
+    fn bad_text_names_the_command_and_nothing_emitted_breaks_a_line() {
+        let mut out = Vec::new();
+        let refused = Refusal::new(ErrCode::BadText, "the text holds U+001B")
+            .because(Reason::Verb("PRIVMSG"));
+        refusal(&mut out, "ana", &refused, &Subject::Nothing);
+        assert_eq!(
+            text(&out),
+            ":sala 400 ana PRIVMSG :the text holds U+001B\r\n"
+        );
+        // An echoed word with a line breaker in it is made visible, not sent raw.
+        let mut out = Vec::new();
+        put_numeric(&mut out, 421, "ana", &["FO\rO\u{0}"], "Unknown command");
+        assert_eq!(
+            text(&out),
+            ":sala 421 ana FO\u{fffd}O\u{fffd} :Unknown command\r\n"
+        );
+        let quit = Event::Quit {
+            nick: "ana",
+            text: Some("old\r\nhistory\u{1b}"),
+        };
+        assert_eq!(
+            text(&render_shared(&quit).unwrap()),
+            ":ana!ana@sala QUIT :old\u{fffd}\u{fffd}history\u{fffd}\r\n"
         );
     }
 

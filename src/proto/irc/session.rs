@@ -4,6 +4,8 @@
 use super::MAX_TARGETS;
 use super::parse::{Message, room_of};
 use crate::proto::command::{Command, Query, check_nick};
+use crate::proto::refusal::{Reason, Refusal};
+use crate::proto::text;
 
 /// What a client line asks for, as the reader hands it on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +16,9 @@ pub enum Step {
     Alive,
     /// Registration lines held until `NICK` and `USER` (and `CAP END`) arrived.
     Nothing,
+    /// The line is refused as a CHAT/1 line would be (a text that breaks the
+    /// one text rule: `BAD_TEXT`); the dispatcher renders the numeric.
+    Refuse(Refusal),
 }
 
 /// The registration state one IRC connection keeps in its reader thread:
@@ -46,6 +51,23 @@ fn own(s: &str) -> String {
 
 fn optional(s: Option<&&str>) -> Option<String> {
     s.filter(|t| !t.is_empty()).map(|t| (*t).to_string())
+}
+
+/// An optional text others may see (a reason, an away message, a token),
+/// checked by the one text rule; `Err` is the step that refuses the line.
+fn checked(verb: &'static str, s: Option<&&str>) -> Result<Option<String>, Step> {
+    let Some(t) = optional(s) else {
+        return Ok(None);
+    };
+    match text::check(&t) {
+        Ok(_) => Ok(Some(t)),
+        Err(refusal) => Err(refused(verb, refusal)),
+    }
+}
+
+/// IRC command `verb` refused by the one text rule.
+fn refused(verb: &'static str, refusal: Refusal) -> Step {
+    Step::Refuse(refusal.because(Reason::Verb(verb)))
 }
 
 impl Session {
@@ -103,12 +125,16 @@ impl Session {
                 self.try_register()
             }
             "PONG" => vec![Step::Alive],
-            "PING" => vec![Step::Send(Command::Irc(Query::Ping {
-                token: p.first().map_or(String::new(), |t| own(t)),
-            }))],
-            "QUIT" => vec![Step::Send(Command::Quit {
-                text: optional(p.first()),
-            })],
+            "PING" => match checked("PING", p.first()) {
+                Ok(token) => vec![Step::Send(Command::Irc(Query::Ping {
+                    token: token.unwrap_or_default(),
+                }))],
+                Err(refused) => vec![refused],
+            },
+            "QUIT" => match checked("QUIT", p.first()) {
+                Ok(text) => vec![Step::Send(Command::Quit { text })],
+                Err(refused) => vec![refused],
+            },
             _ if !self.registered => vec![numeric(451, &[], "You have not registered")],
             _ => self.registered_steps(cmd, p),
         }
@@ -155,7 +181,10 @@ impl Session {
                 let Some(chans) = p.first() else {
                     return vec![need_more(cmd)];
                 };
-                let text = optional(p.get(1));
+                let text = match checked("PART", p.get(1)) {
+                    Ok(text) => text,
+                    Err(refused) => return vec![refused],
+                };
                 chans
                     .split(',')
                     .take(MAX_TARGETS)
@@ -184,6 +213,15 @@ impl Session {
                         vec![numeric(412, &[], "No text to send")]
                     };
                 };
+                if let Err(refusal) = text::check(text) {
+                    // A NOTICE is never answered with an error (RFC 2812,
+                    // 3.3.2): one with a forbidden character is dropped.
+                    return if notice {
+                        Vec::new()
+                    } else {
+                        vec![refused("PRIVMSG", refusal)]
+                    };
+                }
                 targets
                     .split(',')
                     .take(MAX_TARGETS)
@@ -202,11 +240,15 @@ impl Session {
                 let (Some(chan), Some(nick)) = (p.first(), p.get(1)) else {
                     return vec![need_more(cmd)];
                 };
+                let text = match checked("KICK", p.get(2)) {
+                    Ok(text) => text,
+                    Err(refused) => return vec![refused],
+                };
                 match room_of(chan) {
                     Some(room) => send(Command::Kick {
                         room: own(room),
                         nick: own(nick),
-                        text: optional(p.get(2)),
+                        text,
                     }),
                     None => vec![numeric(403, &[chan], "No such channel")],
                 }
@@ -263,9 +305,10 @@ impl Session {
             }
             "LUSERS" => query(Query::Lusers),
             "MOTD" => query(Query::Motd),
-            "AWAY" => query(Query::Away {
-                text: optional(p.first()),
-            }),
+            "AWAY" => match checked("AWAY", p.first()) {
+                Ok(text) => query(Query::Away { text }),
+                Err(refused) => vec![refused],
+            },
             // Sala's own verbs, for what IRC has no word for.
             "REGISTER" => match p.first() {
                 Some(pw) => send(Command::Register { password: own(pw) }),
@@ -440,6 +483,39 @@ mod tests {
             steps(&mut s, "QUIT :later"),
             vec![Step::Send(Command::Quit {
                 text: Some("later".into())
+            })]
+        );
+    }
+
+    #[test]
+    fn texts_with_control_characters_are_refused_and_notices_dropped() {
+        let mut s = registered();
+        for (line, verb) in [
+            (
+                "PRIVMSG #lobby :hi\r:admin!admin@sala PRIVMSG #lobby :forged",
+                "PRIVMSG",
+            ),
+            ("PRIVMSG bob :\u{1b}[2J", "PRIVMSG"),
+            ("PRIVMSG $* :nul\u{0}", "PRIVMSG"),
+            ("PART #lobby :bye\u{85}", "PART"),
+            ("KICK #lobby bob :out\u{2028}", "KICK"),
+            ("QUIT :gone\u{7}", "QUIT"),
+            ("AWAY :\u{9b}away", "AWAY"),
+            ("PING :x\u{1b}", "PING"),
+        ] {
+            let got = steps(&mut s, line);
+            let [Step::Refuse(refusal)] = &got[..] else {
+                panic!("{line:?}: {got:?}");
+            };
+            assert_eq!(refusal.code, crate::proto::refusal::ErrCode::BadText);
+            assert_eq!(refusal.reason, Reason::Verb(verb));
+        }
+        assert_eq!(steps(&mut s, "NOTICE #lobby :\u{1b}[2J"), vec![]);
+        assert_eq!(
+            steps(&mut s, "PRIVMSG #a :\u{2}bold\u{2} \u{3}4red"),
+            vec![Step::Send(Command::Say {
+                room: "a".into(),
+                text: "\u{2}bold\u{2} \u{3}4red".into()
             })]
         );
     }
