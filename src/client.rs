@@ -5,6 +5,8 @@
 use crate::proto::chat1::{Event, parse_event};
 use crate::proto::lines::MAX_LINE;
 use crate::proto::refusal::ErrCode;
+use crate::proto::text::{FORMATTING, is_forbidden};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// What the client knows of its own session.
@@ -195,6 +197,8 @@ impl View {
         style: Style,
         clock: &dyn Fn(Option<u64>) -> String,
     ) -> Option<String> {
+        // Whatever the server (Sala or not) sends, no control reaches the terminal.
+        let line = &*printable(line);
         let note = self.observe(line);
         let shown = || render(line, style, clock);
         match note {
@@ -378,6 +382,40 @@ fn join_words(words: &[&str]) -> String {
         .join(" ")
 }
 
+/// A server line as the terminal may get it: IRC's formatting codes (and a
+/// colour's digits) dropped, every other control character (C0, DEL, C1,
+/// U+2028, U+2029) written as an escape `\u{1b}`, so that no line from any
+/// server can move the cursor, clear the screen or set the window title.
+pub fn printable(line: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || is_forbidden(c);
+    if !line.chars().any(unsafe_char) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{03}' {
+            // Colour: up to two digits, then optionally a comma and two more.
+            for _ in 0..2 {
+                chars.next_if(char::is_ascii_digit);
+            }
+            let mut ahead = chars.clone();
+            if ahead.next() == Some(',') && ahead.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+                for _ in 0..2 {
+                    chars.next_if(char::is_ascii_digit);
+                }
+            }
+        } else if FORMATTING.contains(&c) {
+        } else if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// How to decorate output: ANSI colours on a terminal, plain text elsewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -402,6 +440,7 @@ fn notice_line(style: Style, now: &str, text: &str) -> String {
 /// How a server line is shown; `None` for lines that only end a list.
 /// `clock` renders a unix-ms stamp (or now, for `None`) as a time of day.
 pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -> Option<String> {
+    let line = &*printable(line);
     let Ok(event) = parse_event(line) else {
         return Some(line.to_string());
     };
@@ -683,6 +722,39 @@ mod tests {
             Action::Show(_)
         ));
         assert_eq!(v.current.as_deref(), Some("lobby"));
+    }
+
+    #[test]
+    fn no_control_character_from_a_server_reaches_the_terminal() {
+        let clock = |_: Option<u64>| "12:00".to_string();
+        let mut v = view_in("lobby");
+        for line in [
+            "MSG lobby ana \u{1b}[2J\u{1b}]0;owned\u{7}",
+            "MSG lob\u{1b}by an\u{9b}a hi\rthere\u{0}",
+            "ERR NO_SUCH_ROOM there is no room \u{1b}[31m",
+            "QUIT ana bye\u{85}\u{2028}\u{2029}\u{7f}",
+            "FROB \u{1b}c not even CHAT/1",
+            "MEMBERS lobby a\u{1b}b c",
+        ] {
+            for style in [Style::Plain, Style::Colour] {
+                let shown = v.show(line, style, &clock).unwrap_or_default();
+                // The client's own colours are the only escapes it prints.
+                let mut rest = shown.clone();
+                for code in ["0", "1", "2", "31", "33;1", "35"] {
+                    rest = rest.replace(&format!("\u{1b}[{code}m"), "");
+                }
+                let raw = rest.chars().any(|c| c.is_control() || is_forbidden(c));
+                assert!(!raw, "{line:?} -> {shown:?}");
+            }
+        }
+        let shown = render("MSG lobby ana \u{1b}[2J", Style::Plain, &clock).unwrap();
+        assert_eq!(shown, "12:00 [lobby] ana: \\u{1b}[2J");
+        // IRC formatting is dropped, colour digits with it; the text stays.
+        assert_eq!(
+            printable("\u{2}bold\u{2} \u{3}4,12red\u{3} \u{3}9green \u{1d}it\u{f}"),
+            "bold red green it"
+        );
+        assert!(matches!(printable("plain"), Cow::Borrowed(_)));
     }
 
     #[test]

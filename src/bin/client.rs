@@ -124,10 +124,21 @@ fn print_server_lines(
     style: Style,
 ) -> bool {
     let mut said_bye = false;
-    for line in BufReader::new(stream).lines() {
-        let Ok(line) = line else { break };
+    let mut reader = BufReader::new(stream);
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        // recv(2), through the buffer: 0 bytes means the server closed.
+        match reader.read_until(b'\n', &mut bytes) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        // A server that is not Sala may send anything: not UTF-8 is shown, not fatal.
+        let text = String::from_utf8_lossy(&bytes);
+        let line = text.strip_suffix('\n').unwrap_or(&text);
+        let line = line.strip_suffix('\r').unwrap_or(line);
         said_bye |= line.starts_with("BYE");
-        let shown = view.lock().show(&line, style, &clock);
+        let shown = view.lock().show(line, style, &clock);
         if let Some(text) = shown {
             println!("{text}");
         }

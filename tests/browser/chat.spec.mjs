@@ -527,6 +527,18 @@ try {
     if (injected || pwned !== undefined) throw new Error(`${name}: HTML from a message was interpreted`);
   }
 
+  step('IRC formatting is styled, never shown raw; control characters are refused');
+  carl.send('SAY lobby \x02bold\x02 and \x0304,01red\x03 and \x1ditalic\x1d');
+  await seesMessage(ana, '#lobby', 'carl', 'bold and red and italic');
+  const styledText = await pane(ana, '#lobby').locator('.msg .text').last().textContent();
+  if (styledText !== 'bold and red and italic') throw new Error(`formatting shown raw: ${JSON.stringify(styledText)}`);
+  await pane(ana, '#lobby').locator('.msg .text .fmt-b', { hasText: 'bold' }).last().waitFor({ timeout: WAIT });
+  await pane(ana, '#lobby').locator('.msg .text .fmt-i', { hasText: 'italic' }).last().waitFor({ timeout: WAIT });
+  carl.send('SAY lobby \x01ACTION waves\x01');
+  await seesMessage(ana, '#lobby', 'carl', '* waves');
+  carl.send('SAY lobby clear \x1b[2J screen');
+  await carl.waitFor('ERR BAD_TEXT', (l) => l.startsWith('ERR BAD_TEXT '));
+
   step('screenshot');
   await say(ana, 'the owner is marked with a star in the member list');
   await seesMessage(ana, '#lobby', 'ana', 'the owner is marked');

@@ -1,6 +1,9 @@
 // Sala's web client: CHAT/1 over a WebSocket, one line per text frame.
 // Plain DOM code, no framework. Every text that comes from the server or
-// from another user is put on the page with textContent, never as HTML.
+// from another user is put on the page with textContent, never as HTML, and
+// never with a control character in it: IRC's formatting codes are shown as
+// styles in messages (bold, italics, underline, strikethrough, monospace;
+// colours and reverse are dropped) and dropped everywhere else.
 'use strict';
 
 (function () {
@@ -46,6 +49,57 @@
       node.append(typeof child === 'string' ? document.createTextNode(child) : child);
     }
     return node;
+  }
+
+  // ---- text from others ---------------------------------------------------------
+  // The server sends no control character but IRC's formatting codes and
+  // CTCP's \x01 (docs/protocol.md, "Text"); anything else would be shown as U+FFFD.
+  const COLOUR = /\x03(\d{1,2}(,\d{1,2})?)?/y;
+  const STYLES = { '\x02': 'b', '\x1d': 'i', '\x1f': 'u', '\x1e': 's', '\x11': 'm' };
+  const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
+
+  // A text without its formatting codes, for notices, alerts and the banner.
+  function plain(text) {
+    return text
+      .replace(/\x03(\d{1,2}(,\d{1,2})?)?/g, '')
+      .replace(/[\x01\x02\x0f\x11\x16\x1d\x1e\x1f]/g, '')
+      .replace(new RegExp(CONTROL.source, 'g'), '\ufffd');
+  }
+
+  // A message text as nodes: formatting codes become styled spans (class
+  // fmt-b, fmt-i, ...), colours and reverse are dropped, /me is "* text".
+  function styled(text) {
+    const action = /^\x01ACTION (.*?)\x01?$/s.exec(text);
+    if (action) return el('span', { class: 'action' }, '* ', styled(action[1]));
+    const out = document.createDocumentFragment();
+    const on = new Set();
+    let run = '';
+    const flush = () => {
+      if (!run) return;
+      const classes = [...on].map((c) => `fmt-${c}`).join(' ');
+      out.append(classes ? el('span', { class: classes }, run) : document.createTextNode(run));
+      run = '';
+    };
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (STYLES[c]) {
+        flush();
+        if (on.has(STYLES[c])) on.delete(STYLES[c]);
+        else on.add(STYLES[c]);
+      } else if (c === '\x0f') {
+        flush();
+        on.clear();
+      } else if (c === '\x03') {
+        COLOUR.lastIndex = i;
+        i += COLOUR.exec(text)[0].length - 1;
+      } else if (c === '\x16' || c === '\x01') {
+        // reverse and CTCP framing: dropped
+      } else {
+        run += CONTROL.test(c) ? '\ufffd' : c;
+      }
+    }
+    flush();
+    return out;
   }
 
   const lower = (s) => s.toLowerCase();
@@ -127,14 +181,14 @@
 
   function setStatus(text, kind) {
     const status = $('status');
-    status.textContent = text;
+    status.textContent = plain(text);
     status.dataset.state = kind;
     if (kind === 'up') document.body.classList.remove('offline');
   }
 
   function showAlert(text) {
     const alert = $('alert');
-    alert.textContent = text;
+    alert.textContent = plain(text);
     alert.hidden = false;
     clearTimeout(showAlert.timer);
     showAlert.timer = setTimeout(() => {
@@ -247,7 +301,7 @@
     BROADCAST(line) {
       const [from, text] = words(line, 1);
       $('banner-from').textContent = from;
-      $('banner-text').textContent = text;
+      $('banner-text').textContent = plain(text);
       $('banner').hidden = false;
     },
     MEMBERS(line) {
@@ -301,7 +355,7 @@
       const [code, text] = words(line, 1);
       const loginCodes = ['NICK_TAKEN', 'BAD_PASSWORD', 'BAD_NAME', 'NICK_RESERVED'];
       if (!state.loggedIn && loginCodes.includes(code)) {
-        $('login-error').textContent = text;
+        $('login-error').textContent = plain(text);
         $('login-nick').focus();
         return;
       }
@@ -516,7 +570,7 @@
       ' ',
       who,
       ' ',
-      el('span', { class: 'text' }, text),
+      el('span', { class: 'text' }, styled(text)),
       note ? el('span', { class: 'note' }, ` (${note})`) : null
     );
   }
@@ -536,7 +590,7 @@
   }
 
   function notice(pane, text) {
-    pane.messages.append(el('li', { class: 'notice' }, text));
+    pane.messages.append(el('li', { class: 'notice' }, plain(text)));
     pane.log.scrollTop = pane.log.scrollHeight;
   }
 
