@@ -45,6 +45,11 @@ pub struct Config {
     pub max_per_ip: usize,
     /// Most rooms at once.
     pub max_rooms: usize,
+    /// Most rooms one account or guest may own at once (0: no such limit).
+    pub max_rooms_per_user: usize,
+    /// An account's room with no member and no message for this long is
+    /// removed with its history (zero: never).
+    pub room_expiry: Duration,
     /// Messages kept per room in memory (without a data directory).
     pub history: usize,
     /// Where the SQLite database lives; `None` keeps everything in memory.
@@ -83,6 +88,8 @@ impl Config {
         max_clients: 10_000,
         max_per_ip: 64,
         max_rooms: 1000,
+        max_rooms_per_user: 10,
+        room_expiry: Duration::from_secs(30 * 86_400),
         history: 100,
         data_dir: None,
         inbox_cap: 1000,
@@ -164,12 +171,13 @@ impl Server {
         let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
         let (jobs, work) = crossbeam_channel::bounded(config.password_queue.max(1));
         let mut dispatcher = Dispatcher::new(
-            Chat::new(config.max_rooms),
+            Chat::new(config.max_rooms, config.max_rooms_per_user),
             store,
             Arc::clone(&routes),
             Settings {
                 welcome: "Welcome to Sala (CHAT/1). Type NICK <name>, then JOIN <room>.".into(),
                 inbox_cap: config.inbox_cap,
+                room_expiry: config.room_expiry,
             },
             Some(jobs),
         )?;

@@ -52,6 +52,14 @@ struct Flags {
     /// Most rooms at once; creating one more is refused with ERR TOO_MANY_ROOMS.
     #[arg(long, default_value_t = DEFAULTS.max_rooms)]
     max_rooms: usize,
+    /// Most rooms one account or guest may own at once; creating one more is refused
+    /// with ERR TOO_MANY_ROOMS (0: no limit but --max-rooms).
+    #[arg(long, value_name = "N", default_value_t = DEFAULTS.max_rooms_per_user)]
+    max_rooms_per_user: usize,
+    /// Days after which a registered user's room with no member and no new message
+    /// is removed, with its history (0: never). Checked at start and every hour.
+    #[arg(long, value_name = "DAYS", default_value_t = DEFAULTS.room_expiry.as_secs() / 86_400)]
+    room_expiry: u64,
     /// With --no-persist: messages kept per room in memory, for JOIN and HISTORY.
     /// (With a data directory every message is kept.)
     #[arg(long, default_value_t = DEFAULTS.history)]
@@ -136,6 +144,8 @@ fn main() -> ExitCode {
         max_clients: flags.max_clients,
         max_per_ip: flags.max_per_ip,
         max_rooms: flags.max_rooms,
+        max_rooms_per_user: flags.max_rooms_per_user,
+        room_expiry: Duration::from_secs(flags.room_expiry.saturating_mul(86_400)),
         history: flags.history,
         data_dir: (!flags.no_persist).then(|| flags.data_dir.clone()),
         inbox_cap: flags.inbox_cap,

@@ -31,6 +31,8 @@ pub struct Room {
     pub key: Option<String>,
     /// Members, longest present first: the first one inherits ownership.
     pub members: Vec<ConnId>,
+    /// Unix ms of creation.
+    pub created: u64,
     last_stamp: u64,
 }
 
@@ -62,14 +64,19 @@ impl Room {
     }
 
     /// The record a store keeps of an account's room.
-    pub fn stored(&self, created: u64) -> Option<StoredRoom> {
+    pub fn stored(&self) -> Option<StoredRoom> {
         Some(StoredRoom {
             name: self.name.clone(),
             owner: self.account.clone()?,
             key: self.key.clone(),
-            created,
+            created: self.created,
             last_stamp: self.last_stamp,
         })
+    }
+
+    /// Unix ms of the room's last sign of life: its newest message, or its creation.
+    pub fn last_active(&self) -> u64 {
+        self.created.max(self.last_stamp)
     }
 }
 
@@ -123,17 +130,21 @@ pub struct Chat {
     rooms: HashMap<RoomId, Room>,
     guests: u64,
     max_rooms: usize,
+    /// Most rooms one account or guest may own at once (0: no limit).
+    per_user: usize,
 }
 
 impl Chat {
-    /// Empty state allowing at most `max_rooms` rooms at once.
-    pub fn new(max_rooms: usize) -> Chat {
+    /// Empty state allowing at most `max_rooms` rooms at once, and at most
+    /// `per_user` of them owned by one account or guest (0: no such limit).
+    pub fn new(max_rooms: usize, per_user: usize) -> Chat {
         Chat {
             users: HashMap::new(),
             nicks: HashMap::new(),
             rooms: HashMap::new(),
             guests: 0,
             max_rooms,
+            per_user,
         }
     }
 
@@ -244,9 +255,39 @@ impl Chat {
                 account: Some(saved.owner.clone()),
                 key: saved.key.clone(),
                 members: Vec::new(),
+                created: saved.created,
                 last_stamp: saved.last_stamp,
             },
         );
+    }
+
+    /// How many rooms `id` owns: its own (a guest's, an unregistered nick's)
+    /// and, logged in, its account's.
+    pub fn owned_by(&self, id: ConnId) -> usize {
+        self.rooms
+            .values()
+            .filter(|room| self.owns(id, room))
+            .count()
+    }
+
+    /// Removes the accounts' rooms that have no member and no sign of life
+    /// (a message, or their creation) since `now_ms - idle_ms`; returns their
+    /// ids and names, for their records and history to go too.
+    pub fn expire(&mut self, now_ms: u64, idle_ms: u64) -> Vec<(RoomId, Room)> {
+        let stale: Vec<RoomId> = self
+            .rooms
+            .iter()
+            .filter(|(_, room)| {
+                room.account.is_some()
+                    && room.members.is_empty()
+                    && room.last_active().saturating_add(idle_ms) <= now_ms
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        stale
+            .into_iter()
+            .filter_map(|id| self.rooms.remove(&id).map(|room| (id, room)))
+            .collect()
     }
 
     /// True if `id` owns `room`: its creator or heir, or for an account's room,
@@ -268,22 +309,27 @@ impl Chat {
             .unwrap_or_else(|| self.nick(room.owner))
     }
 
-    /// Puts `id` in room `name` (already validated), creating it, locked by
-    /// `key`, if missing; a room created by a logged-in user belongs to the account. Returns the room's id and whether it was created.
+    /// Puts `id` in room `name` (already validated), creating it at `now_ms`,
+    /// locked by `key`, if missing; a room created by a logged-in user
+    /// belongs to the account. Returns the room's id and whether it was created.
     ///
     /// # Errors
-    /// `ALREADY_MEMBER`, `BAD_KEY` (wrong or missing key), `TOO_MANY_ROOMS`.
+    /// `ALREADY_MEMBER`, `BAD_KEY` (wrong or missing key), `TOO_MANY_ROOMS`
+    /// (the server's rooms, or the rooms `id` owns, are at their limit).
     pub fn join(
         &mut self,
         id: ConnId,
         name: &str,
         key: impl Key,
+        now_ms: u64,
     ) -> Result<(RoomId, bool), Refusal> {
         if !self.users.contains_key(&id) {
             return Err(unknown());
         }
         let room_id = RoomId::of(name);
-        let room_count = self.rooms.len();
+        if !self.rooms.contains_key(&room_id) {
+            self.may_create(id)?;
+        }
         let created = match self.rooms.entry(room_id.clone()) {
             Entry::Occupied(mut e) => {
                 let room = e.get_mut();
@@ -303,12 +349,6 @@ impl Chat {
                 false
             }
             Entry::Vacant(e) => {
-                if room_count >= self.max_rooms {
-                    return Err(Refusal::new(
-                        ErrCode::TooManyRooms,
-                        format!("the server holds at most {} rooms", self.max_rooms),
-                    ));
-                }
                 let account = self
                     .users
                     .get(&id)
@@ -320,6 +360,7 @@ impl Chat {
                     account,
                     key: key.lock(),
                     members: vec![id],
+                    created: now_ms,
                     last_stamp: 0,
                 });
                 true
@@ -329,6 +370,26 @@ impl Chat {
             user.rooms.push(room_id.clone());
         }
         Ok((room_id, created))
+    }
+
+    /// Whether `id` may create one more room: the server's and its own limits.
+    pub fn may_create(&self, id: ConnId) -> Result<(), Refusal> {
+        if self.rooms.len() >= self.max_rooms {
+            return Err(Refusal::new(
+                ErrCode::TooManyRooms,
+                format!("the server holds at most {} rooms", self.max_rooms),
+            ));
+        }
+        if self.per_user > 0 && self.owned_by(id) >= self.per_user {
+            return Err(Refusal::new(
+                ErrCode::TooManyRooms,
+                format!(
+                    "you own {} rooms already, the most one user may own; DELETE one first",
+                    self.per_user
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The room `name` for a command only members may use (SAY, HISTORY).
@@ -483,7 +544,7 @@ mod tests {
     use super::*;
 
     fn chat_with(n: u64) -> Chat {
-        let mut chat = Chat::new(10);
+        let mut chat = Chat::new(10, 0);
         for id in 1..=n {
             chat.connect(id);
         }
@@ -512,11 +573,11 @@ mod tests {
     fn creator_owns_and_ownership_passes_to_longest_present() {
         let mut chat = chat_with(3);
         assert_eq!(
-            chat.join(1, "Lobby", None).unwrap(),
+            chat.join(1, "Lobby", None, 0).unwrap(),
             (RoomId::of("lobby"), true)
         );
-        assert!(!chat.join(2, "lobby", None).unwrap().1);
-        chat.join(3, "LOBBY", None).unwrap();
+        assert!(!chat.join(2, "lobby", None, 0).unwrap().1);
+        chat.join(3, "LOBBY", None, 0).unwrap();
         assert_eq!(chat.room("lobby").unwrap().name, "Lobby");
         assert_eq!(chat.room("lobby").unwrap().owner, 1);
         let left = chat.part(1, "lobby").unwrap();
@@ -533,37 +594,112 @@ mod tests {
     #[test]
     fn join_refusals() {
         let mut chat = chat_with(3);
-        chat.join(1, "vault", Some("k1")).unwrap();
+        chat.join(1, "vault", Some("k1"), 0).unwrap();
         assert_eq!(
-            code(chat.join(1, "vault", Some("k1"))),
+            code(chat.join(1, "vault", Some("k1"), 0)),
             ErrCode::AlreadyMember
         );
-        assert_eq!(code(chat.join(2, "vault", None)), ErrCode::BadKey);
-        assert_eq!(code(chat.join(2, "vault", Some("k2"))), ErrCode::BadKey);
-        chat.join(2, "vault", Some("k1")).unwrap();
+        assert_eq!(code(chat.join(2, "vault", None, 0)), ErrCode::BadKey);
+        assert_eq!(code(chat.join(2, "vault", Some("k2"), 0)), ErrCode::BadKey);
+        chat.join(2, "vault", Some("k1"), 0).unwrap();
         // A key given for an unlocked room is ignored.
-        chat.join(1, "open", None).unwrap();
-        chat.join(2, "open", Some("whatever")).unwrap();
+        chat.join(1, "open", None, 0).unwrap();
+        chat.join(2, "open", Some("whatever"), 0).unwrap();
     }
 
     #[test]
     fn room_cap_counts_rooms_not_joins() {
-        let mut chat = Chat::new(2);
+        let mut chat = Chat::new(2, 0);
         chat.connect(1);
         chat.connect(2);
-        chat.join(1, "a", None).unwrap();
-        chat.join(1, "b", None).unwrap();
-        assert_eq!(code(chat.join(1, "c", None)), ErrCode::TooManyRooms);
-        chat.join(2, "a", None).unwrap();
+        chat.join(1, "a", None, 0).unwrap();
+        chat.join(1, "b", None, 0).unwrap();
+        assert_eq!(code(chat.join(1, "c", None, 0)), ErrCode::TooManyRooms);
+        chat.join(2, "a", None, 0).unwrap();
         chat.part(1, "b").unwrap();
-        chat.join(1, "c", None).unwrap();
+        chat.join(1, "c", None, 0).unwrap();
+    }
+
+    #[test]
+    fn one_user_owns_at_most_per_user_rooms() {
+        let mut chat = Chat::new(100, 3);
+        for id in 1..=3 {
+            chat.connect(id);
+        }
+        for room in ["a", "b", "c"] {
+            chat.join(1, room, None, 0).unwrap();
+        }
+        let refused = chat.join(1, "d", None, 0).unwrap_err();
+        assert_eq!(refused.code, ErrCode::TooManyRooms);
+        assert!(refused.text.contains("you own 3 rooms"), "{}", refused.text);
+        // Joining rooms that exist is not owning them.
+        chat.join(2, "a", None, 0).unwrap();
+        chat.join(2, "b", None, 0).unwrap();
+        chat.join(2, "x", None, 0).unwrap();
+        // Giving one up (here: deleting it) makes room for another.
+        chat.delete(1, "c").unwrap();
+        chat.join(1, "d", None, 0).unwrap();
+        // An account's rooms count for the account, on any connection.
+        chat.rename(3, "ana").unwrap();
+        chat.log_in(3);
+        for room in ["h1", "h2", "h3"] {
+            chat.join(3, room, None, 0).unwrap();
+            chat.part(3, room).unwrap();
+        }
+        chat.disconnect(3);
+        chat.connect(4);
+        chat.rename(4, "ana").unwrap();
+        chat.log_in(4);
+        assert_eq!(chat.owned_by(4), 3);
+        assert_eq!(code(chat.join(4, "h4", None, 0)), ErrCode::TooManyRooms);
+        // 0: no per-user limit, only the server's.
+        let mut open = Chat::new(5, 0);
+        open.connect(1);
+        for room in ["a", "b", "c", "d", "e"] {
+            open.join(1, room, None, 0).unwrap();
+        }
+        assert_eq!(code(open.join(1, "f", None, 0)), ErrCode::TooManyRooms);
+    }
+
+    #[test]
+    fn empty_account_rooms_expire_after_their_last_sign_of_life() {
+        const DAY: u64 = 86_400_000;
+        let mut chat = Chat::new(10, 0);
+        chat.connect(1);
+        chat.rename(1, "ana").unwrap();
+        chat.log_in(1);
+        chat.join(1, "quiet", None, 0).unwrap();
+        chat.join(1, "talky", None, 0).unwrap();
+        chat.join(1, "busy", None, 0).unwrap();
+        chat.member_room(1, "talky").unwrap().stamp(20 * DAY);
+        chat.part(1, "quiet").unwrap();
+        chat.part(1, "talky").unwrap();
+        chat.connect(2);
+        chat.join(2, "guest-room", None, 0).unwrap();
+        // Nothing is stale yet.
+        assert!(chat.expire(30 * DAY - 1, 30 * DAY).is_empty());
+        // quiet: created at 0, empty, no message: gone at day 30. talky's
+        // message keeps it to day 50; busy has a member; a guest's room is
+        // not an account's.
+        let gone: Vec<String> = chat
+            .expire(30 * DAY, 30 * DAY)
+            .into_iter()
+            .map(|(_, room)| room.name)
+            .collect();
+        assert_eq!(gone, ["quiet"]);
+        assert!(chat.room("quiet").is_none());
+        assert!(chat.expire(50 * DAY - 1, 30 * DAY).is_empty());
+        assert_eq!(chat.expire(50 * DAY, 30 * DAY).len(), 1);
+        assert!(chat.room("talky").is_none());
+        assert!(chat.expire(500 * DAY, 30 * DAY).is_empty());
+        assert!(chat.room("busy").is_some() && chat.room("guest-room").is_some());
     }
 
     #[test]
     fn members_only_and_owner_only_commands() {
         let mut chat = chat_with(3);
-        chat.join(1, "r", None).unwrap();
-        chat.join(2, "r", None).unwrap();
+        chat.join(1, "r", None, 0).unwrap();
+        chat.join(2, "r", None, 0).unwrap();
         assert_eq!(code(chat.member_room(3, "r")), ErrCode::NotMember);
         assert_eq!(code(chat.member_room(3, "nope")), ErrCode::NoSuchRoom);
         assert_eq!(code(chat.part(3, "r")), ErrCode::NotMember);
@@ -592,12 +728,12 @@ mod tests {
     #[test]
     fn disconnect_leaves_every_room_and_names_the_peers_once() {
         let mut chat = chat_with(4);
-        chat.join(1, "a", None).unwrap();
-        chat.join(2, "a", None).unwrap();
-        chat.join(1, "b", None).unwrap();
-        chat.join(2, "b", None).unwrap();
-        chat.join(3, "b", None).unwrap();
-        chat.join(4, "c", None).unwrap();
+        chat.join(1, "a", None, 0).unwrap();
+        chat.join(2, "a", None, 0).unwrap();
+        chat.join(1, "b", None, 0).unwrap();
+        chat.join(2, "b", None, 0).unwrap();
+        chat.join(3, "b", None, 0).unwrap();
+        chat.join(4, "c", None, 0).unwrap();
         let dep = chat.disconnect(2).unwrap();
         assert_eq!(dep.nick, "guest2");
         assert_eq!(dep.peers, vec![1, 3]);
@@ -617,15 +753,18 @@ mod tests {
         let mut chat = chat_with(3);
         chat.rename(1, "ana").unwrap();
         chat.log_in(1);
-        chat.join(1, "home", Some("door")).unwrap();
+        chat.join(1, "home", Some("door"), 0).unwrap();
         assert_eq!(chat.room("home").unwrap().account.as_deref(), Some("ana"));
         assert_ne!(
             chat.room("home").unwrap().key.as_deref(),
             Some("door"),
             "hashed"
         );
-        assert_eq!(code(chat.join(2, "home", Some("window"))), ErrCode::BadKey);
-        chat.join(2, "home", Some("door")).unwrap();
+        assert_eq!(
+            code(chat.join(2, "home", Some("window"), 0)),
+            ErrCode::BadKey
+        );
+        chat.join(2, "home", Some("door"), 0).unwrap();
         let left = chat.part(1, "home").unwrap();
         assert!(!left.gone);
         // Ownership stays with the account, not with the member present longest.
@@ -639,19 +778,19 @@ mod tests {
         assert!(!chat.owns(3, chat.room("home").unwrap()));
         chat.log_in(3);
         assert!(chat.owns(3, chat.room("home").unwrap()));
-        let saved = chat.room("home").unwrap().stored(5).unwrap();
-        let mut fresh = Chat::new(10);
+        let saved = chat.room("home").unwrap().stored().unwrap();
+        let mut fresh = Chat::new(10, 0);
         fresh.restore(&saved);
         assert_eq!(fresh.room("HOME").unwrap().account.as_deref(), Some("ana"));
         // A guest's room is not an account's.
-        chat.join(2, "open", None).unwrap();
-        assert!(chat.room("open").unwrap().stored(0).is_none());
+        chat.join(2, "open", None, 0).unwrap();
+        assert!(chat.room("open").unwrap().stored().is_none());
     }
 
     #[test]
     fn stamps_strictly_increase_within_a_room() {
         let mut chat = chat_with(1);
-        chat.join(1, "r", None).unwrap();
+        chat.join(1, "r", None, 0).unwrap();
         let room = chat.member_room(1, "r").unwrap();
         assert_eq!(room.stamp(1000), 1000);
         assert_eq!(room.stamp(1000), 1001);
@@ -662,10 +801,10 @@ mod tests {
     #[test]
     fn audience_is_everyone_sharing_a_room() {
         let mut chat = chat_with(4);
-        chat.join(1, "a", None).unwrap();
-        chat.join(2, "a", None).unwrap();
-        chat.join(1, "b", None).unwrap();
-        chat.join(3, "b", None).unwrap();
+        chat.join(1, "a", None, 0).unwrap();
+        chat.join(2, "a", None, 0).unwrap();
+        chat.join(1, "b", None, 0).unwrap();
+        chat.join(3, "b", None, 0).unwrap();
         assert_eq!(chat.audience(1), vec![1, 2, 3]);
         assert_eq!(chat.audience(4), vec![4]);
     }

@@ -12,7 +12,6 @@ use crate::ids::ConnId;
 use crate::proto::irc;
 use crate::proto::refusal::{ErrCode, Refusal};
 use crate::secret;
-use crate::store::now_ms;
 use log::{error, info};
 
 /// What the password workers found out about the key of a `JOIN`.
@@ -76,7 +75,7 @@ impl Dispatcher {
             return;
         }
         room.key = Some(new);
-        if let Some(saved) = room.stored(now_ms()) {
+        if let Some(saved) = room.stored() {
             if let Err(e) = self.store.save_room(&saved) {
                 error!("cannot save the new key hash of {name}: {e}");
                 return;

@@ -17,14 +17,14 @@ use crate::proto::command::Command;
 use crate::proto::irc::{self, Query};
 use crate::proto::refusal::{ErrCode, Reason, Refusal};
 use crate::store::{Store, now_ms};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use log::{error, info, warn};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub mod accounts;
 mod delivery;
@@ -44,6 +44,9 @@ const BATCH: usize = 1024;
 const DELIVER_AT: usize = 4096;
 /// Most lines kept from a connection while its password is being checked.
 const MAX_WAITING: usize = 4096;
+/// How often stale account rooms are looked for (besides at start): an
+/// expiry counted in days need not be checked more often.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// What reaches the dispatcher, from the acceptor, the readers and the password worker.
 #[derive(Debug)]
@@ -110,6 +113,9 @@ pub struct Settings {
     pub welcome: String,
     /// Most whispers kept for one absent account.
     pub inbox_cap: usize,
+    /// An account's room with no member and no message for this long is
+    /// removed with its history; zero: never.
+    pub room_expiry: Duration,
 }
 
 /// A connected client as the dispatcher sees it.
@@ -178,7 +184,8 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// A dispatcher over `chat` and `store`, publishing membership in `routes`.
-    /// Accounts and account rooms are loaded from the store.
+    /// Accounts and account rooms are loaded from the store; the rooms that
+    /// expired while the server was down are removed at once.
     ///
     /// # Errors
     /// The store cannot be read.
@@ -197,7 +204,7 @@ impl Dispatcher {
             .into_iter()
             .map(|(nick, hash)| (nick.to_ascii_lowercase(), (nick, hash)))
             .collect();
-        Ok(Dispatcher {
+        let mut dispatcher = Dispatcher {
             chat,
             store,
             accounts,
@@ -216,7 +223,11 @@ impl Dispatcher {
             irc_clients: 0,
             started: irc::clock(now_ms()),
             stopper: None,
-        })
+        };
+        if dispatcher.expire_rooms(now_ms()) > 0 && !dispatcher.commit() {
+            return Err(crate::Error::store("cannot remove expired rooms"));
+        }
+        Ok(dispatcher)
     }
 
     /// Asks `stopper` to stop the server if the store fails.
@@ -227,7 +238,8 @@ impl Dispatcher {
     /// Applies inputs until [`Input::Shutdown`] or until every sender is gone.
     ///
     /// Inputs are taken in batches: whatever queued up while the last batch was
-    /// applied is applied next, with one store commit for all of it.
+    /// applied is applied next, with one store commit for all of it. Between
+    /// batches, once every [`SWEEP_EVERY`], stale account rooms are removed.
     ///
     /// # Errors
     /// The store could not commit: everyone was told `BYE` and the server
@@ -235,8 +247,19 @@ impl Dispatcher {
     pub fn run(mut self, inputs: &Receiver<Input>) -> crate::Result<()> {
         let mut batch = Vec::with_capacity(BATCH);
         let mut running = true;
+        let mut next_sweep = Instant::now() + SWEEP_EVERY;
         while running {
-            let Ok(first) = inputs.recv() else { break };
+            if Instant::now() >= next_sweep {
+                self.expire_rooms(now_ms());
+                self.deliver();
+                next_sweep = Instant::now() + SWEEP_EVERY;
+            }
+            let wait = next_sweep.saturating_duration_since(Instant::now());
+            let first = match inputs.recv_timeout(wait) {
+                Ok(first) => first,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             batch.push(first);
             batch.extend(inputs.try_iter().take(BATCH - 1));
             for input in batch.drain(..) {
@@ -517,20 +540,30 @@ mod tests {
 
     impl Rig {
         fn new(limit: usize) -> Rig {
-            Rig::with_queue(limit, 16)
+            Rig::build(limit, 16, MemoryStore::new(100), Duration::ZERO)
         }
 
         /// A rig whose password queue holds `queue` jobs.
         fn with_queue(limit: usize, queue: usize) -> Rig {
+            Rig::build(limit, queue, MemoryStore::new(100), Duration::ZERO)
+        }
+
+        /// A rig over `store`, whose account rooms expire after `room_expiry`.
+        fn with(limit: usize, store: MemoryStore, room_expiry: Duration) -> Rig {
+            Rig::build(limit, 16, store, room_expiry)
+        }
+
+        fn build(limit: usize, queue: usize, store: MemoryStore, room_expiry: Duration) -> Rig {
             let (mail_tx, mail) = crossbeam_channel::unbounded();
             let (jobs_tx, jobs) = crossbeam_channel::bounded(queue);
             let mut dispatcher = Dispatcher::new(
-                Chat::new(10),
-                Box::new(MemoryStore::new(100)),
+                Chat::new(10, 0),
+                Box::new(store),
                 Arc::new(Routes::default()),
                 Settings {
                     welcome: "hi".into(),
                     inbox_cap: 2,
+                    room_expiry,
                 },
                 Some(jobs_tx),
             )
@@ -763,6 +796,59 @@ mod tests {
         assert_eq!(rig.dispatcher.chat.rooms().count(), 0);
     }
 
+    #[test]
+    fn stale_account_rooms_go_at_start_and_at_a_later_sweep() {
+        const DAY: u64 = 86_400_000;
+        let now = now_ms();
+        let mut store = MemoryStore::new(100);
+        for (name, said) in [("old", now - 35 * DAY), ("recent", now - DAY)] {
+            let room = crate::store::StoredRoom {
+                name: name.into(),
+                owner: "ana".into(),
+                key: None,
+                created: now - 40 * DAY,
+                last_stamp: 0,
+            };
+            store.save_room(&room).unwrap();
+            let entry = Entry {
+                at: said,
+                nick: "ana".into(),
+                text: format!("said in {name}"),
+            };
+            store.append(&RoomId::of(name), &entry).unwrap();
+        }
+        let mut rig = Rig::with(100, store, Duration::from_secs(30 * 86_400));
+        rig.connect(1);
+        rig.connect(2);
+        rig.lines(1);
+        rig.lines(2);
+        // At start: old, quiet for 35 days, is gone; recent stays.
+        rig.line(1, "ROOMS");
+        assert_eq!(rig.lines(1), ["ROOM recent 0 ana", "END ROOMS"]);
+        // A room with a member never expires.
+        rig.line(2, "JOIN recent");
+        assert!(rig.lines(2).iter().any(|l| l.ends_with(" said in recent")));
+        assert_eq!(rig.dispatcher.expire_rooms(now + 40 * DAY), 0);
+        rig.line(2, "PART recent");
+        rig.lines(2);
+        // Not yet 30 days after its last message; then it goes, history too.
+        assert_eq!(rig.dispatcher.expire_rooms(now + 28 * DAY), 0);
+        assert_eq!(rig.dispatcher.expire_rooms(now + 29 * DAY), 1);
+        rig.dispatcher.deliver();
+        rig.line(1, "ROOMS");
+        assert_eq!(rig.lines(1), ["END ROOMS"]);
+        rig.line(1, "JOIN recent");
+        assert_eq!(
+            rig.lines(1),
+            [
+                "JOIN recent guest1",
+                "MEMBERS recent guest1",
+                "END MEMBERS recent",
+                "END HISTORY recent"
+            ]
+        );
+    }
+
     /// A store whose commits fail, as on a full or broken disk.
     struct BrokenDisk(MemoryStore);
 
@@ -811,12 +897,13 @@ mod tests {
     fn nothing_is_acknowledged_when_the_store_cannot_commit() {
         let (mail_tx, _mail) = crossbeam_channel::unbounded();
         let dispatcher = Dispatcher::new(
-            Chat::new(10),
+            Chat::new(10, 0),
             Box::new(BrokenDisk(MemoryStore::new(10))),
             Arc::new(Routes::default()),
             Settings {
                 welcome: "hi".into(),
                 inbox_cap: 2,
+                room_expiry: Duration::ZERO,
             },
             None,
         )

@@ -54,12 +54,16 @@ impl Dispatcher {
         key: Option<&str>,
         found: Found,
     ) -> Result<(), Refusal> {
+        if self.chat.room(name).is_none() {
+            // Refused before its key is hashed: a squatter costs no Argon2.
+            self.chat.may_create(id)?;
+        }
         if let Some(job) = key.and_then(|key| self.key_work(id, name, key, &found)) {
             return self
                 .ask(id, job, "checking keys")
                 .map_err(|refused| Refusal::new(ErrCode::BadKey, refused.text));
         }
-        let (room_id, created) = self.chat.join(id, name, &found)?;
+        let (room_id, created) = self.chat.join(id, name, &found, now_ms())?;
         self.replace_old_key(id, name, found);
         if let Some(client) = self.clients.get(&id) {
             let outbox = client.outbox.clone();
@@ -73,7 +77,7 @@ impl Dispatcher {
             return Ok(());
         };
         if created
-            && let Some(saved) = room.stored(now_ms())
+            && let Some(saved) = room.stored()
             && let Err(e) = self.store.save_room(&saved)
         {
             error!("cannot save room {name}: {e}");
@@ -327,6 +331,30 @@ impl Dispatcher {
         self.routes.lock().remove(&room_id);
         self.forget(&room_id);
         Ok(())
+    }
+
+    /// Removes the accounts' rooms with no member and no message for
+    /// [`Settings::room_expiry`](super::Settings) at `now_ms`, with their
+    /// records and history; returns how many.
+    pub(super) fn expire_rooms(&mut self, now_ms: u64) -> usize {
+        let expiry = self.settings.room_expiry;
+        if expiry.is_zero() {
+            return 0;
+        }
+        let idle = u64::try_from(expiry.as_millis()).unwrap_or(u64::MAX);
+        let expired = self.chat.expire(now_ms, idle);
+        let count = expired.len();
+        for (room_id, room) in expired {
+            info!(
+                "room {} of {} expired: no member and no message for {} days",
+                room.name,
+                room.account.as_deref().unwrap_or("?"),
+                expiry.as_secs() / 86_400
+            );
+            self.routes.lock().remove(&room_id);
+            self.forget(&room_id);
+        }
+        count
     }
 
     /// A room is gone: its record and its history go too.

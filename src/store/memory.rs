@@ -28,7 +28,15 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn rooms(&mut self) -> StoreResult<Vec<StoredRoom>> {
-        Ok(self.rooms.values().cloned().collect())
+        let newest = |id: &RoomId| self.history.get(id).and_then(|h| h.back()).map(|e| e.at);
+        Ok(self
+            .rooms
+            .iter()
+            .map(|(id, room)| StoredRoom {
+                last_stamp: newest(id).unwrap_or(room.last_stamp),
+                ..room.clone()
+            })
+            .collect())
     }
 
     fn accounts(&mut self) -> StoreResult<Vec<(String, String)>> {
