@@ -8,6 +8,12 @@ use crate::ids::{ConnId, RoomId};
 use crate::net::outbox::{Bytes, Outbox};
 use log::{error, warn};
 
+/// Bytes of a costly answer (a listing, a page of history, a join's member
+/// list and history) that cost the asker one flood token on top of its
+/// line's own; a shorter answer costs nothing more. See docs/architecture.md,
+/// "Flood control", for why 2 KiB.
+pub(super) const ANSWER_BYTES_PER_TOKEN: usize = 2048;
+
 /// An event waiting for the batch's commit, with the outbox it goes to.
 #[derive(Debug)]
 pub(super) struct Staged {
@@ -102,6 +108,17 @@ impl Dispatcher {
                 last: false,
             });
         }
+    }
+
+    /// Queues a costly answer for client `id` and charges its size to the
+    /// client's flood debt, which its reader pays before its next line: one
+    /// token per [`ANSWER_BYTES_PER_TOKEN`]. One atomic add; nothing waits.
+    pub(super) fn reply_charged(&mut self, id: ConnId, out: Vec<u8>) {
+        if let Some(client) = self.clients.get(&id) {
+            let tokens = out.len() / ANSWER_BYTES_PER_TOKEN;
+            client.outbox.debt().charge(tokens as u64);
+        }
+        self.reply(id, out);
     }
 
     pub(super) fn send_one(&mut self, id: ConnId, line: &Shared) {

@@ -50,6 +50,11 @@ impl Dispatcher {
                 "not an IRC connection",
             ));
         };
+        // The listings cost their size (LIST, NAMES, WHO, WHOIS), as CHAT/1's do.
+        let costly = matches!(
+            query,
+            Query::Names { .. } | Query::Who { .. } | Query::Whois { .. } | Query::List
+        );
         let mut out = Vec::new();
         let o = &mut out;
         match query {
@@ -84,7 +89,11 @@ impl Dispatcher {
             Query::Notice { .. } => {}
             Query::List => self.list(o, &me),
         }
-        self.reply(id, out);
+        if costly {
+            self.reply_charged(id, out);
+        } else {
+            self.reply(id, out);
+        }
         Ok(())
     }
 

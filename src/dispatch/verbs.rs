@@ -109,7 +109,7 @@ impl Dispatcher {
             intro = first;
         }
         self.send_room_except(&room_id, &line, id);
-        self.reply(id, intro);
+        self.reply_charged(id, intro);
         Ok(())
     }
 
@@ -271,7 +271,7 @@ impl Dispatcher {
             voice.event(&event, &mut out);
         }
         voice.event(&Event::EndRooms, &mut out);
-        self.reply(id, out);
+        self.reply_charged(id, out);
         Ok(())
     }
 
@@ -281,16 +281,18 @@ impl Dispatcher {
         let mut out = Vec::new();
         let owner = self.chat.owner_nick(room);
         self.voice(id).members(&room.name, owner, &nicks, &mut out);
-        self.reply(id, out);
+        self.reply_charged(id, out);
         Ok(())
     }
 
     pub(super) fn users(&mut self, id: ConnId) -> Result<(), Refusal> {
         let mut nicks: Vec<&str> = self.chat.users().map(|(_, u)| u.nick.as_str()).collect();
-        nicks.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        // Compared ignoring case, without a lower-case copy per comparison
+        // (nicks are unique ignoring case, so an unstable sort is exact).
+        nicks.sort_unstable_by(|a, b| folded(a).cmp(folded(b)));
         let mut out = Vec::new();
         self.voice(id).users(&nicks, &mut out);
-        self.reply(id, out);
+        self.reply_charged(id, out);
         Ok(())
     }
 
@@ -382,7 +384,7 @@ impl Dispatcher {
         let mut out = Vec::new();
         self.voice(id)
             .history(&room_name, &entries, false, &mut out);
-        self.reply(id, out);
+        self.reply_charged(id, out);
         Ok(())
     }
 
@@ -449,4 +451,9 @@ impl Dispatcher {
             self.forget(&left.room);
         }
     }
+}
+
+/// The bytes of `s` in ASCII lower case, for comparing names ignoring case.
+fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes().map(|b| b.to_ascii_lowercase())
 }

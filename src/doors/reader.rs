@@ -8,7 +8,7 @@
 use super::admit::{Admission, Place, Refused, turn_away};
 use crate::dispatch::Input;
 use crate::ids::{ConnId, Protocol};
-use crate::net::flood::{Bucket, FloodLimit};
+use crate::net::flood::{Bucket, Debt, FloodLimit};
 use crate::net::outbox::Framing;
 use crate::proto::command::Command;
 use crate::proto::lines::{Frame, LineSplitter};
@@ -93,11 +93,13 @@ pub fn arrive<S: Speech>(
         }
     };
     let socket = Arc::new(stream);
-    admission.admit(id, peer, &socket, (protocol, Framing::Raw))?;
+    let outbox = admission.admit(id, peer, &socket, (protocol, Framing::Raw))?;
+    let debt = outbox.debt().clone();
+    drop(outbox);
     let inputs = admission.inputs.clone();
     let limit = admission.limits.login_timeout;
     let login = (accepted + limit, limit);
-    match spawn(id, socket, inputs, (speech, flood), place, login) {
+    match spawn(id, socket, inputs, (speech, flood, debt), place, login) {
         Ok(thread) => Some(thread),
         Err(e) => {
             admission.abandon(id, &e);
@@ -107,7 +109,7 @@ pub fn arrive<S: Speech>(
 }
 
 /// Starts the reader thread of connection `id`, which must log in by
-/// `login.0` (`login.1` after it was accepted).
+/// `login.0` (`login.1` after it was accepted), and pays off `debt`.
 ///
 /// # Errors
 /// The OS refused a thread.
@@ -115,7 +117,7 @@ pub fn spawn<S: Speech>(
     id: ConnId,
     socket: Arc<TcpStream>,
     inputs: Sender<Input>,
-    (speech, flood): (S, FloodLimit),
+    (speech, flood, debt): (S, FloodLimit, Debt),
     place: Place,
     login: (Instant, Duration),
 ) -> std::io::Result<JoinHandle<()>> {
@@ -124,7 +126,7 @@ pub fn spawn<S: Speech>(
         .stack_size(STACK_SIZE)
         .spawn(move || {
             let mut farewell = Farewell::new(id, inputs, place);
-            let lines = LineReader::new(id, flood, speech);
+            let lines = LineReader::new(id, flood, speech).owing(debt);
             farewell.reason = read_loop(&socket, &farewell.inputs, lines, login);
         })
 }
@@ -290,8 +292,8 @@ impl Alarms {
 
 /// The line handling every reader shares, whatever carries the bytes: cuts
 /// them into lines of at most 2048 bytes, takes a flood-control token per
-/// line, parses it as the door's [`Speech`] says and hands the commands to
-/// the dispatcher.
+/// line (and pays what costly answers cost, [`Debt`]), parses it as the
+/// door's [`Speech`] says and hands the commands to the dispatcher.
 pub struct LineReader<S> {
     id: ConnId,
     lines: LineSplitter,
@@ -312,6 +314,14 @@ impl<S: Speech> LineReader<S> {
             commands: Vec::new(),
             speech,
         }
+    }
+
+    /// The same reader, paying off `debt`, which the dispatcher charges for
+    /// costly answers to this connection.
+    #[must_use]
+    pub fn owing(mut self, debt: Debt) -> LineReader<S> {
+        self.bucket = self.bucket.owing(debt);
+        self
     }
 
     /// Feeds received bytes (maybe part of a line, maybe several lines) and

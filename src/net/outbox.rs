@@ -6,6 +6,7 @@
 //! capacity up front: a send queue sized for bursts (thousands of events) would
 //! then cost more memory per idle connection than the rest of the connection.
 
+use super::flood::Debt;
 use crate::ids::{ConnId, Protocol};
 use crossbeam_channel::{Receiver, Sender};
 use std::net::TcpStream;
@@ -64,6 +65,8 @@ struct Sending {
     shared: Arc<Shared>,
     limit: usize,
     mail: Sender<Post>,
+    /// What the connection owes for costly answers, paid by its reader.
+    debt: Debt,
 }
 
 /// The receiving end, served by the writer thread.
@@ -126,6 +129,7 @@ pub fn queue_for(
         shared: Arc::clone(&shared),
         limit: limit.max(1),
         mail,
+        debt: Debt::default(),
     }));
     (outbox, Inbox { rx, shared })
 }
@@ -139,6 +143,12 @@ impl Outbox {
     /// The protocol of the connection.
     pub fn protocol(&self) -> Protocol {
         self.0.protocol
+    }
+
+    /// The connection's flood debt: the dispatcher charges costly answers
+    /// to it ([`Debt::charge`]), the connection's reader pays it off.
+    pub fn debt(&self) -> &Debt {
+        &self.0.debt
     }
 
     /// Queues an event.

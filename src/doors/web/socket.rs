@@ -76,13 +76,14 @@ pub fn read_loop(
         .write_buffer_size(0)
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
+    let debt = outbox.debt().clone();
     let duplex = Duplex {
         id,
         socket: Arc::clone(socket),
         outbox,
     };
     let mut ws = WebSocket::from_partially_read(duplex, rest, Role::Server, Some(config));
-    let mut lines = LineReader::new(id, flood, Chat1Speech::default());
+    let mut lines = LineReader::new(id, flood, Chat1Speech::default()).owing(debt);
     let mut waiting = true;
     loop {
         if waiting {

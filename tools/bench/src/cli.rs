@@ -131,6 +131,9 @@ pub enum Scenario {
     /// G hosts guess one account's password while someone logs in to
     /// another: how long that login takes (issue 11, finding 5).
     Logins(LoginsArgs),
+    /// N users online, S of them ask USERS R times a second: the round trip
+    /// of one more client's PING (reply amplification).
+    Amplify(AmplifyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -212,6 +215,25 @@ pub struct LoginsArgs {
     /// Attack time before the first timed login.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub warmup_ms: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct AmplifyArgs {
+    /// Users online (the spammers and the bystander included).
+    #[arg(long, default_value_t = 2500)]
+    pub users: usize,
+    /// Users that send USERS on a fixed schedule.
+    #[arg(long, default_value_t = 40)]
+    pub spammers: usize,
+    /// USERS per second per spammer (the server's default flood rate).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// The bystander's PING period.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub ping_every_ms: u64,
+    /// How long the spammers keep at it.
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
 }
 
 #[cfg(test)]

@@ -95,6 +95,8 @@ pub trait Handler {
     fn on_msg(&mut self, _net: &mut Net, _idx: usize, _from: &[u8], _text: &[u8], _now: u64) {}
     /// `WHISPER` from another user.
     fn on_whisper(&mut self, _net: &mut Net, _idx: usize, _from: &[u8], _text: &[u8], _now: u64) {}
+    /// Any other line (`PONG`, listings...), after setup.
+    fn on_other(&mut self, _net: &mut Net, _idx: usize, _line: &[u8], _now: u64) {}
     /// The kernel took everything buffered after a write had blocked.
     fn on_writable(&mut self, _net: &mut Net, _idx: usize) {}
     /// Once per loop iteration, after the events.
@@ -497,6 +499,7 @@ impl Net {
             Event::Bye { text } => {
                 self.conns[idx].last_note = Some(format!("BYE {}", String::from_utf8_lossy(text)));
             }
+            _ if st == St::Ready => h.on_other(self, idx, line, now),
             _ => {}
         }
     }

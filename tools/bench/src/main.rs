@@ -10,6 +10,8 @@
 //! - **storm**: how fast it takes clients through connect/register/join/quit;
 //! - **logins**: how long a login takes while hundreds of hosts guess another
 //!   account's password (threads and blocking sockets, not the event loop).
+//! - **amplify**: how long one client's `PING` takes while a crowd asks for
+//!   `USERS` (reply amplification, issue 11).
 //!
 //! How: one thread runs one mio event loop over non-blocking sockets (a write
 //! buffer per client, one shared read buffer), so ten thousand simulated
@@ -24,6 +26,7 @@
 //! Every phase has a deadline and the whole run a hard cap. Output: progress
 //! and a summary table on stderr, one JSON line on stdout.
 
+mod amplify;
 mod cli;
 mod common;
 mod engine;
@@ -86,6 +89,7 @@ fn scenario_name(s: &Scenario) -> &'static str {
         Scenario::Whisper(_) => "whisper",
         Scenario::Storm(_) => "storm",
         Scenario::Logins(_) => "logins",
+        Scenario::Amplify(_) => "amplify",
     }
 }
 
@@ -97,6 +101,7 @@ fn sockets_needed(s: &Scenario) -> usize {
         Scenario::Whisper(a) => 2 * a.pairs,
         Scenario::Storm(a) => a.clients,
         Scenario::Logins(a) => a.guessers + 8,
+        Scenario::Amplify(a) => a.users,
     }
 }
 
@@ -118,6 +123,7 @@ fn run(cli: &Cli, base: Instant, nofile: u64, r: &mut Report) -> Result<(), Stri
         Scenario::Whisper(a) => whisper::run(a, &ctx, r),
         Scenario::Storm(a) => storm::run(a, &ctx, r),
         Scenario::Logins(a) => logins::run(a, &ctx, r),
+        Scenario::Amplify(a) => amplify::run(a, &ctx, r),
     };
     if let Some(s) = target.spawned.as_mut() {
         let how = s.stop();
