@@ -39,7 +39,7 @@
 //!      │
 //!   chat/  store/  net/      chat state as plain data · history and accounts ·
 //!      │                     listen, outboxes, the writer thread, flood, shutdown
-//!   proto/                   wire formats, pure: lines, refusal, command, chat1, irc/
+//!   proto/                   wire formats, pure: lines, refusal, text, command, chat1, irc/
 //!   ids.rs  error.rs  secret.rs          leaves
 //! ```
 //!

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use parking_lot::Mutex;
-use sala::client::{Action, Style, View, check_password};
+use sala::client::{Action, Style, View, check_password, printable};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
             Action::Send(line) => {
                 send(&line);
             }
-            Action::Show(text) => println!("{text}"),
+            Action::Show(text) => println!("{}", shown(&text)),
             Action::Quit(_) => {}
         }
     }
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
                 quit_line = l;
                 break;
             }
-            Action::Show(text) if !text.is_empty() => println!("{text}"),
+            Action::Show(text) if !text.is_empty() => println!("{}", shown(&text)),
             Action::Show(_) => {}
         }
     }
@@ -148,6 +148,15 @@ fn print_server_lines(
     }
     eprintln!("client: the server closed the connection");
     std::process::exit(1);
+}
+
+/// A text of the client's own, line by line, with any control character in
+/// it (one the user typed, echoed back) made visible.
+fn shown(text: &str) -> String {
+    text.split('\n')
+        .map(|line| printable(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A unix-ms stamp (or now) as local HH:MM:SS.
