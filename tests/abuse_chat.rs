@@ -19,7 +19,6 @@ use common::{start, start_irc, start_web, web_addr};
 use sala::FloodLimit;
 use sala::store::sqlite::SqliteStore;
 use sala::store::{Entry, Store, StoredRoom};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -276,29 +275,24 @@ fn a_web_text_with_a_control_character_is_refused() {
 
 // ---------------------------------------------------------------- finding 4
 
-/// A CHAT/1 client on `addr` named `nick`, with its socket's reads bounded.
-fn named(addr: SocketAddr, nick: &str) -> Client {
-    Client::login(addr, nick)
-}
-
 #[test]
 fn a_costly_answer_makes_the_askers_next_lines_wait_not_everyones() {
-    // A low flood rate makes the charge visible: 2 lines a second, 4 at once.
-    // 400 users with long nicks make USERS about 8 KiB: 8 tokens.
+    // A low flood rate makes the charge plain: a line a second, 3 at once.
     let server = start(|c| {
         c.flood = FloodLimit {
-            rate: 2.0,
-            burst: 4,
+            rate: 1.0,
+            burst: 3,
         }
     });
     let addr = server.local_addr();
     let crowd: Vec<Client> = (0..400)
-        .map(|i| named(addr, &format!("user{i:03}-with-a-long-nick")))
+        .map(|i| Client::login(addr, &format!("user{i:03}-with-a-long-nick")))
         .collect();
-    let mut spammer = named(addr, "spammer");
-    let mut bystander = named(addr, "bystander");
-    // The first USERS is answered at once; it leaves its asker in debt
-    // (10 KB: 4 tokens, one per 2 KiB; 2 were left: its next line waits 1.5 s).
+    let mut spammer = Client::login(addr, "spammer");
+    let mut bystander = Client::login(addr, "bystander");
+    // The first USERS is answered at once; it leaves its asker in debt: 400
+    // users with long nicks make it 10 KB, 4 tokens (one per 2 KiB), and after
+    // NICK and USERS 1 token was left, so its next line waits 4 s.
     spammer.send("USERS");
     let users = spammer.lines_until("END USERS", |l| l == "END USERS");
     let bytes: usize = users.iter().map(|l| l.len() + 1).sum();
