@@ -724,4 +724,32 @@ mod tests {
         assert_eq!(got[1], (text, b"BYE send timeout".to_vec()));
         assert_eq!(got[2].0, OpCode::Control(Control::Close));
     }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Whatever lines an event holds (any text, any length), the
+            /// WebSocket framing gives one whole text frame per line, in order,
+            /// each exactly the line: no frame breaks or joins a line.
+            #[test]
+            fn every_line_is_one_whole_frame(lines in proptest::collection::vec("[^\n]{0,300}", 1..8), long in 0usize..70_000) {
+                let mut lines = lines;
+                lines.push("x".repeat(long));
+                let mut event = lines.join("\n").into_bytes();
+                event.push(b'\n');
+                let mut out = Vec::new();
+                put(&mut out, &Item::Event(Arc::from(event)), Framing::WebSocket);
+                let got = frames(&out);
+                prop_assert_eq!(got.len(), lines.len());
+                for ((opcode, payload), line) in got.iter().zip(&lines) {
+                    prop_assert_eq!(*opcode, OpCode::Data(Data::Text));
+                    prop_assert_eq!(payload.as_slice(), line.as_bytes());
+                }
+            }
+        }
+    }
 }

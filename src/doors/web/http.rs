@@ -506,4 +506,104 @@ mod tests {
         assert!(text.contains("Allow: GET\r\n"));
         assert!(text.ends_with("405 Method Not Allowed: only GET is served here\n"));
     }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+        use std::io;
+
+        /// A reader that hands out its bytes in the given pieces, as recv(2) might.
+        struct Pieces(Vec<Vec<u8>>);
+
+        impl io::Read for Pieces {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let Some(piece) = self.0.first_mut() else {
+                    return Ok(0);
+                };
+                let n = piece.len().min(buf.len());
+                buf[..n].copy_from_slice(&piece[..n]);
+                piece.drain(..n);
+                if piece.is_empty() {
+                    self.0.remove(0);
+                }
+                Ok(n)
+            }
+        }
+
+        /// Every line of an answer's head ends in CRLF and holds no other CR or LF.
+        fn head_lines_are_whole(answer: &[u8]) -> bool {
+            let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return false;
+            };
+            answer[..end]
+                .split(|&b| b == b'\n')
+                .all(|line| !line.is_empty() && !line[..line.len() - 1].contains(&b'\r'))
+                && answer[..end + 2]
+                    .split(|&b| b == b'\n')
+                    .all(|l| l.is_empty() || l.ends_with(b"\r"))
+        }
+
+        fn any_head() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..12_000),
+                // Nearer to real requests: a request line, headers of any bytes.
+                (
+                    "(GET|POST|get) (/|/ws|/app\\.js|/x) HTTP/1\\.[01]",
+                    proptest::collection::vec(
+                        (
+                            "[A-Za-z-]{1,20}",
+                            proptest::collection::vec(any::<u8>(), 0..80)
+                        ),
+                        0..12
+                    ),
+                )
+                    .prop_map(|(line, headers)| {
+                        let mut out = line.into_bytes();
+                        out.extend_from_slice(b"\r\n");
+                        for (name, value) in headers {
+                            out.extend_from_slice(name.as_bytes());
+                            out.extend_from_slice(b": ");
+                            out.extend_from_slice(&value);
+                            out.extend_from_slice(b"\r\n");
+                        }
+                        out.extend_from_slice(b"\r\n");
+                        out
+                    }),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn no_head_panics_and_no_answer_breaks_a_line(
+                head in any_head(),
+                cuts in proptest::collection::vec(1usize..600, 0..20),
+            ) {
+                let mut pieces = Vec::new();
+                let mut rest = head.as_slice();
+                for cut in cuts {
+                    let n = cut.min(rest.len());
+                    pieces.push(rest[..n].to_vec());
+                    rest = &rest[n..];
+                }
+                pieces.push(rest.to_vec());
+                let Ok(Head::Request(request, _)) = read_head(&mut Pieces(pieces)) else {
+                    return Ok(());
+                };
+                let answer = match route(&request) {
+                    Route::Page(asset) => page(asset, &request),
+                    Route::WebSocket => match accept_key(&request) {
+                        Ok(key) => switching(&key),
+                        Err(refused) => rejection(&refused),
+                    },
+                    Route::NotFound => rejection(&NOT_FOUND),
+                    Route::NotAllowed => rejection(&NOT_ALLOWED),
+                };
+                prop_assert!(head_lines_are_whole(&answer), "{}", String::from_utf8_lossy(&answer));
+                let policy = content_security_policy(&request);
+                prop_assert!(!policy.contains(['\r', '\n']));
+            }
+        }
+    }
 }
