@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The IRC door against irctest's core selection (RFC 1459/2812, no IRCv3, no
+# services): builds the release server, runs the vendored suite
+# (../shared/irctest) through this folder's controller, prints pytest's
+# summary, and fails if fewer tests pass than the floor in core-floor.txt.
+# The first run makes the suite's venv (pip, from PyPI); set IRCTEST_VENV to
+# move it. Extra arguments go to pytest (e.g. -k WHO).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+suite="$repo/../shared/irctest/run.sh"
+[ -x "$suite" ] || { echo "run-core: $suite is missing (irctest is vendored in ../shared/irctest)" >&2; exit 2; }
+cd "$repo"
+cargo build --release --bin server
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/server"
+floor=$(tr -dc 0-9 < "$here/core-floor.txt")
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+"$suite" --controller-dir "$here" --bin "$bin" core "$@" >"$out" 2>&1 || status=$?
+# The short summary (failures by name) and the counts, not every test's log.
+sed -n '/short test summary info/,$p' "$out"
+summary=$(tail -n 1 "$out")
+passed=$(grep -o '[0-9]\+ passed' <<<"$summary" | tr -dc 0-9 || true)
+passed=${passed:-0}
+echo "irctest core: $summary (floor: $floor passed)"
+if [ "$passed" -lt "$floor" ]; then
+    [ "$status" -ne 0 ] && [ -z "$(grep -o 'passed' <<<"$summary" || true)" ] && tail -n 40 "$out"
+    echo "irctest core: $passed passed, below the floor of $floor" >&2
+    exit 1
+fi

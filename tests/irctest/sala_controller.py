@@ -1,0 +1,74 @@
+"""irctest controller for Sala (tests/irctest/run-core.sh runs it).
+
+irctest starts one server per test through this module: `run()` starts
+`server` on the port it is given, with a throw-away data directory, and says
+honestly what Sala supports: what it lacks raises NotImplementedByController
+(the test is skipped), what it claims below is tested rather than skipped.
+"""
+
+import os
+from typing import Optional, Set, Type
+
+from irctest.basecontrollers import BaseServerController, DirectoryBasedController
+from irctest.runner import NotImplementedByController
+from irctest.specifications import Capabilities, OptionalBehaviors  # noqa: F401
+
+SERVER_BIN = os.environ.get("IRCTEST_SERVER_BIN", "server")
+
+
+class SalaController(BaseServerController, DirectoryBasedController):
+    software_name = "Sala"
+    supported_sasl_mechanisms: Set[str] = set()
+    supports_sts = False
+    capabilities = frozenset()
+    optional_behaviors = frozenset()
+    extban_mute_char: Optional[str] = None
+    # Sala answers every command in order (one dispatcher thread).
+    sync_sleep_time = 0.0
+
+    def run(
+        self,
+        hostname: str,
+        port: int,
+        *,
+        password: Optional[str],
+        ssl: bool,
+        run_services: bool,
+        faketime: Optional[str],
+        websocket_hostname: Optional[str],
+        websocket_port: Optional[int],
+    ) -> None:
+        if websocket_hostname is not None or websocket_port is not None:
+            raise NotImplementedByController("Websocket")
+        if ssl:
+            raise NotImplementedByController("TLS")
+        if password is not None:
+            raise NotImplementedByController("PASS (a server password)")
+        if run_services:
+            raise NotImplementedByController("Services")
+        assert self.proc is None
+        self.port = port
+        self.hostname = hostname
+        self.create_config()
+        assert self.directory
+        # The CHAT/1 door always listens: give it a free port of its own.
+        (chat_hostname, chat_port) = self.get_hostname_and_port()
+        self.proc = self.execute(
+            [
+                SERVER_BIN,
+                "--irc-listen",
+                f"{hostname}:{port}",
+                "--listen",
+                f"{chat_hostname}:{chat_port}",
+                "--web-listen",
+                "off",
+                "--flood-rate",
+                "0",
+                "--no-persist",
+            ],
+            cwd=self.directory,
+        )
+
+
+def get_irctest_controller_class() -> Type[SalaController]:
+    return SalaController
