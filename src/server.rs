@@ -75,6 +75,9 @@ pub struct Config {
     /// Password and key checks waiting for a thread; past it a login, a
     /// registration or a locked JOIN is refused as busy, never waited for.
     pub password_queue: usize,
+    /// The server's name on IRC, in every prefix and numeric; `None`: the
+    /// host name ([`Config::server_name`]).
+    pub server_name: Option<String>,
 }
 
 impl Config {
@@ -104,7 +107,23 @@ impl Config {
         login_timeout: Duration::from_secs(30),
         password_threads: 2,
         password_queue: 16,
+        server_name: None,
     };
+
+    /// The server's name on IRC when none was given and the host name is
+    /// unknown or not a valid one.
+    pub const SERVER_NAME: &str = "sala";
+
+    /// The server's name on IRC: the one given, else the host name
+    /// (gethostname(2)), else [`Config::SERVER_NAME`].
+    pub fn server_name(&self) -> String {
+        if let Some(name) = &self.server_name {
+            return name.clone();
+        }
+        host_name()
+            .filter(|h| crate::proto::irc::is_valid_server_name(h))
+            .unwrap_or_else(|| Config::SERVER_NAME.to_string())
+    }
 
     /// The data directory of the server binary when none is named.
     pub const DATA_DIR: &str = "sala-data";
@@ -178,6 +197,7 @@ impl Server {
                 welcome: "Welcome to Sala (CHAT/1). Type NICK <name>, then JOIN <room>.".into(),
                 inbox_cap: config.inbox_cap,
                 room_expiry: config.room_expiry,
+                server_name: config.server_name(),
             },
             Some(jobs),
         )?;
@@ -349,6 +369,19 @@ fn listen_named(
     let listener = listen(addr, backlog).map_err(named)?;
     let local = listener.local_addr().map_err(named)?;
     Ok((listener, local))
+}
+
+/// The machine's host name, if it has one.
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname(2) writes at most `buf.len()` bytes into `buf`.
+    let status = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if status != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (!name.is_empty()).then_some(name)
 }
 
 /// A second or third listening socket, if its address was given, with the

@@ -42,7 +42,7 @@ fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
     for token in [
         "CASEMAPPING=ascii",
         "CHANTYPES=#&",
-        "PREFIX=(o)@",
+        "PREFIX=(ov)@+",
         "NICKLEN=24",
         "NETWORK=Sala",
     ] {
@@ -57,6 +57,8 @@ fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
     let p = c.numeric(254);
     assert_eq!(p.params[1], "0");
     c.numeric(255);
+    c.numeric(265);
+    c.numeric(266);
     c.numeric(375);
     let mut motd = 0;
     loop {
@@ -69,6 +71,41 @@ fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
     }
     assert!(motd > 0, "the MOTD has text");
     c.assert_silent();
+    server.shutdown();
+}
+
+#[test]
+fn the_server_name_is_in_every_prefix_and_numeric() {
+    let server = start_irc(|c| c.server_name = Some("irc.example.org".into()));
+    let addr = irc_addr(&server);
+    let mut c = Irc::connect(addr);
+    c.send("NICK ana");
+    c.send("USER ana 0 * :Ana");
+    let welcome = c.wait_for("376", |l| l.contains(" 376 "));
+    assert!(
+        welcome.starts_with(":irc.example.org 376 ana "),
+        "{welcome}"
+    );
+    let mut bob = Irc::connect(addr);
+    bob.send("NICK bob");
+    bob.send("USER bob 0 * :Bob");
+    let burst = bob.lines_until("376", |l| l.contains(" 376 "));
+    assert!(
+        burst.iter().all(|l| l.starts_with(":irc.example.org ")),
+        "{burst:#?}"
+    );
+    assert!(
+        burst[1].contains("Your host is irc.example.org,"),
+        "{burst:#?}"
+    );
+    assert!(burst[3].starts_with(":irc.example.org 004 bob irc.example.org "));
+    bob.send("PING :x");
+    bob.expect(":irc.example.org PONG irc.example.org :x");
+    c.send("JOIN #lobby");
+    c.expect(":ana!ana@irc.example.org JOIN #lobby");
+    c.wait_for("366", |l| l.contains(" 366 "));
+    bob.send("PRIVMSG ana :hi");
+    c.expect(":bob!bob@irc.example.org PRIVMSG ana :hi");
     server.shutdown();
 }
 
@@ -199,6 +236,10 @@ fn motd_lusers_and_ping_pong() {
     let p = c.numeric(254);
     assert_eq!(p.params[1], "1", "one channel formed");
     c.numeric(255);
+    let p = c.numeric(265);
+    assert_eq!(p.params[1..3], ["2", "2"], "local users now and at most");
+    let p = c.numeric(266);
+    assert_eq!(p.params[1..3], ["2", "2"], "global users now and at most");
     c.send("PING :some token");
     c.expect(":sala PONG sala :some token");
     // PONG from the client is taken silently.

@@ -280,7 +280,7 @@ proptest! {
 // ---- the fuzzing of issue 11: any bytes, and nothing emitted breaks a line.
 
 use sala::proto::chat1::Event;
-use sala::proto::irc::{Subject, put_numeric, refusal, render_for, render_notice};
+use sala::proto::irc::{Out, Source, Subject, put_numeric, refusal, render_for, render_notice};
 use sala::proto::lines::{Frame, LineSplitter};
 use sala::proto::refusal::Refusal;
 use sala::proto::text::is_forbidden;
@@ -288,8 +288,13 @@ use sala::proto::text::is_forbidden;
 /// What the IRC door writes to IRC user `ana` for one command or refusal the
 /// session produced: the events that carry the line's words, the numerics
 /// the reader chose, the refusals (as the dispatcher renders them).
-fn emitted(command: &Result<Command, Refusal>, out: &mut Vec<u8>) {
+fn emitted(command: &Result<Command, Refusal>, bytes: &mut Vec<u8>) {
     let me = "ana";
+    let from = Source {
+        user: me,
+        host: "sala",
+    };
+    let out = &mut Out::new("sala", bytes);
     let event = match command {
         Err(r) => return refusal(out, me, r, &Subject::Nothing),
         Ok(Command::Irc(Query::Numeric { code, params, text })) => {
@@ -303,7 +308,8 @@ fn emitted(command: &Result<Command, Refusal>, out: &mut Vec<u8>) {
                     nick: me,
                     text,
                 };
-                out.extend(render_notice(&event).unwrap_or_default());
+                out.bytes
+                    .extend(render_notice(&event, &from).unwrap_or_default());
             }
             return;
         }

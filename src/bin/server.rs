@@ -39,6 +39,10 @@ struct Flags {
     /// quiet as long again, it is dropped.
     #[arg(long, default_value_t = DEFAULTS.irc_ping.as_secs())]
     irc_ping: u64,
+    /// The server's name on IRC, in every prefix and numeric: 1-63 of
+    /// A-Z a-z 0-9 . - _ [default: the host name]
+    #[arg(long, value_name = "NAME", value_parser = server_name)]
+    server_name: Option<String>,
     /// Most connections at once, on all doors, web requests included; the next
     /// one is told ERR SERVER_FULL and BYE (a web page request: 503).
     #[arg(long, default_value_t = DEFAULTS.max_clients)]
@@ -125,6 +129,15 @@ impl FromStr for WebListen {
     }
 }
 
+/// The value of `--server-name`: one word of host-name characters.
+fn server_name(s: &str) -> Result<String, String> {
+    if sala::proto::irc::is_valid_server_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err("expected 1-63 of A-Z a-z 0-9 . - _".to_string())
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let flags = Flags::parse();
@@ -158,6 +171,7 @@ fn main() -> ExitCode {
         login_timeout: Duration::from_secs(flags.login_timeout.max(1)),
         password_threads: flags.password_threads.max(1),
         password_queue: flags.password_queue.max(1),
+        server_name: flags.server_name.clone(),
         ..Config::default()
     };
     let server = match Server::start(config) {

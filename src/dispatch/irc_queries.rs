@@ -5,8 +5,9 @@
 use super::voice::Voice;
 use super::{Dispatcher, no_room};
 use crate::chat::ConnId;
+use crate::chat::Room;
 use crate::proto::irc::replies::{self, Listed, MOTD, Seen, Whois};
-use crate::proto::irc::{self, Greeting, Query, put_numeric};
+use crate::proto::irc::{self, Counts, Greeting, Member, Out, Query, Source, put_numeric};
 use crate::proto::refusal::{ErrCode, Refusal};
 use std::time::Duration;
 
@@ -15,17 +16,14 @@ impl Dispatcher {
     pub(super) fn welcome_irc(&mut self, id: ConnId) {
         let me = self.chat.nick(id).to_string();
         let mut out = Vec::new();
-        irc::welcome(
-            &mut out,
-            &me,
-            &Greeting {
-                version: concat!("sala-", env!("CARGO_PKG_VERSION")),
-                created: &self.started,
-                motd: MOTD,
-                users: self.chat.user_count(),
-                rooms: self.chat.rooms().count(),
-            },
-        );
+        let greeting = Greeting {
+            version: concat!("sala-", env!("CARGO_PKG_VERSION")),
+            created: &self.started,
+            motd: MOTD,
+            me: self.source(&me),
+            counts: self.counts(),
+        };
+        irc::welcome(&mut Out::new(&self.server, &mut out), &me, &greeting);
         self.reply(id, out);
     }
 
@@ -44,7 +42,7 @@ impl Dispatcher {
 
     /// One arm per IRC-only request; each answers the asker alone.
     pub(super) fn irc(&mut self, id: ConnId, query: Query) -> Result<(), Refusal> {
-        let Voice::Irc { me } = self.voice(id) else {
+        let Voice::Irc { me, server } = self.voice(id) else {
             return Err(Refusal::new(
                 ErrCode::UnknownCommand,
                 "not an IRC connection",
@@ -56,7 +54,7 @@ impl Dispatcher {
             Query::Names { .. } | Query::Who { .. } | Query::Whois { .. } | Query::List
         );
         let mut out = Vec::new();
-        let o = &mut out;
+        let o = &mut Out::new(&server, &mut out);
         match query {
             Query::Numeric { code, params, text } => {
                 let params: Vec<&str> = params.iter().map(String::as_str).collect();
@@ -82,7 +80,7 @@ impl Dispatcher {
                 let room = self.chat.room(&room).ok_or_else(|| no_room(&room))?;
                 replies::topic(o, &me, &room.name, set);
             }
-            Query::Lusers => irc::lusers(o, &me, self.chat.user_count(), self.chat.rooms().count()),
+            Query::Lusers => irc::lusers(o, &me, &self.counts()),
             Query::Motd => irc::motd(o, &me, MOTD),
             Query::Away { text } => self.set_away(id, o, &me, text),
             // Applied as the message it carries, in `Dispatcher::command`.
@@ -97,24 +95,65 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// The `user@host` of the user called `nick`.
+    pub(super) fn source<'a>(&'a self, nick: &'a str) -> Source<'a> {
+        Source {
+            user: self.username(nick).unwrap_or(nick),
+            host: &self.server,
+        }
+    }
+
+    /// The username `USER` gave, of the IRC user called `nick`; `None` for
+    /// a CHAT/1 user (whose username is its nick) or nobody.
+    pub(super) fn username(&self, nick: &str) -> Option<&str> {
+        let id = self.chat.find(nick)?;
+        let _ = self.clients.get(&id)?.irc.as_ref()?;
+        None
+    }
+
+    /// The members of `room` as `NAMES` shows them, the owner as operator.
+    pub(super) fn members_of<'a>(&'a self, room: &'a Room) -> Vec<Member<'a>> {
+        let owner = self.chat.owner_nick(room);
+        room.members
+            .iter()
+            .map(|&m| {
+                let nick = self.chat.nick(m);
+                Member {
+                    nick,
+                    from: self.source(nick),
+                    op: nick.eq_ignore_ascii_case(owner),
+                }
+            })
+            .collect()
+    }
+
+    /// What `LUSERS` says.
+    fn counts(&self) -> Counts {
+        Counts {
+            users: self.chat.user_count(),
+            unknown: 0,
+            max: self.chat.user_count(),
+            rooms: self.chat.rooms().count(),
+        }
+    }
+
     /// The away message of `id`, if it is an IRC client marked away.
     pub(super) fn away(&self, id: ConnId) -> Option<&str> {
         self.clients.get(&id)?.irc.as_ref()?.away.as_deref()
     }
 
-    fn names(&self, o: &mut Vec<u8>, me: &str, room: Option<&str>) {
+    fn names(&self, o: &mut Out<'_>, me: &str, room: Option<&str>) {
         let Some(room) = room
             .and_then(|r| irc::room_of(r))
             .and_then(|r| self.chat.room(r))
         else {
             return replies::no_names(o, me, room.unwrap_or("*"));
         };
-        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
-        irc::names(o, me, &room.name, self.chat.owner_nick(room), &nicks);
+        irc::names(o, me, &room.name, &self.members_of(room), false);
     }
 
     /// The members of a channel, or the one user of a nick.
-    fn who_irc(&self, o: &mut Vec<u8>, me: &str, mask: &str) {
+    fn who_irc(&self, o: &mut Out<'_>, me: &str, mask: &str) {
         let room = irc::room_of(mask).and_then(|r| self.chat.room(r));
         let (chan, ids): (String, Vec<ConnId>) = match room {
             Some(room) => (irc::channel(&room.name), room.members.clone()),
@@ -131,7 +170,7 @@ impl Dispatcher {
         replies::who(o, me, mask, &chan, &users);
     }
 
-    fn whois(&self, o: &mut Vec<u8>, me: &str, nick: &str) {
+    fn whois(&self, o: &mut Out<'_>, me: &str, nick: &str) {
         let Some(id) = self.chat.find(nick) else {
             return replies::whois_nobody(o, me, nick);
         };
@@ -155,7 +194,7 @@ impl Dispatcher {
         replies::whois(o, me, &whois);
     }
 
-    fn ison(&self, o: &mut Vec<u8>, me: &str, nicks: &[String]) {
+    fn ison(&self, o: &mut Out<'_>, me: &str, nicks: &[String]) {
         let online: Vec<&str> = nicks
             .iter()
             .filter_map(|n| self.chat.find(n).map(|c| self.chat.nick(c)))
@@ -163,7 +202,7 @@ impl Dispatcher {
         replies::ison(o, me, &online);
     }
 
-    fn userhost(&self, o: &mut Vec<u8>, me: &str, nicks: &[String]) {
+    fn userhost(&self, o: &mut Out<'_>, me: &str, nicks: &[String]) {
         let online: Vec<(&str, bool)> = nicks
             .iter()
             .filter_map(|n| self.chat.find(n))
@@ -172,7 +211,7 @@ impl Dispatcher {
         replies::userhost(o, me, &online);
     }
 
-    fn set_away(&mut self, id: ConnId, o: &mut Vec<u8>, me: &str, text: Option<String>) {
+    fn set_away(&mut self, id: ConnId, o: &mut Out<'_>, me: &str, text: Option<String>) {
         let back = text.is_none();
         if let Some(user) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
             user.away = text.map(|t| t.chars().take(200).collect());
@@ -180,7 +219,7 @@ impl Dispatcher {
         replies::away(o, me, back);
     }
 
-    fn list(&self, o: &mut Vec<u8>, me: &str) {
+    fn list(&self, o: &mut Out<'_>, me: &str) {
         let mut rooms: Vec<_> = self.chat.rooms().collect();
         rooms.sort_by(|a, b| a.name.cmp(&b.name));
         let listed: Vec<Listed<'_>> = rooms

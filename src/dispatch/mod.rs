@@ -116,6 +116,8 @@ pub struct Settings {
     /// An account's room with no member and no message for this long is
     /// removed with its history; zero: never.
     pub room_expiry: Duration,
+    /// The server's name on IRC: in every prefix and numeric.
+    pub server_name: String,
 }
 
 /// A connected client as the dispatcher sees it.
@@ -176,6 +178,8 @@ pub struct Dispatcher {
     broken: Option<crate::Error>,
     /// IRC connections open: while 0, no event is rendered for IRC.
     irc_clients: usize,
+    /// The server's name on IRC ([`Settings::server_name`]), shared by every [`Voice`].
+    server: Arc<str>,
     /// When the dispatcher started, for the IRC welcome.
     started: String,
     /// Stops the whole server when the store fails; `None` in tests.
@@ -205,6 +209,7 @@ impl Dispatcher {
             .map(|(nick, hash)| (nick.to_ascii_lowercase(), (nick, hash)))
             .collect();
         let mut dispatcher = Dispatcher {
+            server: Arc::from(settings.server_name.as_str()),
             chat,
             store,
             accounts,
@@ -481,8 +486,12 @@ impl Dispatcher {
             None => Voice::Chat1,
             Some(user) if user.welcomed => Voice::Irc {
                 me: self.chat.nick(id).to_string(),
+                server: Arc::clone(&self.server),
             },
-            Some(_) => Voice::Irc { me: "*".into() },
+            Some(_) => Voice::Irc {
+                me: "*".into(),
+                server: Arc::clone(&self.server),
+            },
         }
     }
 
@@ -493,7 +502,20 @@ impl Dispatcher {
 
     /// Renders `event`, said in `tone`, once for every protocol in use.
     fn render(&self, event: &Event<'_>, tone: Tone) -> Shared {
-        Shared::new(event, tone, self.irc_clients > 0)
+        if self.irc_clients == 0 {
+            return Shared::new(event, tone, None);
+        }
+        let nick = irc::source_nick(event).unwrap_or_default();
+        // A rename is rendered once done: its user goes by the new nick.
+        let now = match *event {
+            Event::Nick { new, .. } => new,
+            _ => nick,
+        };
+        let from = irc::Source {
+            user: self.username(now).unwrap_or(nick),
+            host: &self.server,
+        };
+        Shared::new(event, tone, Some(&from))
     }
 }
 
@@ -564,6 +586,7 @@ mod tests {
                     welcome: "hi".into(),
                     inbox_cap: 2,
                     room_expiry,
+                    server_name: "sala".into(),
                 },
                 Some(jobs_tx),
             )
@@ -904,6 +927,7 @@ mod tests {
                 welcome: "hi".into(),
                 inbox_cap: 2,
                 room_expiry: Duration::ZERO,
+                server_name: "sala".into(),
             },
             None,
         )

@@ -89,9 +89,9 @@ impl Dispatcher {
         });
         // The joiner also gets the member list and the recent history.
         let mut intro = Vec::new();
-        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
+        let members = self.members_of(room);
         let voice = self.voice(id);
-        voice.members(&room.name, self.chat.owner_nick(room), &nicks, &mut intro);
+        voice.members(&room.name, &members, &mut intro);
         let recent = self
             .store
             .page(&room_id, None, HISTORY_PAGE)
@@ -277,10 +277,9 @@ impl Dispatcher {
 
     pub(super) fn who(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
         let room = self.chat.room(name).ok_or_else(|| no_room(name))?;
-        let nicks: Vec<&str> = room.members.iter().map(|&m| self.chat.nick(m)).collect();
+        let members = self.members_of(room);
         let mut out = Vec::new();
-        let owner = self.chat.owner_nick(room);
-        self.voice(id).members(&room.name, owner, &nicks, &mut out);
+        self.voice(id).members(&room.name, &members, &mut out);
         self.reply_charged(id, out);
         Ok(())
     }

@@ -7,7 +7,7 @@
 use crate::ids::{ConnId, Protocol};
 use crate::net::outbox::{Bytes, Outbox};
 use crate::proto::chat1::{self, Event};
-use crate::proto::irc::{self, Subject};
+use crate::proto::irc::{self, Member, Out, Source, Subject};
 use crate::proto::refusal::Refusal;
 use crate::store::Entry;
 use std::sync::Arc;
@@ -25,8 +25,9 @@ pub(super) enum Tone {
 pub(super) enum Voice {
     /// CHAT/1 lines.
     Chat1,
-    /// IRC lines to the nick `me` (`*` before registration ends).
-    Irc { me: String },
+    /// IRC lines to the nick `me` (`*` before registration ends), from the
+    /// server called `server`.
+    Irc { me: String, server: Arc<str> },
 }
 
 impl Voice {
@@ -34,7 +35,7 @@ impl Voice {
     pub(super) fn event(&self, event: &Event<'_>, out: &mut Vec<u8>) {
         match self {
             Voice::Chat1 => chat1::encode_into(event, out),
-            Voice::Irc { me } => irc::render_for(event, me, out),
+            Voice::Irc { me, server } => irc::render_for(event, me, &mut Out::new(server, out)),
         }
     }
 
@@ -49,15 +50,22 @@ impl Voice {
                 },
                 out,
             ),
-            Voice::Irc { me } => irc::refusal(out, me, refusal, subject),
+            Voice::Irc { me, server } => {
+                irc::refusal(&mut Out::new(server, out), me, refusal, subject);
+            }
         }
     }
 
-    /// Appends the member list of `room` (whose owner is `owner`).
-    pub(super) fn members(&self, room: &str, owner: &str, nicks: &[&str], out: &mut Vec<u8>) {
+    /// Appends the member list of `room`.
+    pub(super) fn members(&self, room: &str, members: &[Member<'_>], out: &mut Vec<u8>) {
         match self {
-            Voice::Chat1 => chat1::encode_members(room, nicks, out),
-            Voice::Irc { me } => irc::names(out, me, room, owner, nicks),
+            Voice::Chat1 => {
+                let nicks: Vec<&str> = members.iter().map(|m| m.nick).collect();
+                chat1::encode_members(room, &nicks, out);
+            }
+            Voice::Irc { me, server } => {
+                irc::names(&mut Out::new(server, out), me, room, members, false);
+            }
         }
     }
 
@@ -97,8 +105,8 @@ impl Voice {
                 },
                 out,
             ),
-            Voice::Irc { me } => irc::replies::server_notice(
-                out,
+            Voice::Irc { me, server } => irc::replies::server_notice(
+                &mut Out::new(server, out),
                 me,
                 &format!("{account} is offline: your message waits for their next login"),
             ),
@@ -107,8 +115,8 @@ impl Voice {
 
     /// Appends IRC's "is away" (301) after a message to `nick`; CHAT/1 has no such line.
     pub(super) fn away(&self, nick: &str, away: &str, out: &mut Vec<u8>) {
-        if let Voice::Irc { me } = self {
-            irc::put_numeric(out, 301, me, &[nick], away);
+        if let Voice::Irc { me, server } = self {
+            irc::put_numeric(&mut Out::new(server, out), 301, me, &[nick], away);
         }
     }
 
@@ -142,12 +150,13 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// Renders `event` for CHAT/1, and for IRC when `irc_in_use`.
-    pub(super) fn new(event: &Event<'_>, tone: Tone, irc_in_use: bool) -> Shared {
-        let irc = match (irc_in_use, tone) {
-            (false, _) => None,
-            (true, Tone::Said) => irc::render_shared(event),
-            (true, Tone::Noticed) => irc::render_notice(event),
+    /// Renders `event` for CHAT/1, and for IRC when an IRC client is
+    /// connected: then `irc` says whose `user@host` the event comes from.
+    pub(super) fn new(event: &Event<'_>, tone: Tone, irc: Option<&Source<'_>>) -> Shared {
+        let irc = match (irc, tone) {
+            (None, _) => None,
+            (Some(from), Tone::Said) => irc::render_shared(event, from),
+            (Some(from), Tone::Noticed) => irc::render_notice(event, from),
         };
         Shared {
             chat: Bytes::from(chat1::encode(event)),

@@ -23,6 +23,10 @@ pub fn bye(protocol: Protocol, text: &str) -> Vec<u8> {
     let event = chat1::Event::Bye { text };
     match protocol {
         Protocol::Chat => chat1::encode(&event),
-        Protocol::Irc => irc::render_shared(&event).unwrap_or_default(),
+        Protocol::Irc => {
+            // ERROR lines have no prefix: whose they are does not matter.
+            let nobody = irc::Source { user: "", host: "" };
+            irc::render_shared(&event, &nobody).unwrap_or_default()
+        }
     }
 }

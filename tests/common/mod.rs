@@ -48,11 +48,13 @@ fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().expect("a literal address")
 }
 
-/// The test configuration: port 0 on loopback, flood control off.
+/// The test configuration: port 0 on loopback, flood control off, and
+/// `sala` as the server's name on IRC (whatever the host is called).
 pub fn config() -> Config {
     Config {
         listen: loopback(),
         flood: NO_FLOOD,
+        server_name: Some("sala".to_string()),
         ..Config::default()
     }
 }

@@ -62,6 +62,9 @@ class SalaController(BaseServerController, DirectoryBasedController):
                 f"{chat_hostname}:{chat_port}",
                 "--web-listen",
                 "off",
+                # irctest expects this name in prefixes and numerics.
+                "--server-name",
+                "My.Little.Server",
                 "--flood-rate",
                 "0",
                 "--no-persist",

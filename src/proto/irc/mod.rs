@@ -20,11 +20,9 @@ pub mod replies;
 pub mod session;
 
 pub use crate::proto::command::Query;
-pub use parse::{Message, channel, parse, room_of};
+pub use parse::{Message, channel, is_valid_server_name, parse, room_of};
 pub use render::*;
 pub use session::{Session, Step};
 
-/// The server's name in prefixes and numerics.
-pub const SERVER: &str = "sala";
 /// Most targets of one `PRIVMSG`/`NOTICE`/`JOIN`/`PART` (ISUPPORT `TARGMAX`).
 pub const MAX_TARGETS: usize = 4;

@@ -52,6 +52,15 @@ pub fn parse(line: &str) -> Option<Message<'_>> {
     })
 }
 
+/// True if `name` can be the server's name on IRC: 1–63 of `A-Z a-z 0-9 . - _`,
+/// the characters of host names, so that it is one word in every line.
+pub fn is_valid_server_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
 /// The channel of room `room`.
 pub fn channel(room: &str) -> String {
     format!("#{room}")

@@ -1,7 +1,6 @@
 //! IRC server lines, pure: events, numerics and replies rendered as IRC
 //! lines of at most 512 bytes.
 
-use super::SERVER;
 use super::parse::channel;
 use crate::proto::chat1::Event;
 use crate::proto::command::{Command, Query};
@@ -68,24 +67,71 @@ pub fn put_text(out: &mut Vec<u8>, prefix: &str, command: &str, params: &[&str],
     }
 }
 
+/// IRC lines being written for one client, and the name of the server that
+/// writes them: the prefix of numerics and of the server's own lines
+/// (`--server-name`).
+#[derive(Debug)]
+pub struct Out<'a> {
+    pub server: &'a str,
+    pub bytes: &'a mut Vec<u8>,
+}
+
+impl<'a> Out<'a> {
+    /// Lines from server `server`, appended to `bytes`.
+    pub fn new(server: &'a str, bytes: &'a mut Vec<u8>) -> Out<'a> {
+        Out { server, bytes }
+    }
+
+    /// Appends `:server COMMAND params... [:trailing]`.
+    pub fn put(&mut self, command: &str, params: &[&str], trailing: Option<&str>) {
+        put(self.bytes, self.server, command, params, trailing);
+    }
+}
+
+/// Where a user's lines come from: the `user` and `host` of its
+/// `nick!user@host` prefix (the nick is the event's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source<'a> {
+    /// The username `USER` gave (for a CHAT/1 user, its nick).
+    pub user: &'a str,
+    /// The host shown for every user: the server's name.
+    pub host: &'a str,
+}
+
 /// The `nick!user@host` prefix of a user.
-fn mask(nick: &str) -> String {
-    format!("{nick}!{nick}@{SERVER}")
+pub fn mask(nick: &str, from: &Source<'_>) -> String {
+    format!("{nick}!{}@{}", from.user, from.host)
+}
+
+/// The nick whose `nick!user@host` prefixes event `event` on IRC, if any.
+pub fn source_nick<'a>(event: &Event<'a>) -> Option<&'a str> {
+    match *event {
+        Event::Join { nick, .. }
+        | Event::Part { nick, .. }
+        | Event::Msg { nick, .. }
+        | Event::Quit { nick, .. } => Some(nick),
+        Event::Whisper { from, .. } | Event::Broadcast { from, .. } => Some(from),
+        Event::Nick { old, .. } => Some(old),
+        Event::Kicked { by, .. } => Some(by),
+        _ => None,
+    }
 }
 
 /// Appends a numeric reply to `me`.
-pub fn put_numeric(out: &mut Vec<u8>, code: u16, me: &str, params: &[&str], text: &str) {
+pub fn put_numeric(out: &mut Out<'_>, code: u16, me: &str, params: &[&str], text: &str) {
     let code = format!("{code:03}");
     let mut all = Vec::with_capacity(params.len() + 1);
     all.push(me);
     all.extend_from_slice(params);
-    put(out, SERVER, &code, &all, Some(text));
+    out.put(&code, &all, Some(text));
 }
 
-/// Renders an event that reads the same for every IRC recipient; `None` for
-/// the events that are rendered per recipient or not shown on IRC.
-pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
+/// Renders an event that reads the same for every IRC recipient, from the
+/// user `from` says; `None` for the events that are rendered per recipient
+/// or not shown on IRC.
+pub fn render_shared(event: &Event<'_>, from: &Source<'_>) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(96);
+    let mask = |nick: &str| mask(nick, from);
     match *event {
         Event::Join { room, nick } => put(&mut out, &mask(nick), "JOIN", &[&channel(room)], None),
         Event::Part { room, nick, text } => {
@@ -133,8 +179,9 @@ pub fn render_shared(event: &Event<'_>) -> Option<Vec<u8>> {
 
 /// Renders a message event as a `NOTICE` (what came as one from an IRC
 /// client); other events as [`render_shared`] does.
-pub fn render_notice(event: &Event<'_>) -> Option<Vec<u8>> {
+pub fn render_notice(event: &Event<'_>, from: &Source<'_>) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(96);
+    let mask = |nick: &str| mask(nick, from);
     match *event {
         Event::Msg { room, nick, text } => {
             put_text(&mut out, &mask(nick), "NOTICE", &[&channel(room)], text);
@@ -142,15 +189,28 @@ pub fn render_notice(event: &Event<'_>) -> Option<Vec<u8>> {
         Event::Whisper { from, to, text } => {
             put_text(&mut out, &mask(from), "NOTICE", &[to], text);
         }
-        _ => return render_shared(event),
+        _ => return render_shared(event, from),
     }
     Some(out)
 }
 
-/// Renders, for IRC recipient `me`, an event of a reply to `me` alone.
-pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
-    if let Some(line) = render_shared(event) {
-        out.extend_from_slice(&line);
+/// Renders, for IRC recipient `me`, an event of a reply to `me` alone. The
+/// users it names are shown with their nick as username.
+pub fn render_for(event: &Event<'_>, me: &str, out: &mut Out<'_>) {
+    let server = out.server;
+    let mask = |nick: &str| {
+        let from = Source {
+            user: nick,
+            host: server,
+        };
+        mask(nick, &from)
+    };
+    let from = Source {
+        user: source_nick(event).unwrap_or_default(),
+        host: server,
+    };
+    if let Some(line) = render_shared(event, &from) {
+        out.bytes.extend_from_slice(&line);
         return;
     }
     match *event {
@@ -160,37 +220,31 @@ pub fn render_for(event: &Event<'_>, me: &str, out: &mut Vec<u8>) {
             nick,
             text,
         } => put_text(
-            out,
-            SERVER,
+            out.bytes,
+            server,
             "NOTICE",
             &[&channel(room)],
             &format!("[{}] <{nick}> {text}", clock(at)),
         ),
-        Event::EndHistory { room } => put(
-            out,
-            SERVER,
-            "NOTICE",
-            &[&channel(room)],
-            Some("-- end of history --"),
-        ),
+        Event::EndHistory { room } => {
+            out.put("NOTICE", &[&channel(room)], Some("-- end of history --"));
+        }
         Event::Offline { at, from, text } => put_text(
-            out,
+            out.bytes,
             &mask(from),
             "PRIVMSG",
             &[me],
             &format!("[sent {} while you were away] {text}", clock(at)),
         ),
         Event::Closed { room, by } => put(
-            out,
+            out.bytes,
             &mask(by),
             "KICK",
             &[&channel(room), me],
             Some(&format!("{by} deleted the room")),
         ),
-        Event::Pong { token } => put(out, SERVER, "PONG", &[SERVER], Some(token.unwrap_or(""))),
-        Event::Ok { verb, detail } => put(
-            out,
-            SERVER,
+        Event::Pong { token } => out.put("PONG", &[server], Some(token.unwrap_or(""))),
+        Event::Ok { verb, detail } => out.put(
             "NOTICE",
             &[me],
             Some(&format!(
@@ -248,7 +302,7 @@ pub enum Subject {
 }
 
 /// Appends the numeric for a CHAT/1 refusal of a command about `subject`.
-pub fn refusal(out: &mut Vec<u8>, me: &str, refusal: &Refusal, subject: &Subject) {
+pub fn refusal(out: &mut Out<'_>, me: &str, refusal: &Refusal, subject: &Subject) {
     let (code, text) = (refusal.code, refusal.text.as_str());
     let name = match subject {
         Subject::Nothing => "*",
@@ -339,25 +393,39 @@ pub struct Greeting<'a> {
     pub version: &'a str,
     pub created: &'a str,
     pub motd: &'a str,
+    /// The newcomer's own `user@host`, for 001.
+    pub me: Source<'a>,
+    pub counts: Counts,
+}
+
+/// What `LUSERS` counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Users registered (every CHAT/1 user; IRC users once welcomed).
     pub users: usize,
+    /// IRC connections still registering.
+    pub unknown: usize,
+    /// The most users registered at once since the server started.
+    pub max: usize,
     pub rooms: usize,
 }
 
 /// The burst after registration: 001–005, LUSERS and the MOTD.
-pub fn welcome(out: &mut Vec<u8>, me: &str, g: &Greeting<'_>) {
+pub fn welcome(out: &mut Out<'_>, me: &str, g: &Greeting<'_>) {
+    let server = out.server;
     put_numeric(
         out,
         1,
         me,
         &[],
-        &format!("Welcome to Sala, the chat of rooms, {}", mask(me)),
+        &format!("Welcome to Sala, the chat of rooms, {}", mask(me, &g.me)),
     );
     put_numeric(
         out,
         2,
         me,
         &[],
-        &format!("Your host is {SERVER}, running version {}", g.version),
+        &format!("Your host is {server}, running version {}", g.version),
     );
     put_numeric(
         out,
@@ -366,38 +434,32 @@ pub fn welcome(out: &mut Vec<u8>, me: &str, g: &Greeting<'_>) {
         &[],
         &format!("This server was created {}", g.created),
     );
-    put_numeric(
-        out,
-        4,
-        me,
-        &[SERVER, g.version, "o", "ko"],
-        "usermodes chanmodes",
-    );
-    put_numeric(out, 5, me, &isupport(), "are supported by this server");
-    lusers(out, me, g.users, g.rooms);
+    put_numeric(out, 4, me, &[server, g.version, "i", "kov", "kov"], "");
+    pop_empty_trailing(out.bytes);
+    put_numeric(out, 5, me, &ISUPPORT, "are supported by this server");
+    lusers(out, me, &g.counts);
     motd(out, me, g.motd);
 }
 
 /// The `ISUPPORT` tokens, true to what the server does.
-fn isupport() -> [&'static str; 12] {
-    [
-        "CASEMAPPING=ascii",
-        "CHANTYPES=#&",
-        "CHANMODES=,k,,",
-        "PREFIX=(o)@",
-        "NICKLEN=24",
-        "CHANNELLEN=33",
-        "TOPICLEN=0",
-        "KICKLEN=400",
-        "AWAYLEN=200",
-        "MAXTARGETS=4",
-        "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:1,WHOIS:1",
-        "NETWORK=Sala",
-    ]
-}
+pub const ISUPPORT: [&str; 12] = [
+    "CASEMAPPING=ascii",
+    "CHANTYPES=#&",
+    "CHANMODES=,k,,",
+    "PREFIX=(ov)@+",
+    "NICKLEN=24",
+    "CHANNELLEN=33",
+    "TOPICLEN=0",
+    "KICKLEN=400",
+    "AWAYLEN=200",
+    "MAXTARGETS=4",
+    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:1,WHOIS:1",
+    "NETWORK=Sala",
+];
 
-/// 251/254/255: how many users and rooms.
-pub fn lusers(out: &mut Vec<u8>, me: &str, users: usize, rooms: usize) {
+/// 251–255, 265/266: how many users, registering connections and rooms.
+pub fn lusers(out: &mut Out<'_>, me: &str, c: &Counts) {
+    let (users, max) = (c.users.to_string(), c.max.to_string());
     put_numeric(
         out,
         251,
@@ -405,7 +467,11 @@ pub fn lusers(out: &mut Vec<u8>, me: &str, users: usize, rooms: usize) {
         &[],
         &format!("There are {users} users and 0 invisible on 1 servers"),
     );
-    put_numeric(out, 254, me, &[&rooms.to_string()], "channels formed");
+    if c.unknown > 0 {
+        let unknown = c.unknown.to_string();
+        put_numeric(out, 253, me, &[&unknown], "unknown connection(s)");
+    }
+    put_numeric(out, 254, me, &[&c.rooms.to_string()], "channels formed");
     put_numeric(
         out,
         255,
@@ -413,28 +479,39 @@ pub fn lusers(out: &mut Vec<u8>, me: &str, users: usize, rooms: usize) {
         &[],
         &format!("I have {users} clients and 0 servers"),
     );
+    let now = format!("Current local users {users}, max {max}");
+    put_numeric(out, 265, me, &[&users, &max], &now);
+    let now = format!("Current global users {users}, max {max}");
+    put_numeric(out, 266, me, &[&users, &max], &now);
 }
 
 /// 375/372/376: the message of the day.
-pub fn motd(out: &mut Vec<u8>, me: &str, text: &str) {
-    put_numeric(
-        out,
-        375,
-        me,
-        &[],
-        &format!("- {SERVER} Message of the day -"),
-    );
+pub fn motd(out: &mut Out<'_>, me: &str, text: &str) {
+    let title = format!("- {} Message of the day -", out.server);
+    put_numeric(out, 375, me, &[], &title);
     for line in text.lines() {
         put_numeric(out, 372, me, &[], &format!("- {line}"));
     }
     put_numeric(out, 376, me, &[], "End of /MOTD command.");
 }
 
-/// 353/366: the members of `room`, the owner marked `@`, in lines of bounded length.
-pub fn names(out: &mut Vec<u8>, me: &str, room: &str, owner: &str, nicks: &[&str]) {
+/// One member of a channel as `NAMES` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member<'a> {
+    pub nick: &'a str,
+    /// Its `user@host`, shown with `userhost-in-names`.
+    pub from: Source<'a>,
+    /// The room's owner: channel operator, `@`.
+    pub op: bool,
+}
+
+/// 353/366: the members of `room`, the owner marked `@`, in lines of
+/// bounded length; each as `nick!user@host` if `userhost` (the client asked
+/// for `userhost-in-names`).
+pub fn names(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], userhost: bool) {
     let chan = channel(room);
     let mut list = String::new();
-    for nick in nicks {
+    for m in members {
         if list.len() > 400 {
             put_numeric(out, 353, me, &["=", &chan], &list);
             list.clear();
@@ -442,15 +519,29 @@ pub fn names(out: &mut Vec<u8>, me: &str, room: &str, owner: &str, nicks: &[&str
         if !list.is_empty() {
             list.push(' ');
         }
-        if nick.eq_ignore_ascii_case(owner) {
+        if m.op {
             list.push('@');
         }
-        list.push_str(nick);
+        if userhost {
+            list.push_str(&mask(m.nick, &m.from));
+        } else {
+            list.push_str(m.nick);
+        }
     }
     if !list.is_empty() {
         put_numeric(out, 353, me, &["=", &chan], &list);
     }
     put_numeric(out, 366, me, &[&chan], "End of /NAMES list.");
+}
+
+/// Numerics like 324 and 221 end with a parameter, not a text: drop the
+/// empty trailing ` :` that [`put_numeric`] wrote.
+pub fn pop_empty_trailing(out: &mut Vec<u8>) {
+    if out.ends_with(b" :\r\n") {
+        let n = out.len();
+        out.truncate(n - 4);
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 /// The line that turns an IRC client away when the server is full.
@@ -473,6 +564,18 @@ mod tests {
         String::from_utf8(out.to_vec()).unwrap()
     }
 
+    /// An event as every IRC recipient gets it, from a user whose username is its nick.
+    fn shared(event: &Event<'_>) -> Option<Vec<u8>> {
+        let nick = source_nick(event).unwrap_or_default();
+        render_shared(
+            event,
+            &Source {
+                user: nick,
+                host: "sala",
+            },
+        )
+    }
+
     #[test]
     fn renders_room_events_with_user_prefixes() {
         let ev = Event::Msg {
@@ -481,7 +584,7 @@ mod tests {
             text: "hi :)",
         };
         assert_eq!(
-            text(&render_shared(&ev).unwrap()),
+            text(&shared(&ev).unwrap()),
             ":ana!ana@sala PRIVMSG #lobby :hi :)\r\n"
         );
         let ev = Event::Kicked {
@@ -491,17 +594,14 @@ mod tests {
             text: None,
         };
         assert_eq!(
-            text(&render_shared(&ev).unwrap()),
+            text(&shared(&ev).unwrap()),
             ":ana!ana@sala KICK #lobby bob :ana\r\n"
         );
         let ev = Event::Nick {
             old: "ana",
             new: "anna",
         };
-        assert_eq!(
-            text(&render_shared(&ev).unwrap()),
-            ":ana!ana@sala NICK :anna\r\n"
-        );
+        assert_eq!(text(&shared(&ev).unwrap()), ":ana!ana@sala NICK :anna\r\n");
         let mut out = Vec::new();
         render_for(
             &Event::Closed {
@@ -509,13 +609,13 @@ mod tests {
                 by: "ana",
             },
             "bob",
-            &mut out,
+            &mut Out::new("sala", &mut out),
         );
         assert_eq!(
             text(&out),
             ":ana!ana@sala KICK #lobby bob :ana deleted the room\r\n"
         );
-        assert!(render_shared(&Event::EndRooms).is_none());
+        assert!(shared(&Event::EndRooms).is_none());
     }
 
     #[test]
@@ -524,19 +624,19 @@ mod tests {
         let chan = |c: &str| Subject::Channel(c.to_string());
         let nick = |n: &str| Subject::Nick(n.to_string());
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::BadKey, "wrong key"),
             &chan("#vault"),
         );
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::NickTaken, "bob is taken"),
             &nick("bob"),
         );
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::BadPassword, "wrong password"),
             &nick("ana"),
@@ -546,7 +646,7 @@ mod tests {
             text: "hi".into(),
         };
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::NotMember, "not in"),
             &subject(&say),
@@ -567,32 +667,32 @@ mod tests {
         let subject = subject(&kick);
         let mut out = Vec::new();
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::NotOwner, "not yours"),
             &subject,
         );
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::NotMember, "you are not in lobby"),
             &subject,
         );
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::NoSuchUser, "there is no user dan"),
             &subject,
         );
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::NotMember, "dan is not in lobby")
                 .because(Reason::TargetNotMember),
             &subject,
         );
         refusal(
-            &mut out,
+            &mut Out::new("sala", &mut out),
             "ana",
             &Refusal::new(ErrCode::MissingArgument, "you cannot kick yourself")
                 .because(Reason::KickSelf),
@@ -613,14 +713,25 @@ mod tests {
         let mut out = Vec::new();
         let refused = Refusal::new(ErrCode::BadText, "the text holds U+001B")
             .because(Reason::Verb("PRIVMSG"));
-        refusal(&mut out, "ana", &refused, &Subject::Nothing);
+        refusal(
+            &mut Out::new("sala", &mut out),
+            "ana",
+            &refused,
+            &Subject::Nothing,
+        );
         assert_eq!(
             text(&out),
             ":sala 400 ana PRIVMSG :the text holds U+001B\r\n"
         );
         // An echoed word with a line breaker in it is made visible, not sent raw.
         let mut out = Vec::new();
-        put_numeric(&mut out, 421, "ana", &["FO\rO\u{0}"], "Unknown command");
+        put_numeric(
+            &mut Out::new("sala", &mut out),
+            421,
+            "ana",
+            &["FO\rO\u{0}"],
+            "Unknown command",
+        );
         assert_eq!(
             text(&out),
             ":sala 421 ana FO\u{fffd}O\u{fffd} :Unknown command\r\n"
@@ -630,7 +741,7 @@ mod tests {
             text: Some("old\r\nhistory\u{1b}"),
         };
         assert_eq!(
-            text(&render_shared(&quit).unwrap()),
+            text(&shared(&quit).unwrap()),
             ":ana!ana@sala QUIT :old\u{fffd}\u{fffd}history\u{fffd}\r\n"
         );
     }
@@ -638,15 +749,38 @@ mod tests {
     #[test]
     fn names_marks_the_owner_and_splits_long_lists() {
         let mut out = Vec::new();
-        names(&mut out, "me", "lobby", "ana", &["ana", "bob"]);
+        let member = |nick, op| Member {
+            nick,
+            from: Source {
+                user: nick,
+                host: "sala",
+            },
+            op,
+        };
+        names(
+            &mut Out::new("sala", &mut out),
+            "me",
+            "lobby",
+            &[member("ana", true), member("bob", false)],
+            false,
+        );
         assert_eq!(
             text(&out),
             ":sala 353 me = #lobby :@ana bob\r\n:sala 366 me #lobby :End of /NAMES list.\r\n"
         );
         let many: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
-        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let members: Vec<Member<'_>> = many
+            .iter()
+            .map(|nick| member(nick, nick == "user0"))
+            .collect();
         let mut out = Vec::new();
-        names(&mut out, "me", "big", "user0", &refs);
+        names(
+            &mut Out::new("sala", &mut out),
+            "me",
+            "big",
+            &members,
+            false,
+        );
         let lines = text(&out);
         assert!(
             lines.lines().all(|l| l.len() <= 510),
@@ -667,17 +801,26 @@ mod tests {
             version: "sala-0.1.0",
             created: "today",
             motd: "hello\nworld",
-            users: 3,
-            rooms: 1,
+            me: Source {
+                user: "ana",
+                host: "sala",
+            },
+            counts: Counts {
+                users: 3,
+                unknown: 0,
+                max: 3,
+                rooms: 1,
+            },
         };
-        welcome(&mut out, "ana", &g);
+        welcome(&mut Out::new("sala", &mut out), "ana", &g);
         let t = text(&out);
         for code in [
-            "001", "002", "003", "004", "005", "251", "254", "255", "375", "372", "376",
+            "001", "002", "003", "004", "005", "251", "254", "255", "265", "266", "375", "372",
+            "376",
         ] {
             assert!(t.contains(&format!(" {code} ana ")), "{code} in {t}");
         }
-        assert!(t.contains("PREFIX=(o)@"));
+        assert!(t.contains("PREFIX=(ov)@+"));
     }
 
     #[test]
@@ -689,7 +832,7 @@ mod tests {
             nick: "ana",
             text: text.trim_end(),
         };
-        let out = text_of(&render_shared(&ev).unwrap());
+        let out = text_of(&shared(&ev).unwrap());
         let lines: Vec<&str> = out.split_terminator("\r\n").collect();
         assert!(lines.len() >= 5, "{} lines", lines.len());
         let mut joined = String::new();
@@ -705,7 +848,7 @@ mod tests {
             nick: "ana",
             text: Some(&text),
         };
-        let out = render_shared(&quit).unwrap();
+        let out = shared(&quit).unwrap();
         assert!(out.len() <= MAX_IRC_LINE && out.ends_with(b"\r\n"));
         assert!(std::str::from_utf8(&out).is_ok());
     }

@@ -2,9 +2,8 @@
 //! from the chat state (who is where, who is away, who owns what) and these
 //! functions say them as numerics. Every IRC text of those answers is here.
 
-use super::SERVER;
 use super::parse::channel;
-use super::render::{put, put_numeric};
+use super::render::{Out, pop_empty_trailing, put_numeric};
 
 /// The message of the day IRC clients get after registering.
 pub const MOTD: &str = "Welcome to Sala: rooms are channels (/join #lobby).\n\
@@ -15,28 +14,30 @@ pub const MOTD: &str = "Welcome to Sala: rooms are channels (/join #lobby).\n\
 
 /// `CAP`: Sala offers no capabilities, so `LS` and `LIST` are empty and
 /// every `REQ` is refused.
-pub fn cap(out: &mut Vec<u8>, me: &str, sub: &str, arg: Option<&str>) {
+pub fn cap(out: &mut Out<'_>, me: &str, sub: &str, arg: Option<&str>) {
     match sub {
-        "LS" => put(out, SERVER, "CAP", &[me, "LS"], Some("")),
-        "LIST" => put(out, SERVER, "CAP", &[me, "LIST"], Some("")),
-        "REQ" => put(out, SERVER, "CAP", &[me, "NAK"], Some(arg.unwrap_or(""))),
+        "LS" => out.put("CAP", &[me, "LS"], Some("")),
+        "LIST" => out.put("CAP", &[me, "LIST"], Some("")),
+        "REQ" => out.put("CAP", &[me, "NAK"], Some(arg.unwrap_or(""))),
         "END" => {}
         _ => put_numeric(out, 410, me, &[sub], "Invalid CAP command"),
     }
 }
 
 /// The answer to a client's `PING token`.
-pub fn pong(out: &mut Vec<u8>, token: &str) {
-    put(out, SERVER, "PONG", &[SERVER], Some(token));
+pub fn pong(out: &mut Out<'_>, token: &str) {
+    let server = out.server;
+    out.put("PONG", &[server], Some(token));
 }
 
 /// The server's own `PING` to a quiet client.
-pub fn ping(out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("PING :{SERVER}\r\n").as_bytes());
+pub fn ping(out: &mut Out<'_>) {
+    let line = format!("PING :{}\r\n", out.server);
+    out.bytes.extend_from_slice(line.as_bytes());
 }
 
 /// The end of `NAMES` for a channel that does not exist (or none named).
-pub fn no_names(out: &mut Vec<u8>, me: &str, chan: &str) {
+pub fn no_names(out: &mut Out<'_>, me: &str, chan: &str) {
     put_numeric(out, 366, me, &[chan], "End of /NAMES list.");
 }
 
@@ -50,7 +51,8 @@ pub struct Seen<'a> {
 }
 
 /// `WHO mask`: 352 for each user found (`chan` is `*` for a nick), then 315.
-pub fn who(out: &mut Vec<u8>, me: &str, mask: &str, chan: &str, users: &[Seen<'_>]) {
+pub fn who(out: &mut Out<'_>, me: &str, mask: &str, chan: &str, users: &[Seen<'_>]) {
+    let server = out.server;
     for user in users {
         let nick = user.nick;
         let here = if user.away { "G" } else { "H" };
@@ -59,7 +61,7 @@ pub fn who(out: &mut Vec<u8>, me: &str, mask: &str, chan: &str, users: &[Seen<'_
             out,
             352,
             me,
-            &[chan, nick, SERVER, SERVER, nick, &format!("{here}{op}")],
+            &[chan, nick, server, server, nick, &format!("{here}{op}")],
             &format!("0 {nick}"),
         );
     }
@@ -80,9 +82,10 @@ pub struct Whois<'a> {
 }
 
 /// `WHOIS nick` of a user who is online: 311, 319, 312, 301, 330, then 318.
-pub fn whois(out: &mut Vec<u8>, me: &str, w: &Whois<'_>) {
+pub fn whois(out: &mut Out<'_>, me: &str, w: &Whois<'_>) {
     let nick = w.nick;
-    put_numeric(out, 311, me, &[nick, nick, SERVER, "*"], nick);
+    let server = out.server;
+    put_numeric(out, 311, me, &[nick, nick, server, "*"], nick);
     let chans: Vec<String> = w
         .rooms
         .iter()
@@ -92,7 +95,7 @@ pub fn whois(out: &mut Vec<u8>, me: &str, w: &Whois<'_>) {
         put_numeric(out, 319, me, &[nick], &chans.join(" "));
     }
     let door = if w.over_irc { "IRC" } else { "CHAT/1" };
-    put_numeric(out, 312, me, &[nick, SERVER], &format!("Sala, over {door}"));
+    put_numeric(out, 312, me, &[nick, server], &format!("Sala, over {door}"));
     if let Some(away) = w.away {
         put_numeric(out, 301, me, &[nick], away);
     }
@@ -103,23 +106,24 @@ pub fn whois(out: &mut Vec<u8>, me: &str, w: &Whois<'_>) {
 }
 
 /// `WHOIS nick` of nobody online: 401, then 318.
-pub fn whois_nobody(out: &mut Vec<u8>, me: &str, nick: &str) {
+pub fn whois_nobody(out: &mut Out<'_>, me: &str, nick: &str) {
     put_numeric(out, 401, me, &[nick], "No such nick/channel");
     put_numeric(out, 318, me, &[nick], "End of /WHOIS list.");
 }
 
 /// `ISON`: the nicks asked about that are online.
-pub fn ison(out: &mut Vec<u8>, me: &str, online: &[&str]) {
+pub fn ison(out: &mut Out<'_>, me: &str, online: &[&str]) {
     put_numeric(out, 303, me, &[], &online.join(" "));
 }
 
 /// `USERHOST`: each online nick asked about, and whether it is away.
-pub fn userhost(out: &mut Vec<u8>, me: &str, online: &[(&str, bool)]) {
+pub fn userhost(out: &mut Out<'_>, me: &str, online: &[(&str, bool)]) {
+    let server = out.server;
     let hosts: Vec<String> = online
         .iter()
         .map(|(nick, away)| {
             let mark = if *away { '-' } else { '+' };
-            format!("{nick}={mark}{nick}@{SERVER}")
+            format!("{nick}={mark}{nick}@{server}")
         })
         .collect();
     put_numeric(out, 302, me, &[], &hosts.join(" "));
@@ -127,13 +131,13 @@ pub fn userhost(out: &mut Vec<u8>, me: &str, online: &[(&str, bool)]) {
 
 /// `MODE #chan [change]`: a room's only mode is its key (`+k`), set when the
 /// room is created; the lists (`b`, `e`, `I`) are empty.
-pub fn channel_mode(out: &mut Vec<u8>, me: &str, room: &str, keyed: bool, change: Option<&str>) {
+pub fn channel_mode(out: &mut Out<'_>, me: &str, room: &str, keyed: bool, change: Option<&str>) {
     let chan = channel(room);
     match change.map(|c| c.trim_start_matches('+')) {
         None => {
             let modes = if keyed { "+k" } else { "+" };
             put_numeric(out, 324, me, &[&chan, modes], "");
-            pop_empty_trailing(out);
+            pop_empty_trailing(out.bytes);
         }
         Some("b") => put_numeric(out, 368, me, &[&chan], "End of channel ban list"),
         Some("e") => put_numeric(out, 349, me, &[&chan], "End of channel exception list"),
@@ -152,30 +156,30 @@ pub fn channel_mode(out: &mut Vec<u8>, me: &str, room: &str, keyed: bool, change
 }
 
 /// `MODE nick [change]`: only one's own, and only `i`, which changes nothing.
-pub fn user_mode(out: &mut Vec<u8>, me: &str, nick: &str, change: Option<&str>) {
+pub fn user_mode(out: &mut Out<'_>, me: &str, nick: &str, change: Option<&str>) {
     if !nick.eq_ignore_ascii_case(me) {
         put_numeric(out, 502, me, &[], "Cannot change mode for other users");
     } else if change.is_some_and(|c| c.trim_start_matches(['+', '-']) != "i") {
         put_numeric(out, 501, me, &[], "Unknown MODE flag");
     } else {
         put_numeric(out, 221, me, &["+"], "");
-        pop_empty_trailing(out);
+        pop_empty_trailing(out.bytes);
     }
 }
 
 /// `TOPIC #chan [text]`: Sala rooms have no topic.
-pub fn topic(out: &mut Vec<u8>, me: &str, room: &str, set: bool) {
+pub fn topic(out: &mut Out<'_>, me: &str, room: &str, set: bool) {
     let chan = channel(room);
     if set {
         let text = format!("{chan}: Sala rooms have no topic");
-        put(out, SERVER, "NOTICE", &[me], Some(&text));
+        out.put("NOTICE", &[me], Some(&text));
     } else {
         put_numeric(out, 331, me, &[&chan], "No topic is set");
     }
 }
 
 /// `AWAY [text]`: 305 when back, 306 when away.
-pub fn away(out: &mut Vec<u8>, me: &str, back: bool) {
+pub fn away(out: &mut Out<'_>, me: &str, back: bool) {
     if back {
         put_numeric(out, 305, me, &[], "You are no longer marked as being away");
     } else {
@@ -193,7 +197,7 @@ pub struct Listed<'a> {
 }
 
 /// `LIST`: 321, 322 for each room, 323.
-pub fn list(out: &mut Vec<u8>, me: &str, rooms: &[Listed<'_>]) {
+pub fn list(out: &mut Out<'_>, me: &str, rooms: &[Listed<'_>]) {
     put_numeric(out, 321, me, &["Channel"], "Users  Name");
     for r in rooms {
         let lock = if r.keyed { ", key needed" } else { "" };
@@ -209,18 +213,8 @@ pub fn list(out: &mut Vec<u8>, me: &str, rooms: &[Listed<'_>]) {
 }
 
 /// A server `NOTICE` to `me`.
-pub fn server_notice(out: &mut Vec<u8>, me: &str, text: &str) {
-    put(out, SERVER, "NOTICE", &[me], Some(text));
-}
-
-/// Numerics like 324 and 221 end with a parameter, not a text: drop the
-/// empty trailing ` :` that [`put_numeric`] wrote.
-fn pop_empty_trailing(out: &mut Vec<u8>) {
-    if out.ends_with(b" :\r\n") {
-        let n = out.len();
-        out.truncate(n - 4);
-        out.extend_from_slice(b"\r\n");
-    }
+pub fn server_notice(out: &mut Out<'_>, me: &str, text: &str) {
+    out.put("NOTICE", &[me], Some(text));
 }
 
 #[cfg(test)]
@@ -246,7 +240,13 @@ mod tests {
                 op: false,
             },
         ];
-        who(&mut out, "bob", "#lobby", "#lobby", &users);
+        who(
+            &mut Out::new("sala", &mut out),
+            "bob",
+            "#lobby",
+            "#lobby",
+            &users,
+        );
         assert_eq!(
             text(&out),
             ":sala 352 bob #lobby ana sala sala ana H@ :0 ana\r\n\
@@ -258,10 +258,16 @@ mod tests {
     #[test]
     fn modes_without_a_text_end_with_their_parameter() {
         let mut out = Vec::new();
-        channel_mode(&mut out, "ana", "vault", true, None);
-        user_mode(&mut out, "ana", "ANA", Some("+i"));
-        user_mode(&mut out, "ana", "bob", None);
-        channel_mode(&mut out, "ana", "vault", false, Some("+t"));
+        channel_mode(&mut Out::new("sala", &mut out), "ana", "vault", true, None);
+        user_mode(&mut Out::new("sala", &mut out), "ana", "ANA", Some("+i"));
+        user_mode(&mut Out::new("sala", &mut out), "ana", "bob", None);
+        channel_mode(
+            &mut Out::new("sala", &mut out),
+            "ana",
+            "vault",
+            false,
+            Some("+t"),
+        );
         assert_eq!(
             text(&out),
             ":sala 324 ana #vault +k\r\n:sala 221 ana +\r\n\
@@ -279,7 +285,7 @@ mod tests {
             owner: "ana",
             keyed: true,
         }];
-        list(&mut out, "bob", &rooms);
+        list(&mut Out::new("sala", &mut out), "bob", &rooms);
         assert_eq!(
             text(&out),
             ":sala 321 bob Channel :Users  Name\r\n\
