@@ -110,6 +110,166 @@ fn the_server_name_is_in_every_prefix_and_numeric() {
 }
 
 #[test]
+fn user_gives_the_username_and_realname_that_who_whois_and_prefixes_show() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let mut ana = Irc::connect(addr);
+    ana.nick = "ana".into();
+    ana.user = "anita".into();
+    ana.send("NICK ana");
+    ana.send("USER anita 0 * :Ana Maria");
+    ana.wait_for("376", |l| is_numeric(l, 376));
+    let mut bob = Irc::register(addr, "bob");
+    ana.join("#lobby");
+    bob.join("#lobby");
+    ana.expect(":bob!bob@sala JOIN #lobby");
+    bob.send("WHO ana");
+    bob.expect(":sala 352 bob * anita sala sala ana H :0 Ana Maria");
+    bob.expect(":sala 315 bob ana :End of /WHO list.");
+    bob.send("WHOIS ana");
+    bob.expect(":sala 311 bob ana anita sala * :Ana Maria");
+    bob.wait_for("318", |l| is_numeric(l, 318));
+    bob.send("USERHOST ana");
+    bob.expect(":sala 302 bob :ana=+anita@sala");
+    ana.send("PRIVMSG #lobby :hi");
+    bob.expect(":ana!anita@sala PRIVMSG #lobby :hi");
+    // An empty realname is refused; a username of nothing usable becomes the nick.
+    let mut c = Irc::connect(addr);
+    c.send("NICK carl");
+    c.send("USER carl * * :");
+    c.expect(":sala 461 * USER :Not enough parameters");
+    c.send("USER 😊😊 * * :Carl");
+    c.nick = "carl".into();
+    c.wait_for("376", |l| is_numeric(l, 376));
+    bob.send("WHOIS carl");
+    bob.expect(":sala 311 bob carl carl sala * :Carl");
+    bob.wait_for("318", |l| is_numeric(l, 318));
+    server.shutdown();
+}
+
+#[test]
+fn a_realname_that_is_not_utf8_still_registers_and_later_bad_lines_are_refused() {
+    let server = start_irc(|_| {});
+    let mut c = Irc::connect(irc_addr(&server));
+    c.send("NICK foo");
+    c.send_bytes(b"USER username * * :i\xe8rc\xe9\r\n");
+    c.nick = "foo".into();
+    c.wait_for("001", |l| is_numeric(l, 1));
+    c.wait_for("376", |l| is_numeric(l, 376));
+    c.send("WHOIS foo");
+    c.expect(":sala 311 foo foo username sala * :i\u{fffd}rc\u{fffd}");
+    c.wait_for("318", |l| is_numeric(l, 318));
+    c.send_bytes(b"PRIVMSG foo :\xff\r\n");
+    let p = parse(&c.next());
+    assert_eq!(p.command, "400", "{p:?}");
+    c.assert_silent();
+    server.shutdown();
+}
+
+#[test]
+fn ping_without_a_token_nick_to_oneself_oper_and_bare_cap() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let mut c = Irc::connect(addr);
+    c.send("PING");
+    c.expect(":sala 409 * :No origin specified");
+    c.send("CAP");
+    c.expect(":sala 461 * CAP :Not enough parameters");
+    let mut alice = Irc::register(addr, "alice");
+    let mut bob = Irc::register(addr, "bob");
+    alice.join("#lobby");
+    bob.join("#lobby");
+    alice.expect(":bob!bob@sala JOIN #lobby");
+    alice.refused("PING", 409);
+    // The same nick, exactly: nothing at all; another case: a rename everyone sees.
+    alice.send("NICK alice");
+    alice.assert_silent();
+    bob.assert_silent();
+    alice.send("NICK Alice");
+    alice.expect(":alice!alice@sala NICK :Alice");
+    bob.expect(":alice!alice@sala NICK :Alice");
+    alice.nick = "Alice".into();
+    bob.refused("NICK ALICE", 433);
+    // No operators: OPER is refused as by a server without operator blocks.
+    alice.refused("OPER admin secret", 491);
+    alice.refused("OPER admin", 461);
+    server.shutdown();
+}
+
+#[test]
+fn join_of_more_than_four_channels_gets_407_for_the_rest() {
+    let server = start_irc(|_| {});
+    let mut c = Irc::register(irc_addr(&server), "ana");
+    c.send("JOIN #a,#b,#c,#d,#e,#f");
+    for chan in ["#a", "#b", "#c", "#d"] {
+        c.joined(chan);
+    }
+    c.expect(":sala 407 ana #e :Too many targets: 4 at most in one command");
+    c.expect(":sala 407 ana #f :Too many targets: 4 at most in one command");
+    c.send("PRIVMSG #a,#b,#c,#d,#e :hi");
+    c.expect(":sala 407 ana #e :Too many targets: 4 at most in one command");
+    c.send("NOTICE #a,#b,#c,#d,#e :hi");
+    c.assert_silent();
+    server.shutdown();
+}
+
+#[test]
+fn who_takes_masks_and_lusers_counts_registering_connections_and_the_most_users() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let _carla = Client::login(server.local_addr(), "carla");
+    let mut ana = Irc::register(addr, "ana");
+    let _coolnick = Irc::register(addr, "coolNick");
+    let mut pending = Irc::connect(addr);
+    pending.send("NICK later");
+    pending.send("PING :sync");
+    pending.expect(":sala PONG sala :sync");
+    ana.send("WHO *");
+    let lines = ana.lines_until("315", |l| is_numeric(l, 315));
+    let nicks: Vec<String> = lines
+        .iter()
+        .filter(|l| is_numeric(l, 352))
+        .map(|l| parse(l).params[5].clone())
+        .collect();
+    // The registering connection is not listed.
+    assert_eq!(nicks, ["ana", "carla", "coolNick"], "{lines:#?}");
+    ana.send("WHO COOLNI*");
+    ana.expect(":sala 352 ana * coolNick sala sala coolNick H :0 coolNick the tester");
+    ana.expect(":sala 315 ana COOLNI* :End of /WHO list.");
+    ana.send("WHO #nowhere");
+    ana.expect(":sala 315 ana #nowhere :End of /WHO list.");
+    ana.send("LUSERS");
+    let p = ana.numeric(251);
+    assert_eq!(
+        p.params[1],
+        "There are 3 users and 0 invisible on 1 servers"
+    );
+    let p = ana.numeric(253);
+    assert_eq!(p.params[1], "1", "one connection still registering");
+    ana.numeric(254);
+    ana.numeric(255);
+    let p = ana.numeric(265);
+    assert_eq!(p.params[1..3], ["3", "3"]);
+    ana.numeric(266);
+    pending.send("QUIT");
+    pending.expect_prefix("ERROR ");
+    let mut coolnick = _coolnick;
+    coolnick.send("QUIT");
+    coolnick.expect_prefix("ERROR ");
+    ana.send("LUSERS");
+    let p = ana.numeric(251);
+    assert_eq!(
+        p.params[1],
+        "There are 2 users and 0 invisible on 1 servers"
+    );
+    ana.numeric(254);
+    ana.numeric(255);
+    let p = ana.numeric(265);
+    assert_eq!(p.params[1..3], ["2", "3"], "2 now, 3 at most");
+    server.shutdown();
+}
+
+#[test]
 fn cap_negotiation_holds_registration_until_cap_end() {
     let server = start_irc(|_| {});
     let mut c = Irc::connect(irc_addr(&server));
@@ -449,7 +609,7 @@ fn who_and_whois() {
     ana.join("#lobby");
     ana.send("WHO #lobby");
     ana.expect(":sala 352 ana #lobby carla sala sala carla H@ :0 carla");
-    ana.expect(":sala 352 ana #lobby ana sala sala ana H :0 ana");
+    ana.expect(":sala 352 ana #lobby ana sala sala ana H :0 ana the tester");
     ana.expect(":sala 315 ana #lobby :End of /WHO list.");
     ana.send("WHO carla");
     ana.expect(":sala 352 ana * carla sala sala carla H :0 carla");
@@ -462,7 +622,7 @@ fn who_and_whois() {
     ana.expect(":sala 312 ana carla sala :Sala, over CHAT/1");
     ana.expect(":sala 318 ana carla :End of /WHOIS list.");
     ana.send("WHOIS ana");
-    ana.expect(":sala 311 ana ana ana sala * :ana");
+    ana.expect(":sala 311 ana ana ana sala * :ana the tester");
     ana.expect(":sala 319 ana ana :#lobby");
     ana.expect(":sala 312 ana ana sala :Sala, over IRC");
     ana.expect(":sala 318 ana ana :End of /WHOIS list.");
@@ -590,7 +750,7 @@ fn away_ison_and_userhost() {
     bob.wait_for("318", |l| is_numeric(l, 318));
     ana.join("#lobby");
     bob.send("WHO #lobby");
-    bob.expect(":sala 352 bob #lobby ana sala sala ana G@ :0 ana");
+    bob.expect(":sala 352 bob #lobby ana sala sala ana G@ :0 ana the tester");
     bob.numeric(315);
     ana.send("AWAY");
     ana.expect(":sala 305 ana :You are no longer marked as being away");
@@ -760,7 +920,8 @@ fn mixed_room_sees_joins_messages_nicks_kicks_parts_and_quits_in_order() {
     bob.expect(&format!("{} KICK #lobby bob :behave", who("carlota")));
     // Part, rejoin, and quit of the IRC user.
     ana.send("PART #lobby :brb");
-    ana.expect(&format!("{} PART #lobby :brb", who("anna")));
+    // A new nick keeps the username given at registration.
+    ana.expect(":anna!ana@sala PART #lobby :brb");
     carla.expect("PART lobby anna brb");
     assert_eq!(ana.join("#lobby"), ["@carlota", "anna"]);
     assert_eq!(ana.history("#lobby").len(), 3);

@@ -7,7 +7,7 @@
 //! parsed line gives exactly one step; `PASS`, `CAP`, `NICK`, `USER`, `PING`,
 //! `PONG` and `QUIT` are taken, anything else is refused with 451. `NICK` is
 //! handed on (registration) once a valid `NICK` and a `USER` of four
-//! parameters arrived and no `CAP LS`/`CAP REQ` is open; `CAP END` closes one.
+//! parameters (the realname not empty) arrived and no `CAP LS`/`CAP REQ` is open; `CAP END` closes one.
 //! The nick handed on is the last valid one, with the last `PASS`'s password.
 
 use proptest::prelude::*;
@@ -235,7 +235,7 @@ proptest! {
     fn nick_and_user_register_after_any_junk(
         junk in prop::collection::vec(junk(), 0..30),
         nick in nick(),
-        real in "[^\r\n]{0,30}",
+        real in "[^\r\n]{1,30}",
     ) {
         let mut s = Session::new();
         // What the junk leaves: an open CAP negotiation, the last password.

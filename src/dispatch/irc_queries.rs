@@ -14,6 +14,8 @@ use std::time::Duration;
 impl Dispatcher {
     /// The burst that ends an IRC client's registration.
     pub(super) fn welcome_irc(&mut self, id: ConnId) {
+        self.irc_pending -= 1;
+        self.count_peak();
         let me = self.chat.nick(id).to_string();
         let mut out = Vec::new();
         let greeting = Greeting {
@@ -61,6 +63,12 @@ impl Dispatcher {
                 put_numeric(o, code, &me, &params, &text);
             }
             Query::Cap { sub, arg } => replies::cap(o, &me, &sub, arg.as_deref()),
+            Query::User { user, real } => {
+                if let Some(irc) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
+                    irc.user = user;
+                    irc.real = real;
+                }
+            }
             Query::Ping { token } => replies::pong(o, &token),
             Query::PingPeer => replies::ping(o),
             Query::LoginTimeout { limit } => self.registration_deadline(id, limit),
@@ -107,8 +115,27 @@ impl Dispatcher {
     /// a CHAT/1 user (whose username is its nick) or nobody.
     pub(super) fn username(&self, nick: &str) -> Option<&str> {
         let id = self.chat.find(nick)?;
-        let _ = self.clients.get(&id)?.irc.as_ref()?;
-        None
+        self.ident(id).map(|(user, _)| user)
+    }
+
+    /// The username and realname `USER` gave, of IRC client `id`.
+    fn ident(&self, id: ConnId) -> Option<(&str, &str)> {
+        let user = self.clients.get(&id)?.irc.as_ref()?;
+        (!user.user.is_empty()).then_some((user.user.as_str(), user.real.as_str()))
+    }
+
+    /// True if `nick` is exactly the nick IRC client `id` has already.
+    pub(super) fn is_irc_nick(&self, id: ConnId, nick: &str) -> bool {
+        self.clients
+            .get(&id)
+            .and_then(|c| c.irc.as_ref())
+            .is_some_and(|user| user.welcomed && self.chat.nick(id) == nick)
+    }
+
+    /// Notes how many users are registered now, for the most at once.
+    pub(super) fn count_peak(&mut self) {
+        let users = self.chat.user_count() - self.irc_pending;
+        self.peak_users = self.peak_users.max(users);
     }
 
     /// The members of `room` as `NAMES` shows them, the owner as operator.
@@ -130,9 +157,9 @@ impl Dispatcher {
     /// What `LUSERS` says.
     fn counts(&self) -> Counts {
         Counts {
-            users: self.chat.user_count(),
-            unknown: 0,
-            max: self.chat.user_count(),
+            users: self.chat.user_count() - self.irc_pending,
+            unknown: self.irc_pending,
+            max: self.peak_users,
             rooms: self.chat.rooms().count(),
         }
     }
@@ -152,22 +179,47 @@ impl Dispatcher {
         irc::names(o, me, &room.name, &self.members_of(room), false);
     }
 
-    /// The members of a channel, or the one user of a nick.
+    /// `WHO`: the members of a channel, or the users whose nick matches a
+    /// mask (`*` and `?`; `*` or `0` alone: everyone registered).
     fn who_irc(&self, o: &mut Out<'_>, me: &str, mask: &str) {
         let room = irc::room_of(mask).and_then(|r| self.chat.room(r));
         let (chan, ids): (String, Vec<ConnId>) = match room {
             Some(room) => (irc::channel(&room.name), room.members.clone()),
-            None => ("*".to_string(), self.chat.find(mask).into_iter().collect()),
+            None if mask.starts_with(['#', '&']) => ("*".to_string(), Vec::new()),
+            None => {
+                let all = mask == "0";
+                let found = self
+                    .chat
+                    .users()
+                    .filter(|&(id, u)| self.registered(id) && (all || irc::glob(mask, &u.nick)))
+                    .map(|(id, _)| id);
+                let mut found: Vec<ConnId> = found.collect();
+                found.sort_by_cached_key(|&id| self.chat.nick(id).to_ascii_lowercase());
+                ("*".to_string(), found)
+            }
         };
         let users: Vec<Seen<'_>> = ids
             .into_iter()
-            .map(|id| Seen {
-                nick: self.chat.nick(id),
-                away: self.away(id).is_some(),
-                op: room.is_some_and(|room| self.chat.owns(id, room)),
+            .map(|id| {
+                let nick = self.chat.nick(id);
+                let (user, real) = self.ident(id).unwrap_or((nick, nick));
+                Seen {
+                    nick,
+                    user,
+                    real,
+                    away: self.away(id).is_some(),
+                    op: room.is_some_and(|room| self.chat.owns(id, room)),
+                }
             })
             .collect();
         replies::who(o, me, mask, &chan, &users);
+    }
+
+    /// False for an IRC client still registering (its nick is a placeholder).
+    fn registered(&self, id: ConnId) -> bool {
+        self.clients
+            .get(&id)
+            .is_some_and(|c| c.irc.as_ref().is_none_or(|user| user.welcomed))
     }
 
     fn whois(&self, o: &mut Out<'_>, me: &str, nick: &str) {
@@ -184,8 +236,12 @@ impl Dispatcher {
                     .collect()
             })
             .unwrap_or_default();
+        let nick = self.chat.nick(id);
+        let (user_name, real) = self.ident(id).unwrap_or((nick, nick));
         let whois = Whois {
-            nick: self.chat.nick(id),
+            nick,
+            user: user_name,
+            real,
             rooms,
             over_irc: self.clients.get(&id).is_some_and(|c| c.irc.is_some()),
             away: self.away(id),
@@ -203,10 +259,14 @@ impl Dispatcher {
     }
 
     fn userhost(&self, o: &mut Out<'_>, me: &str, nicks: &[String]) {
-        let online: Vec<(&str, bool)> = nicks
+        let online: Vec<(&str, &str, bool)> = nicks
             .iter()
             .filter_map(|n| self.chat.find(n))
-            .map(|c| (self.chat.nick(c), self.away(c).is_some()))
+            .map(|c| {
+                let nick = self.chat.nick(c);
+                let user = self.ident(c).map_or(nick, |(user, _)| user);
+                (nick, user, self.away(c).is_some())
+            })
             .collect();
         replies::userhost(o, me, &online);
     }

@@ -137,6 +137,10 @@ struct IrcUser {
     welcomed: bool,
     /// The `AWAY` message, if set.
     away: Option<String>,
+    /// The username `USER` gave (empty until then).
+    user: String,
+    /// The realname `USER` gave.
+    real: String,
 }
 
 impl Client {
@@ -180,6 +184,10 @@ pub struct Dispatcher {
     irc_clients: usize,
     /// The server's name on IRC ([`Settings::server_name`]), shared by every [`Voice`].
     server: Arc<str>,
+    /// IRC connections still registering (not counted as users by `LUSERS`).
+    irc_pending: usize,
+    /// The most users registered at once (`LUSERS`).
+    peak_users: usize,
     /// When the dispatcher started, for the IRC welcome.
     started: String,
     /// Stops the whole server when the store fails; `None` in tests.
@@ -226,6 +234,8 @@ impl Dispatcher {
             waiting: HashMap::new(),
             broken: None,
             irc_clients: 0,
+            irc_pending: 0,
+            peak_users: 0,
             started: irc::clock(now_ms()),
             stopper: None,
         };
@@ -401,6 +411,8 @@ impl Dispatcher {
             }
         };
         let done = match command {
+            // IRC: a NICK to one's own nick, exactly, changes nothing and says nothing.
+            Command::Nick { nick, .. } if self.is_irc_nick(id, &nick) => Ok(()),
             Command::Nick { nick, password } => self.nick(id, &nick, password),
             Command::Register { password } => self.register(id, password),
             Command::Join { room, key } => self.join(id, &room, key.as_deref()),
@@ -457,8 +469,10 @@ impl Dispatcher {
         if door == Protocol::Irc {
             // IRC clients speak first (NICK, USER); they are greeted after.
             self.irc_clients += 1;
+            self.irc_pending += 1;
             return;
         }
+        self.count_peak();
         let mut welcome = Vec::new();
         let event = Event::Welcome {
             nick: &nick,
@@ -511,8 +525,17 @@ impl Dispatcher {
             Event::Nick { new, .. } => new,
             _ => nick,
         };
+        self.render_as(event, tone, self.username(now))
+    }
+
+    /// Renders `event` once for every protocol in use, from a user whose
+    /// username is `user` (`None`: its nick).
+    fn render_as(&self, event: &Event<'_>, tone: Tone, user: Option<&str>) -> Shared {
+        if self.irc_clients == 0 {
+            return Shared::new(event, tone, None);
+        }
         let from = irc::Source {
-            user: self.username(now).unwrap_or(nick),
+            user: user.unwrap_or(irc::source_nick(event).unwrap_or_default()),
             host: &self.server,
         };
         Shared::new(event, tone, Some(&from))
@@ -531,6 +554,7 @@ fn registering(command: &Command) -> bool {
             | Command::Quit { .. }
             | Command::Irc(
                 Query::Cap { .. }
+                    | Query::User { .. }
                     | Query::Ping { .. }
                     | Query::PingPeer
                     | Query::LoginTimeout { .. }

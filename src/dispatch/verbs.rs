@@ -411,6 +411,10 @@ impl Dispatcher {
         let Some(client) = self.clients.remove(&id) else {
             return;
         };
+        let irc = client.irc.as_ref();
+        if irc.is_some_and(|user| !user.welcomed) {
+            self.irc_pending -= 1;
+        }
         if let Some(departure) = self.chat.disconnect(id) {
             info!(
                 "conn {id} ({}) from {} left: {quit_text}",
@@ -419,10 +423,12 @@ impl Dispatcher {
             for left in &departure.left {
                 self.unroute(id, left);
             }
-            let line = self.render_said(&Event::Quit {
+            let quit = Event::Quit {
                 nick: &departure.nick,
                 text: Some(quit_text),
-            });
+            };
+            let user = irc.map(|user| user.user.as_str()).filter(|u| !u.is_empty());
+            let line = self.render_as(&quit, Tone::Said, user);
             self.send_many(&departure.peers, &line);
         }
         if client.irc.is_some() {

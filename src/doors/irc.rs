@@ -46,7 +46,14 @@ impl Speech for IrcSpeech {
         let Some(message) = irc::parse(&line) else {
             return;
         };
-        for step in self.session.steps(&message) {
+        let steps = self.session.steps(&message);
+        if let Some(who) = self.session.take_identity() {
+            out.push(Ok(Command::Irc(Query::User {
+                user: who.user,
+                real: who.real,
+            })));
+        }
+        for step in steps {
             match step {
                 Step::Send(command) => out.push(Ok(command)),
                 Step::Refuse(refusal) => out.push(Err(refusal)),
@@ -81,6 +88,12 @@ impl Speech for IrcSpeech {
     /// The dispatcher drops the client unless its registration is over.
     fn late(&mut self, limit: Duration) -> Quiet {
         Quiet::Send(Command::Irc(Query::LoginTimeout { limit }))
+    }
+
+    /// Registration lines are decoded lossily, so that a realname in
+    /// Latin-1 does not hold registration up; later lines must be UTF-8.
+    fn lossy(&self) -> bool {
+        !self.session.is_registered()
     }
 }
 

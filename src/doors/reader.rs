@@ -69,6 +69,12 @@ pub trait Speech: Send + 'static {
     /// The login deadline (`--login-timeout`, `limit` after `accept`) has
     /// passed and the peer has not logged in: what to do.
     fn late(&mut self, limit: Duration) -> Quiet;
+
+    /// Lines that are not UTF-8 are decoded lossily (U+FFFD) rather than
+    /// refused with `BAD_UTF8`; asked before each read is split.
+    fn lossy(&self) -> bool {
+        false
+    }
 }
 
 /// Admits a connection a line door accepted and starts its reader thread; a
@@ -329,6 +335,7 @@ impl<S: Speech> LineReader<S> {
     /// client sent `QUIT` (the dispatcher says BYE) or the dispatcher stopped.
     pub fn feed(&mut self, bytes: &[u8], inputs: &Sender<Input>) -> bool {
         let frames = &mut self.frames;
+        self.lines.set_lossy(self.speech.lossy());
         self.lines.feed(bytes, |f| frames.push(f));
         for frame in self.frames.drain(..) {
             self.bucket.take();

@@ -78,6 +78,12 @@ pub enum Query {
         sub: String,
         arg: Option<String>,
     },
+    /// What `USER` said (username, realname), handed over just before the
+    /// `NICK` that registers the client.
+    User {
+        user: String,
+        real: String,
+    },
     /// The client's `PING token`: answer `PONG`.
     Ping {
         token: String,

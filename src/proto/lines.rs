@@ -33,12 +33,21 @@ pub enum Frame {
 pub struct LineSplitter {
     partial: Vec<u8>,
     discarding: bool,
+    /// Lines that are not UTF-8 are decoded with U+FFFD for each bad
+    /// sequence, rather than reported as [`Frame::BadUtf8`].
+    lossy: bool,
 }
 
 impl LineSplitter {
     /// A splitter with nothing buffered.
     pub fn new() -> LineSplitter {
         LineSplitter::default()
+    }
+
+    /// From now on, decode lines that are not UTF-8 with U+FFFD for each bad
+    /// sequence (`true`), or report them as [`Frame::BadUtf8`] (`false`, the default).
+    pub fn set_lossy(&mut self, lossy: bool) {
+        self.lossy = lossy;
     }
 
     /// Feeds bytes as received; calls `frame` for each line or problem, in order.
@@ -96,6 +105,9 @@ impl LineSplitter {
         }
         match String::from_utf8(bytes) {
             Ok(s) => Some(Frame::Line(s)),
+            Err(e) if self.lossy => Some(Frame::Line(
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            )),
             Err(_) => Some(Frame::BadUtf8),
         }
     }
@@ -144,6 +156,21 @@ mod tests {
         let big = vec![b'a'; 5000];
         let frames = split(&[&big, &big, b"tail\nPING x\n"]);
         assert_eq!(frames, vec![Frame::TooLong, line("PING x")]);
+    }
+
+    #[test]
+    fn a_lossy_splitter_decodes_bad_utf8_with_replacement_characters() {
+        let mut s = LineSplitter::new();
+        s.set_lossy(true);
+        let mut out = Vec::new();
+        s.feed(b"USER u * * :i\xe8rc\xe9\r\nPING x\n", |f| out.push(f));
+        assert_eq!(
+            out,
+            vec![line("USER u * * :i\u{fffd}rc\u{fffd}"), line("PING x")]
+        );
+        s.set_lossy(false);
+        s.feed(b"\xff\n", |f| out.push(f));
+        assert_eq!(out[2], Frame::BadUtf8);
     }
 
     #[test]

@@ -55,18 +55,23 @@ pub fn who(nick: &str) -> String {
 
 /// A raw IRC client: a [`Lines`] of CRLF lines plus the steps of IRC.
 /// `nick` is `*` until the test sets the nick it registers.
-pub struct Irc(Lines<Tcp>);
+pub struct Irc {
+    lines: Lines<Tcp>,
+    /// The username it registered with (`USER`), which a new nick keeps;
+    /// empty until then: its nick is used.
+    pub user: String,
+}
 
 impl Deref for Irc {
     type Target = Lines<Tcp>;
     fn deref(&self) -> &Lines<Tcp> {
-        &self.0
+        &self.lines
     }
 }
 
 impl DerefMut for Irc {
     fn deref_mut(&mut self) -> &mut Lines<Tcp> {
-        &mut self.0
+        &mut self.lines
     }
 }
 
@@ -78,7 +83,10 @@ impl Irc {
 
     /// An IRC client on a connected socket; sends and reads nothing.
     pub fn over(stream: TcpStream) -> Irc {
-        Irc(Lines::new(Tcp::new(stream, Ending::Crlf), "*"))
+        Irc {
+            lines: Lines::new(Tcp::new(stream, Ending::Crlf), "*"),
+            user: String::new(),
+        }
     }
 
     /// Connects and registers as `nick` (NICK, USER), reading up to the end
@@ -91,6 +99,7 @@ impl Irc {
     pub fn register_over(stream: TcpStream, nick: &str) -> Irc {
         let mut c = Irc::over(stream);
         c.nick = nick.to_string();
+        c.user = nick.to_string();
         c.send(&format!("NICK {nick}"));
         c.send(&format!("USER {nick} 0 * :{nick} the tester"));
         c.wait_for("001", |l| is_numeric(l, 1));
@@ -113,7 +122,7 @@ impl Irc {
                 Instant::now() < deadline,
                 "{}: gave up waiting for {what}; last lines: {:#?}",
                 self.nick,
-                self.0.recent
+                self.lines.recent
             );
         }
     }
@@ -171,7 +180,12 @@ impl Irc {
 
     /// Reads the JOIN echo and the NAMES reply of a join; returns the names.
     pub fn joined(&mut self, chan: &str) -> Vec<String> {
-        let me = who(&self.nick);
+        let user = if self.user.is_empty() {
+            &self.nick
+        } else {
+            &self.user
+        };
+        let me = format!(":{}!{user}@sala", self.nick);
         self.expect(&format!("{me} JOIN {chan}"));
         let mut names = Vec::new();
         loop {

@@ -20,9 +20,9 @@ pub mod replies;
 pub mod session;
 
 pub use crate::proto::command::Query;
-pub use parse::{Message, channel, is_valid_server_name, parse, room_of};
+pub use parse::{Message, channel, glob, is_valid_server_name, parse, room_of};
 pub use render::*;
-pub use session::{Session, Step};
+pub use session::{Identity, Session, Step};
 
 /// Most targets of one `PRIVMSG`/`NOTICE`/`JOIN`/`PART` (ISUPPORT `TARGMAX`).
 pub const MAX_TARGETS: usize = 4;

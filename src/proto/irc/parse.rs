@@ -61,6 +61,31 @@ pub fn is_valid_server_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
+/// True if `name` matches `mask`, where `*` stands for any run of
+/// characters and `?` for one, in any ASCII case (`WHO`, `LIST`).
+pub fn glob(mask: &str, name: &str) -> bool {
+    let (m, n): (Vec<char>, Vec<char>) = (mask.chars().collect(), name.chars().collect());
+    // Backtracking over the last `*` only: linear enough for nicks and channels.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < m.len() && (m[i] == '?' || m[i].eq_ignore_ascii_case(&n[j])) {
+            i += 1;
+            j += 1;
+        } else if i < m.len() && m[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    m[i..].iter().all(|&c| c == '*')
+}
+
 /// The channel of room `room`.
 pub fn channel(room: &str) -> String {
     format!("#{room}")
@@ -76,6 +101,29 @@ pub fn room_of(chan: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glob_matches_stars_and_question_marks_in_any_case() {
+        for (mask, name) in [
+            ("*", "ana"),
+            ("coolni*", "coolNick"),
+            ("*an1", "#chan1"),
+            ("#c*n2", "#chan2"),
+            ("a?a", "ANA"),
+            ("*a*a*", "banana"),
+            ("ana", "Ana"),
+        ] {
+            assert!(glob(mask, name), "{mask} matches {name}");
+        }
+        for (mask, name) in [
+            ("coolni*", "cool"),
+            ("*an3", "#chan1"),
+            ("a?", "a"),
+            ("", "a"),
+        ] {
+            assert!(!glob(mask, name), "{mask} does not match {name}");
+        }
+    }
 
     #[test]
     fn parses_prefix_tags_trailing_and_odd_spacing() {

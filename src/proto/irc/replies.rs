@@ -45,6 +45,8 @@ pub fn no_names(out: &mut Out<'_>, me: &str, chan: &str) {
 #[derive(Debug, Clone, Copy)]
 pub struct Seen<'a> {
     pub nick: &'a str,
+    pub user: &'a str,
+    pub real: &'a str,
     pub away: bool,
     /// Owner of the channel asked about.
     pub op: bool,
@@ -61,8 +63,15 @@ pub fn who(out: &mut Out<'_>, me: &str, mask: &str, chan: &str, users: &[Seen<'_
             out,
             352,
             me,
-            &[chan, nick, server, server, nick, &format!("{here}{op}")],
-            &format!("0 {nick}"),
+            &[
+                chan,
+                user.user,
+                server,
+                server,
+                nick,
+                &format!("{here}{op}"),
+            ],
+            &format!("0 {}", user.real),
         );
     }
     put_numeric(out, 315, me, &[mask], "End of /WHO list.");
@@ -72,6 +81,8 @@ pub fn who(out: &mut Out<'_>, me: &str, mask: &str, chan: &str, users: &[Seen<'_
 #[derive(Debug, Clone)]
 pub struct Whois<'a> {
     pub nick: &'a str,
+    pub user: &'a str,
+    pub real: &'a str,
     /// The rooms joined, each with whether the user owns it.
     pub rooms: Vec<(&'a str, bool)>,
     /// Connected over IRC (else CHAT/1).
@@ -85,7 +96,7 @@ pub struct Whois<'a> {
 pub fn whois(out: &mut Out<'_>, me: &str, w: &Whois<'_>) {
     let nick = w.nick;
     let server = out.server;
-    put_numeric(out, 311, me, &[nick, nick, server, "*"], nick);
+    put_numeric(out, 311, me, &[nick, w.user, server, "*"], w.real);
     let chans: Vec<String> = w
         .rooms
         .iter()
@@ -116,14 +127,14 @@ pub fn ison(out: &mut Out<'_>, me: &str, online: &[&str]) {
     put_numeric(out, 303, me, &[], &online.join(" "));
 }
 
-/// `USERHOST`: each online nick asked about, and whether it is away.
-pub fn userhost(out: &mut Out<'_>, me: &str, online: &[(&str, bool)]) {
+/// `USERHOST`: each online nick asked about, its username, and whether it is away.
+pub fn userhost(out: &mut Out<'_>, me: &str, online: &[(&str, &str, bool)]) {
     let server = out.server;
     let hosts: Vec<String> = online
         .iter()
-        .map(|(nick, away)| {
+        .map(|(nick, user, away)| {
             let mark = if *away { '-' } else { '+' };
-            format!("{nick}={mark}{nick}@{server}")
+            format!("{nick}={mark}{user}@{server}")
         })
         .collect();
     put_numeric(out, 302, me, &[], &hosts.join(" "));
@@ -231,11 +242,15 @@ mod tests {
         let users = [
             Seen {
                 nick: "ana",
+                user: "ana",
+                real: "Ana A",
                 away: false,
                 op: true,
             },
             Seen {
                 nick: "bob",
+                user: "bobby",
+                real: "bob",
                 away: true,
                 op: false,
             },
@@ -249,8 +264,8 @@ mod tests {
         );
         assert_eq!(
             text(&out),
-            ":sala 352 bob #lobby ana sala sala ana H@ :0 ana\r\n\
-             :sala 352 bob #lobby bob sala sala bob G :0 bob\r\n\
+            ":sala 352 bob #lobby ana sala sala ana H@ :0 Ana A\r\n\
+             :sala 352 bob #lobby bobby sala sala bob G :0 bob\r\n\
              :sala 315 bob #lobby :End of /WHO list.\r\n"
         );
     }

@@ -6,6 +6,7 @@ use super::parse::{Message, room_of};
 use crate::proto::command::{Command, Query, check_nick};
 use crate::proto::refusal::{Reason, Refusal};
 use crate::proto::text;
+use crate::proto::lines::clip;
 
 /// What a client line asks for, as the reader hands it on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +22,30 @@ pub enum Step {
     Refuse(Refusal),
 }
 
+/// Who a client says it is in `USER`: shown by `WHO`, `WHOIS` and in its
+/// `nick!user@host` prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The username: at most [`USERLEN`] of `A-Z a-z 0-9 - _ .` from what
+    /// was sent (the nick if nothing of it is left).
+    pub user: String,
+    /// The realname, at most [`REALLEN`] bytes.
+    pub real: String,
+}
+
+/// Longest username kept.
+pub const USERLEN: usize = 10;
+/// Longest realname kept, in bytes.
+pub const REALLEN: usize = 100;
+
 /// The registration state one IRC connection keeps in its reader thread:
 /// `NICK` goes to the dispatcher only once `USER` came and `CAP` ended.
 #[derive(Debug, Default)]
 pub struct Session {
     nick: Option<String>,
     password: Option<String>,
-    user: bool,
+    /// What `USER` said; handed over with the registration ([`Session::take_identity`]).
+    user: Option<Identity>,
     capping: bool,
     /// `NICK` was handed on: from now on every line goes to the dispatcher.
     registered: bool,
@@ -76,11 +94,27 @@ impl Session {
         Session::default()
     }
 
+    /// True once `NICK` was handed on: registration is under way or done.
+    pub fn is_registered(&self) -> bool {
+        self.registered
+    }
+
+    /// What `USER` said, once, after the line whose steps registered the
+    /// client: the door hands it to the dispatcher before those steps.
+    pub fn take_identity(&mut self) -> Option<Identity> {
+        if self.registered {
+            self.user.take()
+        } else {
+            None
+        }
+    }
+
     /// Turns one parsed line into what to hand on, in order.
     pub fn steps(&mut self, msg: &Message<'_>) -> Vec<Step> {
         let p = &msg.params;
         let cmd = msg.command.as_str();
         match cmd {
+            "CAP" if p.is_empty() => vec![need_more(cmd)],
             "CAP" => {
                 let sub = p.first().map_or(String::new(), |s| s.to_ascii_uppercase());
                 match sub.as_str() {
@@ -102,10 +136,14 @@ impl Session {
                 vec![numeric(462, &[], "You may not reregister")]
             }
             "USER" => {
-                if p.len() < 4 {
+                // An empty realname is refused too (modern IRC, ERR_NEEDMOREPARAMS).
+                if p.len() < 4 || p[3].is_empty() {
                     return vec![need_more("USER")];
                 }
-                self.user = true;
+                self.user = Some(Identity {
+                    user: own(p[0]),
+                    real: own(clip(p[3], REALLEN)),
+                });
                 self.try_register()
             }
             "NICK" => {
@@ -125,6 +163,7 @@ impl Session {
                 self.try_register()
             }
             "PONG" => vec![Step::Alive],
+            "PING" if p.is_empty() => vec![numeric(409, &[], "No origin specified")],
             "PING" => match checked("PING", p.first()) {
                 Ok(token) => vec![Step::Send(Command::Irc(Query::Ping {
                     token: token.unwrap_or_default(),
@@ -142,12 +181,15 @@ impl Session {
 
     /// Hands `NICK` on once everything it waits for is there.
     fn try_register(&mut self) -> Vec<Step> {
-        if self.registered || self.capping || !self.user {
+        if self.registered || self.capping || self.user.is_none() {
             return vec![Step::Nothing];
         }
         let Some(nick) = self.nick.take() else {
             return vec![Step::Nothing];
         };
+        if let Some(identity) = self.user.as_mut() {
+            identity.user = username(&identity.user, &nick);
+        }
         self.registered = true;
         vec![Step::Send(Command::Nick {
             nick,
@@ -175,6 +217,7 @@ impl Session {
                         }),
                         None => numeric(403, &[chan], "No such channel"),
                     })
+                    .chain(beyond(chans))
                     .collect()
             }
             "PART" => {
@@ -195,6 +238,7 @@ impl Session {
                         }),
                         None => numeric(403, &[chan], "No such channel"),
                     })
+                    .chain(beyond(chans))
                     .collect()
             }
             "PRIVMSG" | "NOTICE" => {
@@ -234,6 +278,7 @@ impl Session {
                         }
                         step => Some(step),
                     })
+                    .chain(beyond(targets).filter(|_| !notice))
                     .collect()
             }
             "KICK" => {
@@ -303,6 +348,9 @@ impl Session {
                     None => vec![numeric(403, &[chan], "No such channel")],
                 }
             }
+            // No operator blocks: every OPER is refused as by a server without any.
+            "OPER" if p.len() < 2 => vec![need_more(cmd)],
+            "OPER" => vec![numeric(491, &[], "No O-lines for your host")],
             "LUSERS" => query(Query::Lusers),
             "MOTD" => query(Query::Motd),
             "AWAY" => match checked("AWAY", p.first()) {
@@ -328,6 +376,25 @@ impl Session {
             _ => vec![numeric(421, &[cmd], "Unknown command")],
         }
     }
+}
+
+/// 407 for each target past the first [`MAX_TARGETS`] of a list (ISUPPORT `TARGMAX`).
+fn beyond(targets: &str) -> impl Iterator<Item = Step> + '_ {
+    targets
+        .split(',')
+        .skip(MAX_TARGETS)
+        .map(|t| numeric(407, &[t], "Too many targets: 4 at most in one command"))
+}
+
+/// The username kept of what `USER` sent: at most [`USERLEN`] of
+/// `A-Z a-z 0-9 - _ .`, or `nick` if none of it is.
+fn username(sent: &str, nick: &str) -> String {
+    let kept: String = sent
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(USERLEN)
+        .collect();
+    if kept.is_empty() { own(nick) } else { kept }
 }
 
 /// One target of `PRIVMSG`/`NOTICE`: a channel, `$*` (everyone) or a nick.
@@ -394,6 +461,33 @@ mod tests {
                 password: None
             })]
         );
+    }
+
+    #[test]
+    fn user_is_kept_and_handed_over_once_with_the_registration() {
+        let mut s = Session::new();
+        assert_eq!(steps(&mut s, "USER ana 0 * :"), vec![need_more("USER")]);
+        assert_eq!(
+            steps(&mut s, "USER a~n.a_b-c!defghijk 0 * :Ana A"),
+            vec![Step::Nothing]
+        );
+        assert_eq!(s.take_identity(), None, "not before registration");
+        assert!(matches!(
+            &steps(&mut s, "NICK ana")[..],
+            [Step::Send(Command::Nick { .. })]
+        ));
+        let who = s
+            .take_identity()
+            .expect("the identity, with the registration");
+        assert_eq!(
+            (who.user.as_str(), who.real.as_str()),
+            ("an.a_b-cde", "Ana A")
+        );
+        assert_eq!(s.take_identity(), None, "once");
+        let mut s = Session::new();
+        steps(&mut s, "NICK bob");
+        steps(&mut s, "USER 😊 0 * :Bob");
+        assert_eq!(s.take_identity().map(|w| w.user), Some("bob".to_string()));
     }
 
     #[test]
@@ -534,6 +628,10 @@ mod tests {
             ("PRIVMSG #a :", 412),
             ("FROB x", 421),
             ("USER a b c d", 462),
+            ("PING", 409),
+            ("CAP", 461),
+            ("OPER x", 461),
+            ("OPER x y", 491),
         ] {
             let got = steps(&mut s, line);
             let Some(Step::Send(Command::Irc(Query::Numeric { code: c, .. }))) = got.first() else {
