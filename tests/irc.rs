@@ -277,14 +277,16 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.send("PASS ignored");
     c.send("NICK ana");
     c.send("USER ana 0 * :Ana");
-    c.expect(":sala CAP * LS :");
+    c.expect(":sala CAP * LS :cap-notify multi-prefix userhost-in-names");
     // No welcome while CAP is open: a PING is answered first.
     c.send("PING early");
     c.expect(":sala PONG sala :early");
+    c.send("CAP REQ :multi-prefix foo");
+    c.expect(":sala CAP * NAK :multi-prefix foo");
     c.send("CAP REQ :multi-prefix");
-    c.expect(":sala CAP * NAK :multi-prefix");
+    c.expect(":sala CAP * ACK :multi-prefix");
     c.send("CAP LIST");
-    c.expect(":sala CAP * LIST :");
+    c.expect(":sala CAP * LIST :cap-notify multi-prefix");
     c.send("CAP END");
     c.nick = "ana".into();
     c.numeric(1);
@@ -292,8 +294,19 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.assert_silent();
     // CAP after registration is answered with the nick, and changes nothing.
     c.send("CAP LS");
-    c.expect(":sala CAP ana LS :");
+    c.expect(":sala CAP ana LS :cap-notify multi-prefix userhost-in-names");
     c.refused("CAP FROB", 410);
+    // userhost-in-names: NAMES lists nick!user@host.
+    c.send("CAP REQ :userhost-in-names");
+    c.expect(":sala CAP ana ACK :userhost-in-names");
+    c.send("JOIN #lobby");
+    c.expect(":ana!ana@sala JOIN #lobby");
+    c.expect(":sala 353 ana = #lobby :@ana!ana@sala");
+    c.numeric(366);
+    c.send("CAP REQ :-userhost-in-names");
+    c.expect(":sala CAP ana ACK :-userhost-in-names");
+    c.send("NAMES #lobby");
+    c.expect(":sala 353 ana = #lobby :@ana");
     server.shutdown();
 }
 

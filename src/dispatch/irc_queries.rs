@@ -7,7 +7,9 @@ use super::{Dispatcher, no_room};
 use crate::chat::ConnId;
 use crate::chat::Room;
 use crate::proto::irc::replies::{self, Listed, MOTD, Seen, Whois};
-use crate::proto::irc::{self, Counts, Greeting, Member, Out, Query, Source, put_numeric};
+use crate::proto::irc::{
+    self, Cap, Caps, Counts, Greeting, Member, Out, Query, Source, caps, put_numeric,
+};
 use crate::proto::refusal::{ErrCode, Refusal};
 use std::time::Duration;
 
@@ -44,7 +46,7 @@ impl Dispatcher {
 
     /// One arm per IRC-only request; each answers the asker alone.
     pub(super) fn irc(&mut self, id: ConnId, query: Query) -> Result<(), Refusal> {
-        let Voice::Irc { me, server } = self.voice(id) else {
+        let Voice::Irc { me, server, caps } = self.voice(id) else {
             return Err(Refusal::new(
                 ErrCode::UnknownCommand,
                 "not an IRC connection",
@@ -62,7 +64,7 @@ impl Dispatcher {
                 let params: Vec<&str> = params.iter().map(String::as_str).collect();
                 put_numeric(o, code, &me, &params, &text);
             }
-            Query::Cap { sub, arg } => replies::cap(o, &me, &sub, arg.as_deref()),
+            Query::Cap { sub, arg } => self.cap(id, o, &me, &sub, arg.as_deref()),
             Query::User { user, real } => {
                 if let Some(irc) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
                     irc.user = user;
@@ -72,7 +74,7 @@ impl Dispatcher {
             Query::Ping { token } => replies::pong(o, &token),
             Query::PingPeer => replies::ping(o),
             Query::LoginTimeout { limit } => self.registration_deadline(id, limit),
-            Query::Names { room } => self.names(o, &me, room.as_deref()),
+            Query::Names { room } => self.names(o, &me, room.as_deref(), caps),
             Query::Who { mask } => self.who_irc(o, &me, &mask),
             Query::Whois { nick } => self.whois(o, &me, &nick),
             Query::Ison { nicks } => self.ison(o, &me, &nicks),
@@ -169,14 +171,45 @@ impl Dispatcher {
         self.clients.get(&id)?.irc.as_ref()?.away.as_deref()
     }
 
-    fn names(&self, o: &mut Out<'_>, me: &str, room: Option<&str>) {
+    /// `CAP LS`, `LIST`, `REQ` (taken whole or refused whole) and `END`.
+    fn cap(&mut self, id: ConnId, o: &mut Out<'_>, me: &str, sub: &str, arg: Option<&str>) {
+        let Some(user) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) else {
+            return;
+        };
+        match sub {
+            "LS" => {
+                let v302 = arg.and_then(|v| v.parse::<u32>().ok()) >= Some(302);
+                if v302 {
+                    // A 302 client gets cap-notify without asking.
+                    user.caps.add(Cap::CapNotify);
+                }
+                replies::cap(o, me, "LS", &caps::offered(v302));
+            }
+            "LIST" => replies::cap(o, me, "LIST", &user.caps.names()),
+            "REQ" => {
+                let asked = arg.unwrap_or_default();
+                match user.caps.request(asked) {
+                    Some(caps) => {
+                        user.caps = caps;
+                        replies::cap(o, me, "ACK", asked);
+                    }
+                    None => replies::cap(o, me, "NAK", asked),
+                }
+            }
+            "END" => {}
+            _ => replies::cap_unknown(o, me, sub),
+        }
+    }
+
+    fn names(&self, o: &mut Out<'_>, me: &str, room: Option<&str>, caps: Caps) {
         let Some(room) = room
             .and_then(|r| irc::room_of(r))
             .and_then(|r| self.chat.room(r))
         else {
             return replies::no_names(o, me, room.unwrap_or("*"));
         };
-        irc::names(o, me, &room.name, &self.members_of(room), false);
+        let userhost = caps.has(Cap::UserhostInNames);
+        irc::names(o, me, &room.name, &self.members_of(room), userhost);
     }
 
     /// `WHO`: the members of a channel, or the users whose nick matches a

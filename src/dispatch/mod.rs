@@ -141,6 +141,8 @@ struct IrcUser {
     user: String,
     /// The realname `USER` gave.
     real: String,
+    /// The IRCv3 capabilities it enabled.
+    caps: irc::Caps,
 }
 
 impl Client {
@@ -501,10 +503,12 @@ impl Dispatcher {
             Some(user) if user.welcomed => Voice::Irc {
                 me: self.chat.nick(id).to_string(),
                 server: Arc::clone(&self.server),
+                caps: user.caps,
             },
-            Some(_) => Voice::Irc {
+            Some(user) => Voice::Irc {
                 me: "*".into(),
                 server: Arc::clone(&self.server),
+                caps: user.caps,
             },
         }
     }

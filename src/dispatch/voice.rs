@@ -7,7 +7,7 @@
 use crate::ids::{ConnId, Protocol};
 use crate::net::outbox::{Bytes, Outbox};
 use crate::proto::chat1::{self, Event};
-use crate::proto::irc::{self, Member, Out, Source, Subject};
+use crate::proto::irc::{self, Cap, Caps, Member, Out, Source, Subject};
 use crate::proto::refusal::Refusal;
 use crate::store::Entry;
 use std::sync::Arc;
@@ -27,7 +27,12 @@ pub(super) enum Voice {
     Chat1,
     /// IRC lines to the nick `me` (`*` before registration ends), from the
     /// server called `server`.
-    Irc { me: String, server: Arc<str> },
+    Irc {
+        me: String,
+        server: Arc<str>,
+        /// The IRCv3 capabilities the client enabled.
+        caps: Caps,
+    },
 }
 
 impl Voice {
@@ -35,7 +40,7 @@ impl Voice {
     pub(super) fn event(&self, event: &Event<'_>, out: &mut Vec<u8>) {
         match self {
             Voice::Chat1 => chat1::encode_into(event, out),
-            Voice::Irc { me, server } => irc::render_for(event, me, &mut Out::new(server, out)),
+            Voice::Irc { me, server, .. } => irc::render_for(event, me, &mut Out::new(server, out)),
         }
     }
 
@@ -50,7 +55,7 @@ impl Voice {
                 },
                 out,
             ),
-            Voice::Irc { me, server } => {
+            Voice::Irc { me, server, .. } => {
                 irc::refusal(&mut Out::new(server, out), me, refusal, subject);
             }
         }
@@ -63,8 +68,9 @@ impl Voice {
                 let nicks: Vec<&str> = members.iter().map(|m| m.nick).collect();
                 chat1::encode_members(room, &nicks, out);
             }
-            Voice::Irc { me, server } => {
-                irc::names(&mut Out::new(server, out), me, room, members, false);
+            Voice::Irc { me, server, caps } => {
+                let userhost = caps.has(Cap::UserhostInNames);
+                irc::names(&mut Out::new(server, out), me, room, members, userhost);
             }
         }
     }
@@ -105,7 +111,7 @@ impl Voice {
                 },
                 out,
             ),
-            Voice::Irc { me, server } => irc::replies::server_notice(
+            Voice::Irc { me, server, .. } => irc::replies::server_notice(
                 &mut Out::new(server, out),
                 me,
                 &format!("{account} is offline: your message waits for their next login"),
@@ -115,7 +121,7 @@ impl Voice {
 
     /// Appends IRC's "is away" (301) after a message to `nick`; CHAT/1 has no such line.
     pub(super) fn away(&self, nick: &str, away: &str, out: &mut Vec<u8>) {
-        if let Voice::Irc { me, server } = self {
+        if let Voice::Irc { me, server, .. } = self {
             irc::put_numeric(&mut Out::new(server, out), 301, me, &[nick], away);
         }
     }

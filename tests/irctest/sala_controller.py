@@ -11,7 +11,7 @@ from typing import Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
-from irctest.specifications import Capabilities, OptionalBehaviors  # noqa: F401
+from irctest.specifications import Capabilities, OptionalBehaviors
 
 SERVER_BIN = os.environ.get("IRCTEST_SERVER_BIN", "server")
 
@@ -20,8 +20,10 @@ class SalaController(BaseServerController, DirectoryBasedController):
     software_name = "Sala"
     supported_sasl_mechanisms: Set[str] = set()
     supports_sts = False
-    capabilities = frozenset()
-    optional_behaviors = frozenset()
+    # Offered in CAP LS (src/proto/irc/caps.rs); cap-notify and
+    # userhost-in-names have no entry in irctest's list.
+    capabilities = frozenset([Capabilities.MULTI_PREFIX])
+    optional_behaviors = frozenset([OptionalBehaviors.CAP_REQ_MINUS])
     extban_mute_char: Optional[str] = None
     # Sala answers every command in order (one dispatcher thread).
     sync_sleep_time = 0.0

@@ -8,18 +8,21 @@
 //! mapping table is in `docs/irc.md`.
 //!
 //! - [`parse`](mod@parse): a client line into a [`Message`];
+//! - [`caps`]: the IRCv3 capabilities offered, and a client's enabled set;
 //! - [`session`]: registration, and IRC commands into [`Command`](crate::proto::command::Command)s;
 //! - [`render`]: events, numerics and refusals as IRC lines;
 //! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...).
 //!
 //! Every IRC string lives in this folder.
 
+pub mod caps;
 pub mod parse;
 pub mod render;
 pub mod replies;
 pub mod session;
 
 pub use crate::proto::command::Query;
+pub use caps::{Cap, Caps};
 pub use parse::{Message, channel, glob, is_valid_server_name, parse, room_of};
 pub use render::*;
 pub use session::{Identity, Session, Step};

@@ -12,16 +12,14 @@ pub const MOTD: &str = "Welcome to Sala: rooms are channels (/join #lobby).\n\
 /quote HISTORY #room [before-unix-ms] pages back through a room's history.\n\
 /quote DELETE #room deletes a room you own.";
 
-/// `CAP`: Sala offers no capabilities, so `LS` and `LIST` are empty and
-/// every `REQ` is refused.
-pub fn cap(out: &mut Out<'_>, me: &str, sub: &str, arg: Option<&str>) {
-    match sub {
-        "LS" => out.put("CAP", &[me, "LS"], Some("")),
-        "LIST" => out.put("CAP", &[me, "LIST"], Some("")),
-        "REQ" => out.put("CAP", &[me, "NAK"], Some(arg.unwrap_or(""))),
-        "END" => {}
-        _ => put_numeric(out, 410, me, &[sub], "Invalid CAP command"),
-    }
+/// A `CAP` reply: `CAP me SUB :list` (`LS`, `LIST`, `ACK`, `NAK`, `NEW`, `DEL`).
+pub fn cap(out: &mut Out<'_>, me: &str, sub: &str, list: &str) {
+    out.put("CAP", &[me, sub], Some(list));
+}
+
+/// 410: a `CAP` subcommand Sala does not know.
+pub fn cap_unknown(out: &mut Out<'_>, me: &str, sub: &str) {
+    put_numeric(out, 410, me, &[sub], "Invalid CAP command");
 }
 
 /// The answer to a client's `PING token`.

@@ -1,0 +1,115 @@
+//! IRCv3 capabilities, pure: which ones Sala offers (`CAP LS`), and a
+//! client's set of enabled ones, changed by `CAP REQ` as a whole or not at all.
+
+/// One capability Sala offers. Each is advertised only because it is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    /// `CAP NEW`/`DEL` may come unasked (there are none yet: the list never changes).
+    CapNotify,
+    /// Every prefix of a member in `NAMES` and `WHO` (Sala members have one at most).
+    MultiPrefix,
+    /// `NAMES` shows `nick!user@host`.
+    UserhostInNames,
+}
+
+impl Cap {
+    /// Every capability offered, in the order `CAP LS` lists them.
+    pub const ALL: [Cap; 3] = [Cap::CapNotify, Cap::MultiPrefix, Cap::UserhostInNames];
+
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cap::CapNotify => "cap-notify",
+            Cap::MultiPrefix => "multi-prefix",
+            Cap::UserhostInNames => "userhost-in-names",
+        }
+    }
+
+    /// The capability called `name` (exactly, as the names are lower case).
+    pub fn of(name: &str) -> Option<Cap> {
+        Cap::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The name with its value for a `CAP LS 302` client (none has one yet).
+    pub fn advertised(self, _v302: bool) -> &'static str {
+        self.name()
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// The capabilities one client has enabled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps(u32);
+
+impl Caps {
+    /// True if `cap` is enabled.
+    pub fn has(self, cap: Cap) -> bool {
+        self.0 & cap.bit() != 0
+    }
+
+    /// Enables `cap`.
+    pub fn add(&mut self, cap: Cap) {
+        self.0 |= cap.bit();
+    }
+
+    /// `CAP REQ :a -b ...`: the set after the request, or `None` if any
+    /// name is unknown (the request is then refused whole, `NAK`).
+    pub fn request(self, list: &str) -> Option<Caps> {
+        let mut caps = self;
+        let mut any = false;
+        for word in list.split(' ').filter(|w| !w.is_empty()) {
+            any = true;
+            let (off, name) = match word.strip_prefix('-') {
+                Some(name) => (true, name),
+                None => (false, word),
+            };
+            let cap = Cap::of(name)?;
+            // cap-notify cannot be turned off by a 302 client; Sala allows it.
+            if off {
+                caps.0 &= !cap.bit();
+            } else {
+                caps.0 |= cap.bit();
+            }
+        }
+        any.then_some(caps)
+    }
+
+    /// The names of the enabled capabilities, separated by spaces (`CAP LIST`).
+    pub fn names(self) -> String {
+        let on: Vec<&str> = Cap::ALL
+            .into_iter()
+            .filter(|c| self.has(*c))
+            .map(Cap::name)
+            .collect();
+        on.join(" ")
+    }
+}
+
+/// The `CAP LS` list: every capability offered, separated by spaces.
+pub fn offered(v302: bool) -> String {
+    let all: Vec<&str> = Cap::ALL.into_iter().map(|c| c.advertised(v302)).collect();
+    all.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_taken_whole_or_refused_whole() {
+        let caps = Caps::default();
+        let both = caps
+            .request("multi-prefix userhost-in-names")
+            .expect("known caps");
+        assert!(both.has(Cap::MultiPrefix) && both.has(Cap::UserhostInNames));
+        assert_eq!(both.names(), "multi-prefix userhost-in-names");
+        assert_eq!(caps.request("foo multi-prefix"), None);
+        assert_eq!(caps.request(""), None);
+        let one = both.request("-userhost-in-names").expect("a removal");
+        assert_eq!(one.names(), "multi-prefix");
+        assert_eq!(offered(true), "cap-notify multi-prefix userhost-in-names");
+    }
+}
