@@ -52,6 +52,9 @@ fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
         p.params.last().map(String::as_str),
         Some("are supported by this server")
     );
+    // More tokens than fit the 13 of one line: a second 005.
+    let p = c.numeric(5);
+    assert!(p.params.iter().any(|t| t == "WHOX"), "{p:?}");
     let p = c.numeric(251);
     assert!(p.params[1].contains("There are 1 users"), "{p:?}");
     let p = c.numeric(254);
@@ -210,6 +213,52 @@ fn join_of_more_than_four_channels_gets_407_for_the_rest() {
     c.expect(":sala 407 ana #e :Too many targets: 4 at most in one command");
     c.send("NOTICE #a,#b,#c,#d,#e :hi");
     c.assert_silent();
+    server.shutdown();
+}
+
+#[test]
+fn names_of_several_channels_kick_of_several_nicks_list_filters_and_whox() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let mut ana = Irc::register(addr, "ana");
+    let mut bob = Irc::register(addr, "bob");
+    let mut carl = Irc::register(addr, "carl");
+    ana.join("#chan1");
+    ana.join("#chan2");
+    bob.join("#chan2");
+    ana.expect(":bob!bob@sala JOIN #chan2");
+    carl.join("#chan2");
+    ana.expect(":carl!carl@sala JOIN #chan2");
+    bob.expect(":carl!carl@sala JOIN #chan2");
+    ana.send("NAMES #chan1,#chan2,#none");
+    ana.expect(":sala 353 ana = #chan1 :@ana");
+    ana.expect(":sala 353 ana = #chan2 :@ana bob carl");
+    ana.expect(":sala 366 ana #chan1,#chan2,#none :End of /NAMES list.");
+    let list = |c: &mut Irc, filter: &str| -> Vec<String> {
+        c.send(&format!("LIST {filter}"));
+        let lines = c.lines_until("323", |l| is_numeric(l, 323));
+        lines
+            .iter()
+            .filter(|l| is_numeric(l, 322))
+            .map(|l| parse(l).params[1].clone())
+            .collect()
+    };
+    assert_eq!(list(&mut bob, "*an1"), ["#chan1"]);
+    assert_eq!(list(&mut bob, "!*an1"), ["#chan2"]);
+    assert_eq!(list(&mut bob, ">1"), ["#chan2"]);
+    assert_eq!(list(&mut bob, "<2"), ["#chan1"]);
+    assert_eq!(list(&mut bob, "#CHAN2"), ["#chan2"]);
+    assert!(list(&mut bob, "#nowhere").is_empty());
+    bob.send("WHO ana %tnuar,7");
+    bob.expect(":sala 354 bob 7 ana ana 0 :ana the tester");
+    bob.expect(":sala 315 bob ana :End of /WHO list.");
+    ana.send("KICK #chan2 bob,carl :bye");
+    for c in [&mut ana, &mut bob, &mut carl] {
+        c.expect(":ana!ana@sala KICK #chan2 bob :bye");
+    }
+    ana.expect(":ana!ana@sala KICK #chan2 carl :bye");
+    carl.expect(":ana!ana@sala KICK #chan2 carl :bye");
+    bob.assert_silent();
     server.shutdown();
 }
 
@@ -1060,7 +1109,7 @@ fn register_from_irc_then_log_in_with_pass() {
     e.send("PASS s3cret");
     e.send("NICK ana");
     e.send("USER ana 0 * :Ana");
-    e.expect(":sala CAP * LS :");
+    e.expect(":sala CAP * LS :cap-notify multi-prefix userhost-in-names");
     e.send("CAP END");
     e.nick = "ana".into();
     e.numeric(1);

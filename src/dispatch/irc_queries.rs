@@ -55,7 +55,7 @@ impl Dispatcher {
         // The listings cost their size (LIST, NAMES, WHO, WHOIS), as CHAT/1's do.
         let costly = matches!(
             query,
-            Query::Names { .. } | Query::Who { .. } | Query::Whois { .. } | Query::List
+            Query::Names { .. } | Query::Who { .. } | Query::Whois { .. } | Query::List { .. }
         );
         let mut out = Vec::new();
         let o = &mut Out::new(&server, &mut out);
@@ -75,7 +75,7 @@ impl Dispatcher {
             Query::PingPeer => replies::ping(o),
             Query::LoginTimeout { limit } => self.registration_deadline(id, limit),
             Query::Names { room } => self.names(o, &me, room.as_deref(), caps),
-            Query::Who { mask } => self.who_irc(o, &me, &mask),
+            Query::Who { mask, whox } => self.who_irc(o, &me, &mask, whox.as_deref()),
             Query::Whois { nick } => self.whois(o, &me, &nick),
             Query::Ison { nicks } => self.ison(o, &me, &nicks),
             Query::Userhost { nicks } => self.userhost(o, &me, &nicks),
@@ -95,7 +95,7 @@ impl Dispatcher {
             Query::Away { text } => self.set_away(id, o, &me, text),
             // Applied as the message it carries, in `Dispatcher::command`.
             Query::Notice { .. } => {}
-            Query::List => self.list(o, &me),
+            Query::List { filter } => self.list(o, &me, filter.as_deref()),
         }
         if costly {
             self.reply_charged(id, out);
@@ -201,20 +201,24 @@ impl Dispatcher {
         }
     }
 
-    fn names(&self, o: &mut Out<'_>, me: &str, room: Option<&str>, caps: Caps) {
-        let Some(room) = room
-            .and_then(|r| irc::room_of(r))
-            .and_then(|r| self.chat.room(r))
-        else {
-            return replies::no_names(o, me, room.unwrap_or("*"));
+    /// `NAMES #a[,#b...]`: the members of each channel that exists, then
+    /// one 366 naming the list as sent.
+    fn names(&self, o: &mut Out<'_>, me: &str, chans: Option<&str>, caps: Caps) {
+        let Some(chans) = chans else {
+            return replies::no_names(o, me, "*");
         };
         let userhost = caps.has(Cap::UserhostInNames);
-        irc::names(o, me, &room.name, &self.members_of(room), userhost);
+        for chan in chans.split(',').take(irc::MAX_TARGETS) {
+            if let Some(room) = irc::room_of(chan).and_then(|r| self.chat.room(r)) {
+                irc::name_lines(o, me, &room.name, &self.members_of(room), userhost);
+            }
+        }
+        replies::no_names(o, me, chans);
     }
 
     /// `WHO`: the members of a channel, or the users whose nick matches a
     /// mask (`*` and `?`; `*` or `0` alone: everyone registered).
-    fn who_irc(&self, o: &mut Out<'_>, me: &str, mask: &str) {
+    fn who_irc(&self, o: &mut Out<'_>, me: &str, mask: &str, whox: Option<&str>) {
         let room = irc::room_of(mask).and_then(|r| self.chat.room(r));
         let (chan, ids): (String, Vec<ConnId>) = match room {
             Some(room) => (irc::channel(&room.name), room.members.clone()),
@@ -242,10 +246,11 @@ impl Dispatcher {
                     real,
                     away: self.away(id).is_some(),
                     op: room.is_some_and(|room| self.chat.owns(id, room)),
+                    account: self.chat.user(id).filter(|u| u.account).map(|_| nick),
                 }
             })
             .collect();
-        replies::who(o, me, mask, &chan, &users);
+        replies::who(o, me, (mask, whox), &chan, &users);
     }
 
     /// False for an IRC client still registering (its nick is a placeholder).
@@ -312,8 +317,14 @@ impl Dispatcher {
         replies::away(o, me, back);
     }
 
-    fn list(&self, o: &mut Out<'_>, me: &str) {
-        let mut rooms: Vec<_> = self.chat.rooms().collect();
+    fn list(&self, o: &mut Out<'_>, me: &str, filter: Option<&str>) {
+        let mut rooms: Vec<_> = self
+            .chat
+            .rooms()
+            .filter(|r| {
+                filter.is_none_or(|f| replies::listed(f, &irc::channel(&r.name), r.members.len()))
+            })
+            .collect();
         rooms.sort_by(|a, b| a.name.cmp(&b.name));
         let listed: Vec<Listed<'_>> = rooms
             .into_iter()

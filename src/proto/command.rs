@@ -95,11 +95,14 @@ pub enum Query {
     LoginTimeout {
         limit: std::time::Duration,
     },
+    /// `NAMES [#a,#b]`: the channel list as sent.
     Names {
         room: Option<String>,
     },
+    /// `WHO mask [%fields[,token]]`: `whox` holds what follows `%` (WHOX).
     Who {
         mask: String,
+        whox: Option<String>,
     },
     Whois {
         nick: String,
@@ -127,7 +130,11 @@ pub enum Query {
     Away {
         text: Option<String>,
     },
-    List,
+    /// `LIST [filters]`: channels, masks (`*an1`, `!*an1`), member counts
+    /// (`>1`, `<5`), separated by commas, as sent.
+    List {
+        filter: Option<String>,
+    },
     /// A `NOTICE`: the message command it carries (`Say`, `Whisper` or
     /// `Broadcast`), shown to IRC users as `NOTICE` and never answered with
     /// an error (RFC 2812, 3.3.2).

@@ -7,7 +7,7 @@ honestly what Sala supports: what it lacks raises NotImplementedByController
 """
 
 import os
-from typing import Optional, Set, Type
+from typing import Dict, Optional, Set, Type, Union
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
 from irctest.runner import NotImplementedByController
@@ -24,6 +24,17 @@ class SalaController(BaseServerController, DirectoryBasedController):
     # userhost-in-names have no entry in irctest's list.
     capabilities = frozenset([Capabilities.MULTI_PREFIX])
     optional_behaviors = frozenset([OptionalBehaviors.CAP_REQ_MINUS])
+    # Checked against 005 by isupport.py's testValues (src/proto/irc/render.rs).
+    isupport: Dict[str, Union[str, None]] = {
+        "CASEMAPPING": "ascii",
+        "CHANTYPES": "#&",
+        "PREFIX": "(ov)@+",
+        "NICKLEN": "24",
+        "TARGMAX": "PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:4,WHOIS:1,KICK:4",
+        "ELIST": "MNU",
+        "WHOX": None,
+        "NETWORK": "Sala",
+    }
     extban_mute_char: Optional[str] = None
     # Sala answers every command in order (one dispatcher thread).
     sync_sleep_time = 0.0

@@ -377,9 +377,9 @@ pub fn subject(command: &Command) -> Subject {
             nick: nick.clone(),
         },
         Command::Nick { nick, .. } | Command::Whisper { nick, .. } => Subject::Nick(nick.clone()),
-        Command::Irc(Query::Names { room: Some(room) })
-        | Command::Irc(Query::ChannelMode { room, .. })
-        | Command::Irc(Query::Topic { room, .. }) => Subject::Channel(channel(room)),
+        Command::Irc(Query::ChannelMode { room, .. }) | Command::Irc(Query::Topic { room, .. }) => {
+            Subject::Channel(channel(room))
+        }
         Command::Irc(Query::Whois { nick }) | Command::Irc(Query::UserMode { nick, .. }) => {
             Subject::Nick(nick.clone())
         }
@@ -436,13 +436,15 @@ pub fn welcome(out: &mut Out<'_>, me: &str, g: &Greeting<'_>) {
     );
     put_numeric(out, 4, me, &[server, g.version, "i", "kov", "kov"], "");
     pop_empty_trailing(out.bytes);
-    put_numeric(out, 5, me, &ISUPPORT, "are supported by this server");
+    for tokens in ISUPPORT.chunks(12) {
+        put_numeric(out, 5, me, tokens, "are supported by this server");
+    }
     lusers(out, me, &g.counts);
     motd(out, me, g.motd);
 }
 
-/// The `ISUPPORT` tokens, true to what the server does.
-pub const ISUPPORT: [&str; 12] = [
+/// The `ISUPPORT` tokens, true to what the server does (sent 12 to a line).
+pub const ISUPPORT: [&str; 16] = [
     "CASEMAPPING=ascii",
     "CHANTYPES=#&",
     "CHANMODES=,k,,",
@@ -453,8 +455,12 @@ pub const ISUPPORT: [&str; 12] = [
     "KICKLEN=400",
     "AWAYLEN=200",
     "MAXTARGETS=4",
-    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:1,WHOIS:1",
+    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:4,PART:4,NAMES:4,WHOIS:1,KICK:4",
     "NETWORK=Sala",
+    "USERLEN=10",
+    "ELIST=MNU",
+    "WHOX",
+    "SAFELIST",
 ];
 
 /// 251–255, 265/266: how many users, registering connections and rooms.
@@ -509,6 +515,12 @@ pub struct Member<'a> {
 /// bounded length; each as `nick!user@host` if `userhost` (the client asked
 /// for `userhost-in-names`).
 pub fn names(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], userhost: bool) {
+    name_lines(out, me, room, members, userhost);
+    put_numeric(out, 366, me, &[&channel(room)], "End of /NAMES list.");
+}
+
+/// The 353 lines of [`names`], without the 366 that ends them (`NAMES #a,#b` ends once).
+pub fn name_lines(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], userhost: bool) {
     let chan = channel(room);
     let mut list = String::new();
     for m in members {
@@ -531,7 +543,6 @@ pub fn names(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], us
     if !list.is_empty() {
         put_numeric(out, 353, me, &["=", &chan], &list);
     }
-    put_numeric(out, 366, me, &[&chan], "End of /NAMES list.");
 }
 
 /// Numerics like 324 and 221 end with a parameter, not a text: drop the

@@ -2,7 +2,7 @@
 //! from the chat state (who is where, who is away, who owns what) and these
 //! functions say them as numerics. Every IRC text of those answers is here.
 
-use super::parse::channel;
+use super::parse::{channel, glob};
 use super::render::{Out, pop_empty_trailing, put_numeric};
 
 /// The message of the day IRC clients get after registering.
@@ -34,7 +34,7 @@ pub fn ping(out: &mut Out<'_>) {
     out.bytes.extend_from_slice(line.as_bytes());
 }
 
-/// The end of `NAMES` for a channel that does not exist (or none named).
+/// 366: the end of `NAMES` of `chan`, the channel (or list) asked about.
 pub fn no_names(out: &mut Out<'_>, me: &str, chan: &str) {
     put_numeric(out, 366, me, &[chan], "End of /NAMES list.");
 }
@@ -48,31 +48,88 @@ pub struct Seen<'a> {
     pub away: bool,
     /// Owner of the channel asked about.
     pub op: bool,
+    /// The account it is logged in to.
+    pub account: Option<&'a str>,
 }
 
-/// `WHO mask`: 352 for each user found (`chan` is `*` for a nick), then 315.
-pub fn who(out: &mut Out<'_>, me: &str, mask: &str, chan: &str, users: &[Seen<'_>]) {
+/// `WHO mask [%fields[,token]]`: for each user found, 352, or with WHOX
+/// (`whox`: what followed `%`) 354 with the fields asked for; then 315.
+/// `chan` is `*` for users found by nick.
+pub fn who(
+    out: &mut Out<'_>,
+    me: &str,
+    (mask, whox): (&str, Option<&str>),
+    chan: &str,
+    users: &[Seen<'_>],
+) {
     let server = out.server;
     for user in users {
         let nick = user.nick;
         let here = if user.away { "G" } else { "H" };
-        let op = if user.op { "@" } else { "" };
-        put_numeric(
-            out,
-            352,
-            me,
-            &[
-                chan,
-                user.user,
-                server,
-                server,
-                nick,
-                &format!("{here}{op}"),
-            ],
-            &format!("0 {}", user.real),
-        );
+        let flags = format!("{here}{}", if user.op { "@" } else { "" });
+        let Some(whox) = whox else {
+            put_numeric(
+                out,
+                352,
+                me,
+                &[chan, user.user, server, server, nick, &flags],
+                &format!("0 {}", user.real),
+            );
+            continue;
+        };
+        let (fields, token) = whox.split_once(',').unwrap_or((whox, ""));
+        // The fields in the order WHOX sets, whatever the order asked.
+        let mut row: Vec<&str> = Vec::new();
+        for field in "tcuihsnfdlaor".chars().filter(|f| fields.contains(*f)) {
+            row.push(match field {
+                't' if !token.is_empty() => token,
+                't' => "0",
+                'c' => chan,
+                'u' => user.user,
+                // Addresses are not shown.
+                'i' => "255.255.255.255",
+                'h' | 's' => server,
+                'n' => nick,
+                'f' => &flags,
+                'd' | 'l' => "0",
+                'a' => user.account.unwrap_or("0"),
+                'o' => "n/a",
+                _ => user.real,
+            });
+        }
+        let Some((last, head)) = row.split_last() else {
+            continue;
+        };
+        put_numeric(out, 354, me, head, last);
     }
     put_numeric(out, 315, me, &[mask], "End of /WHO list.");
+}
+
+/// True if a channel called `chan` with `members` members passes the
+/// filter of `LIST` (`ELIST=MNU`): the names or masks it lists (any of
+/// them), no `!mask` it excludes, and every `>n` and `<n` on the members.
+pub fn listed(filter: &str, chan: &str, members: usize) -> bool {
+    let (mut named, mut matched) = (false, false);
+    for term in filter.split(',').filter(|t| !t.is_empty()) {
+        let bound = |n: &str| n.parse::<usize>().ok();
+        if let Some(n) = term.strip_prefix('>') {
+            if bound(n).is_none_or(|n| members <= n) {
+                return false;
+            }
+        } else if let Some(n) = term.strip_prefix('<') {
+            if bound(n).is_none_or(|n| members >= n) {
+                return false;
+            }
+        } else if let Some(mask) = term.strip_prefix('!') {
+            if glob(mask, chan) {
+                return false;
+            }
+        } else {
+            named = true;
+            matched |= glob(term, chan);
+        }
+    }
+    !named || matched
 }
 
 /// What `WHOIS` tells of a user who is online.
@@ -244,6 +301,7 @@ mod tests {
                 real: "Ana A",
                 away: false,
                 op: true,
+                account: None,
             },
             Seen {
                 nick: "bob",
@@ -251,12 +309,13 @@ mod tests {
                 real: "bob",
                 away: true,
                 op: false,
+                account: Some("bob"),
             },
         ];
         who(
             &mut Out::new("sala", &mut out),
             "bob",
-            "#lobby",
+            ("#lobby", None),
             "#lobby",
             &users,
         );
@@ -266,6 +325,40 @@ mod tests {
              :sala 352 bob #lobby bobby sala sala bob G :0 bob\r\n\
              :sala 315 bob #lobby :End of /WHO list.\r\n"
         );
+    }
+
+    #[test]
+    fn whox_gives_the_fields_asked_for_in_their_order_with_the_token() {
+        let users = [Seen {
+            nick: "bob",
+            user: "bobby",
+            real: "Bob B",
+            away: false,
+            op: true,
+            account: Some("bob"),
+        }];
+        let mut out = Vec::new();
+        let o = &mut Out::new("sala", &mut out);
+        who(o, "ana", ("bob", Some("rnat,42")), "*", &users);
+        who(o, "ana", ("bob", Some("cuihsnfdlaor")), "*", &users);
+        assert_eq!(
+            text(&out),
+            ":sala 354 ana 42 bob bob :Bob B\r\n:sala 315 ana bob :End of /WHO list.\r\n\
+             :sala 354 ana * bobby 255.255.255.255 sala sala bob H@ 0 0 bob n/a :Bob B\r\n\
+             :sala 315 ana bob :End of /WHO list.\r\n"
+        );
+    }
+
+    #[test]
+    fn list_filters_by_masks_exclusions_and_member_counts() {
+        assert!(listed("*an1", "#chan1", 1));
+        assert!(!listed("*an1", "#chan2", 1));
+        assert!(listed("#CHAN1,#chan2", "#chan2", 1));
+        assert!(!listed("!#ch*", "#chan1", 1));
+        assert!(listed(">1,<3", "#a", 2));
+        assert!(!listed(">1", "#a", 1));
+        assert!(!listed("<1", "#a", 1));
+        assert!(!listed("<x", "#a", 1));
     }
 
     #[test]

@@ -4,9 +4,9 @@
 use super::MAX_TARGETS;
 use super::parse::{Message, room_of};
 use crate::proto::command::{Command, Query, check_nick};
+use crate::proto::lines::clip;
 use crate::proto::refusal::{Reason, Refusal};
 use crate::proto::text;
-use crate::proto::lines::clip;
 
 /// What a client line asks for, as the reader hands it on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,28 +282,47 @@ impl Session {
                     .collect()
             }
             "KICK" => {
-                let (Some(chan), Some(nick)) = (p.first(), p.get(1)) else {
+                let (Some(chans), Some(nicks)) = (p.first(), p.get(1)) else {
                     return vec![need_more(cmd)];
                 };
+                // `KICK #a bob,carl` kicks both from #a; `KICK #a,#b bob,carl` pairs them.
+                let chans: Vec<&str> = chans.split(',').collect();
                 let text = match checked("KICK", p.get(2)) {
                     Ok(text) => text,
                     Err(refused) => return vec![refused],
                 };
-                match room_of(chan) {
-                    Some(room) => send(Command::Kick {
-                        room: own(room),
-                        nick: own(nick),
-                        text,
-                    }),
-                    None => vec![numeric(403, &[chan], "No such channel")],
-                }
+                nicks
+                    .split(',')
+                    .take(MAX_TARGETS)
+                    .enumerate()
+                    .map(|(i, nick)| {
+                        let chan = if chans.len() == 1 {
+                            chans[0]
+                        } else {
+                            chans.get(i).copied().unwrap_or("")
+                        };
+                        match room_of(chan) {
+                            Some(room) => Step::Send(Command::Kick {
+                                room: own(room),
+                                nick: own(nick),
+                                text: text.clone(),
+                            }),
+                            None if chan.is_empty() => need_more(cmd),
+                            None => numeric(403, &[chan], "No such channel"),
+                        }
+                    })
+                    .chain(beyond(nicks))
+                    .collect()
             }
             "NAMES" => query(Query::Names {
-                room: p.first().map(|c| own(c.split(',').next().unwrap_or(""))),
+                room: optional(p.first()),
             }),
-            "LIST" => query(Query::List),
+            "LIST" => query(Query::List {
+                filter: optional(p.first()),
+            }),
             "WHO" => query(Query::Who {
                 mask: p.first().map_or(own("*"), |m| own(m)),
+                whox: p.get(1).and_then(|f| f.strip_prefix('%')).map(own),
             }),
             "WHOIS" => match p.last() {
                 Some(nick) => query(Query::Whois { nick: own(nick) }),
