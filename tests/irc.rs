@@ -326,7 +326,7 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.send("PASS ignored");
     c.send("NICK ana");
     c.send("USER ana 0 * :Ana");
-    c.expect(":sala CAP * LS :cap-notify multi-prefix userhost-in-names");
+    c.expect(":sala CAP * LS :account-tag away-notify cap-notify echo-message extended-join multi-prefix server-time userhost-in-names");
     // No welcome while CAP is open: a PING is answered first.
     c.send("PING early");
     c.expect(":sala PONG sala :early");
@@ -343,7 +343,7 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.assert_silent();
     // CAP after registration is answered with the nick, and changes nothing.
     c.send("CAP LS");
-    c.expect(":sala CAP ana LS :cap-notify multi-prefix userhost-in-names");
+    c.expect(":sala CAP ana LS :account-tag away-notify cap-notify echo-message extended-join multi-prefix server-time userhost-in-names");
     c.refused("CAP FROB", 410);
     // userhost-in-names: NAMES lists nick!user@host.
     c.send("CAP REQ :userhost-in-names");
@@ -356,6 +356,65 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.expect(":sala CAP ana ACK :-userhost-in-names");
     c.send("NAMES #lobby");
     c.expect(":sala 353 ana = #lobby :@ana");
+    server.shutdown();
+}
+
+#[test]
+fn server_time_echo_message_account_tag_extended_join_and_away_notify() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let mut ana = Irc::register(addr, "ana");
+    ana.send("CAP REQ :server-time echo-message account-tag extended-join away-notify");
+    ana.expect(":sala CAP ana ACK :server-time echo-message account-tag extended-join away-notify");
+    let mut bob = Irc::register(addr, "bob");
+    bob.send("REGISTER sesame");
+    bob.expect(":sala NOTICE bob :REGISTER done: bob");
+    let mut carla = carla_in_lobby(&server);
+    ana.send("JOIN #lobby");
+    let own = ana.next();
+    assert!(own.starts_with("@time="), "{own}");
+    assert!(
+        own.ends_with(" :ana!ana@sala JOIN #lobby * :ana the tester"),
+        "{own}"
+    );
+    ana.wait_for("366", |l| is_numeric(l, 366));
+    carla.expect("JOIN lobby ana");
+    // Her own message comes back, stamped.
+    ana.send("PRIVMSG #lobby :hello");
+    let echo = ana.next();
+    let (tags, line) = echo.split_once(' ').expect("tags, then the line");
+    assert_eq!(line, ":ana!ana@sala PRIVMSG #lobby :hello");
+    let time = tags.strip_prefix("@time=").expect("a time tag");
+    assert!(
+        time.len() == 24 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+        "{time}"
+    );
+    carla.expect("MSG lobby ana hello");
+    // A logged-in user's lines carry its account; its JOIN says it.
+    bob.join("#lobby");
+    bob.history("#lobby");
+    let join = ana.next();
+    assert!(
+        join.contains(";account=bob :bob!bob@sala JOIN #lobby bob :bob the tester"),
+        "{join}"
+    );
+    bob.send("PRIVMSG #lobby :hi");
+    let said = ana.next();
+    assert!(
+        said.contains(";account=bob :bob!bob@sala PRIVMSG #lobby :hi"),
+        "{said}"
+    );
+    bob.send("AWAY :lunch");
+    bob.numeric(306);
+    let away = ana.next();
+    assert_eq!(away, ":bob!bob@sala AWAY :lunch");
+    bob.send("AWAY");
+    bob.numeric(305);
+    ana.expect(":bob!bob@sala AWAY");
+    // Without the capabilities, nothing of it.
+    carla.send("SAY lobby plain");
+    bob.expect(":carla!carla@sala PRIVMSG #lobby :plain");
+    bob.assert_silent();
     server.shutdown();
 }
 
@@ -1109,7 +1168,7 @@ fn register_from_irc_then_log_in_with_pass() {
     e.send("PASS s3cret");
     e.send("NICK ana");
     e.send("USER ana 0 * :Ana");
-    e.expect(":sala CAP * LS :cap-notify multi-prefix userhost-in-names");
+    e.expect(":sala CAP * LS :account-tag away-notify cap-notify echo-message extended-join multi-prefix server-time userhost-in-names");
     e.send("CAP END");
     e.nick = "ana".into();
     e.numeric(1);

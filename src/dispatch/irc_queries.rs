@@ -6,6 +6,7 @@ use super::voice::Voice;
 use super::{Dispatcher, no_room};
 use crate::chat::ConnId;
 use crate::chat::Room;
+use crate::ids::RoomId;
 use crate::proto::irc::replies::{self, Listed, MOTD, Seen, Whois};
 use crate::proto::irc::{
     self, Cap, Caps, Counts, Greeting, Member, Out, Query, Source, caps, put_numeric,
@@ -121,7 +122,7 @@ impl Dispatcher {
     }
 
     /// The username and realname `USER` gave, of IRC client `id`.
-    fn ident(&self, id: ConnId) -> Option<(&str, &str)> {
+    pub(super) fn ident(&self, id: ConnId) -> Option<(&str, &str)> {
         let user = self.clients.get(&id)?.irc.as_ref()?;
         (!user.user.is_empty()).then_some((user.user.as_str(), user.real.as_str()))
     }
@@ -173,7 +174,11 @@ impl Dispatcher {
 
     /// `CAP LS`, `LIST`, `REQ` (taken whole or refused whole) and `END`.
     fn cap(&mut self, id: ConnId, o: &mut Out<'_>, me: &str, sub: &str, arg: Option<&str>) {
-        let Some(user) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) else {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let outbox = &client.outbox;
+        let Some(user) = client.irc.as_mut() else {
             return;
         };
         match sub {
@@ -191,6 +196,8 @@ impl Dispatcher {
                 match user.caps.request(asked) {
                     Some(caps) => {
                         user.caps = caps;
+                        // How shared events look to it: tags, echoes, the extended JOIN.
+                        outbox.set_flavor(caps.flavor());
                         replies::cap(o, me, "ACK", asked);
                     }
                     None => replies::cap(o, me, "NAK", asked),
@@ -315,6 +322,42 @@ impl Dispatcher {
             user.away = text.map(|t| t.chars().take(200).collect());
         }
         replies::away(o, me, back);
+        let peers: Vec<ConnId> = self.chat.audience(id);
+        self.tell_away(id, &peers);
+    }
+
+    /// `away-notify`: tells `peers` that have it (not `id` itself) whether
+    /// `id` is away, and why.
+    pub(super) fn tell_away(&mut self, id: ConnId, peers: &[ConnId]) {
+        let nick = self.chat.nick(id);
+        let line = replies::away_line(nick, &self.source(nick), self.away(id));
+        let told: Vec<ConnId> = peers
+            .iter()
+            .copied()
+            .filter(|&p| p != id && self.has_cap(p, Cap::AwayNotify))
+            .collect();
+        for peer in told {
+            self.reply(peer, line.clone());
+        }
+    }
+
+    /// `away-notify`: a user who is away joined `room`; its members are told.
+    pub(super) fn joined_away(&mut self, id: ConnId, room: &RoomId) {
+        if self.away(id).is_none() {
+            return;
+        }
+        let members = self.routes.lock().get(room).map_or(Vec::new(), |outboxes| {
+            outboxes.iter().map(|o| o.id()).collect::<Vec<ConnId>>()
+        });
+        self.tell_away(id, &members);
+    }
+
+    /// True if `id` is an IRC client that enabled `cap`.
+    pub(super) fn has_cap(&self, id: ConnId, cap: Cap) -> bool {
+        self.clients
+            .get(&id)
+            .and_then(|c| c.irc.as_ref())
+            .is_some_and(|user| user.caps.has(cap))
     }
 
     fn list(&self, o: &mut Out<'_>, me: &str, filter: Option<&str>) {

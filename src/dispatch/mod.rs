@@ -35,7 +35,7 @@ mod verbs;
 mod voice;
 
 use delivery::Staged;
-use voice::{Shared, Tone, Voice};
+use voice::{Origin, Shared, Tone, Voice};
 
 /// Most inputs applied per batch.
 const BATCH: usize = 1024;
@@ -538,9 +538,19 @@ impl Dispatcher {
         if self.irc_clients == 0 {
             return Shared::new(event, tone, None);
         }
-        let from = irc::Source {
-            user: user.unwrap_or(irc::source_nick(event).unwrap_or_default()),
-            host: &self.server,
+        let nick = irc::source_nick(event).unwrap_or_default();
+        let id = self.chat.find(nick);
+        let from = Origin {
+            source: irc::Source {
+                user: user.unwrap_or(nick),
+                host: &self.server,
+            },
+            account: id
+                .and_then(|id| self.chat.user(id))
+                .is_some_and(|u| u.account),
+            real: id
+                .and_then(|id| self.ident(id))
+                .map_or(nick, |(_, real)| real),
         };
         Shared::new(event, tone, Some(&from))
     }

@@ -110,6 +110,7 @@ impl Dispatcher {
         }
         self.send_room_except(&room_id, &line, id);
         self.reply_charged(id, intro);
+        self.joined_away(id, &room_id);
         Ok(())
     }
 

@@ -7,9 +7,12 @@
 use crate::ids::{ConnId, Protocol};
 use crate::net::outbox::{Bytes, Outbox};
 use crate::proto::chat1::{self, Event};
+use crate::proto::irc::caps::{FLAVOR_ACCOUNT, FLAVOR_ECHO, FLAVOR_EXTENDED_JOIN, FLAVOR_TIME};
 use crate::proto::irc::{self, Cap, Caps, Member, Out, Source, Subject};
 use crate::proto::refusal::Refusal;
 use crate::store::Entry;
+use crate::store::now_ms;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// How a message came, which IRC shows: a `PRIVMSG` or a `NOTICE` (never
@@ -145,33 +148,81 @@ impl Voice {
     }
 }
 
+/// Whom an event comes from, as IRC shows it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Origin<'a> {
+    /// Its `user@host`.
+    pub(super) source: Source<'a>,
+    /// Logged in to the account of its nick (`@account=`, `extended-join`).
+    pub(super) account: bool,
+    /// Its realname (`extended-join`).
+    pub(super) real: &'a str,
+}
+
 /// An event rendered once per protocol in use, shared by all its recipients.
 #[derive(Debug)]
 pub(super) struct Shared {
     chat: Bytes,
     /// The IRC form: `None` when no IRC client is connected, or IRC does not show it.
     irc: Option<Bytes>,
-    /// The client whose message this is: IRC sends no echo of one's own messages.
+    /// What IRC clients with capabilities get besides: tags, the extended `JOIN`.
+    extras: Option<Extras>,
+    /// Forms made for IRC clients with capabilities, by flavor, made once each.
+    made: RefCell<Vec<(u32, Bytes)>>,
+    /// The client whose message this is: IRC sends no echo of one's own
+    /// messages, unless the client asked for `echo-message`.
     author: Option<ConnId>,
+}
+
+/// The makings of an event's other IRC forms.
+#[derive(Debug)]
+struct Extras {
+    /// When the server relayed it (unix ms), for `@time=`.
+    at: u64,
+    /// The account of its author, for `@account=`.
+    account: Option<String>,
+    /// The `extended-join` form of a `JOIN`.
+    join: Option<Vec<u8>>,
 }
 
 impl Shared {
     /// Renders `event` for CHAT/1, and for IRC when an IRC client is
-    /// connected: then `irc` says whose `user@host` the event comes from.
-    pub(super) fn new(event: &Event<'_>, tone: Tone, irc: Option<&Source<'_>>) -> Shared {
-        let irc = match (irc, tone) {
+    /// connected: then `irc` says whom the event comes from.
+    pub(super) fn new(event: &Event<'_>, tone: Tone, irc: Option<&Origin<'_>>) -> Shared {
+        let rendered = match (irc, tone) {
             (None, _) => None,
-            (Some(from), Tone::Said) => irc::render_shared(event, from),
-            (Some(from), Tone::Noticed) => irc::render_notice(event, from),
+            (Some(from), Tone::Said) => irc::render_shared(event, &from.source),
+            (Some(from), Tone::Noticed) => irc::render_notice(event, &from.source),
         };
+        let extras = irc.filter(|_| rendered.is_some()).map(|from| {
+            let nick = irc::source_nick(event).unwrap_or_default();
+            let account = from.account.then_some(nick);
+            Extras {
+                at: now_ms(),
+                account: account.map(str::to_string),
+                join: match *event {
+                    Event::Join { room, nick } => Some(irc::extended_join(
+                        room,
+                        nick,
+                        &from.source,
+                        account,
+                        from.real,
+                    )),
+                    _ => None,
+                },
+            }
+        });
         Shared {
             chat: Bytes::from(chat1::encode(event)),
-            irc: irc.map(Bytes::from),
+            irc: rendered.map(Bytes::from),
+            extras,
+            made: RefCell::new(Vec::new()),
             author: None,
         }
     }
 
-    /// The same event, not echoed to IRC client `id`, whose message it is.
+    /// The same event, not echoed to IRC client `id`, whose message it is
+    /// (unless it asked for `echo-message`).
     pub(super) fn by(mut self, id: ConnId) -> Shared {
         self.author = Some(id);
         self
@@ -181,9 +232,51 @@ impl Shared {
     pub(super) fn pick(&self, to: &Outbox) -> Option<Bytes> {
         match to.protocol() {
             Protocol::Chat => Some(Arc::clone(&self.chat)),
-            Protocol::Irc if self.author == Some(to.id()) => None,
-            Protocol::Irc => self.irc.clone(),
+            Protocol::Irc => {
+                let flavor = to.flavor();
+                if self.author == Some(to.id()) && flavor & FLAVOR_ECHO == 0 {
+                    return None;
+                }
+                let plain = self.irc.as_ref()?;
+                let form = flavor & !FLAVOR_ECHO;
+                if form == 0 {
+                    return Some(Arc::clone(plain));
+                }
+                Some(self.form(form, plain))
+            }
         }
+    }
+
+    /// The form of flavor `form` (not 0), made the first time it is asked for.
+    fn form(&self, form: u32, plain: &Bytes) -> Bytes {
+        if let Some((_, made)) = self.made.borrow().iter().find(|(f, _)| *f == form) {
+            return Arc::clone(made);
+        }
+        let Some(extras) = &self.extras else {
+            return Arc::clone(plain);
+        };
+        let base: &[u8] = match &extras.join {
+            Some(join) if form & FLAVOR_EXTENDED_JOIN != 0 => join,
+            _ => plain,
+        };
+        let mut tags = Vec::new();
+        if form & FLAVOR_TIME != 0 {
+            tags.push(format!("time={}", irc::iso_time(extras.at)));
+        }
+        if let Some(account) = extras
+            .account
+            .as_deref()
+            .filter(|_| form & FLAVOR_ACCOUNT != 0)
+        {
+            tags.push(format!("account={account}"));
+        }
+        let bytes = if tags.is_empty() {
+            Bytes::from(base)
+        } else {
+            Bytes::from(irc::tag_lines(base, &tags.join(";")))
+        };
+        self.made.borrow_mut().push((form, Arc::clone(&bytes)));
+        bytes
     }
 }
 

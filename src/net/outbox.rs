@@ -11,7 +11,7 @@ use crate::ids::{ConnId, Protocol};
 use crossbeam_channel::{Receiver, Sender};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// An encoded event, shared by every recipient: fan-out copies a pointer.
 pub type Bytes = Arc<[u8]>;
@@ -67,6 +67,9 @@ struct Sending {
     mail: Sender<Post>,
     /// What the connection owes for costly answers, paid by its reader.
     debt: Debt,
+    /// Which form of a shared event this connection gets, as its protocol
+    /// says (IRC: the capabilities that change how lines look); 0: the plain one.
+    flavor: AtomicU32,
 }
 
 /// The receiving end, served by the writer thread.
@@ -130,6 +133,7 @@ pub fn queue_for(
         limit: limit.max(1),
         mail,
         debt: Debt::default(),
+        flavor: AtomicU32::new(0),
     }));
     (outbox, Inbox { rx, shared })
 }
@@ -149,6 +153,17 @@ impl Outbox {
     /// to it ([`Debt::charge`]), the connection's reader pays it off.
     pub fn debt(&self) -> &Debt {
         &self.0.debt
+    }
+
+    /// Which form of a shared event this connection gets (0: the plain one).
+    pub fn flavor(&self) -> u32 {
+        self.0.flavor.load(Ordering::Relaxed)
+    }
+
+    /// Sets the form of shared events this connection gets (only the
+    /// dispatcher does, so no ordering is needed beyond its own).
+    pub fn set_flavor(&self, flavor: u32) {
+        self.0.flavor.store(flavor, Ordering::Relaxed);
     }
 
     /// Queues an event.

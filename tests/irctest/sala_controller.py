@@ -22,7 +22,16 @@ class SalaController(BaseServerController, DirectoryBasedController):
     supports_sts = False
     # Offered in CAP LS (src/proto/irc/caps.rs); cap-notify and
     # userhost-in-names have no entry in irctest's list.
-    capabilities = frozenset([Capabilities.MULTI_PREFIX])
+    capabilities = frozenset(
+        [
+            Capabilities.ACCOUNT_TAG,
+            Capabilities.AWAY_NOTIFY,
+            Capabilities.ECHO_MESSAGE,
+            Capabilities.EXTENDED_JOIN,
+            Capabilities.MULTI_PREFIX,
+            Capabilities.SERVER_TIME,
+        ]
+    )
     optional_behaviors = frozenset([OptionalBehaviors.CAP_REQ_MINUS])
     # Checked against 005 by isupport.py's testValues (src/proto/irc/render.rs).
     isupport: Dict[str, Union[str, None]] = {

@@ -10,11 +10,30 @@ pub enum Cap {
     MultiPrefix,
     /// `NAMES` shows `nick!user@host`.
     UserhostInNames,
+    /// Lines relayed from users carry `@time=` (when the server relayed them).
+    ServerTime,
+    /// A client's own `PRIVMSG`/`NOTICE` come back to it.
+    EchoMessage,
+    /// Lines relayed from a logged-in user carry `@account=`.
+    AccountTag,
+    /// `AWAY` of channel peers is told as it happens.
+    AwayNotify,
+    /// `JOIN` lines carry the joiner's account and realname.
+    ExtendedJoin,
 }
 
 impl Cap {
     /// Every capability offered, in the order `CAP LS` lists them.
-    pub const ALL: [Cap; 3] = [Cap::CapNotify, Cap::MultiPrefix, Cap::UserhostInNames];
+    pub const ALL: [Cap; 8] = [
+        Cap::AccountTag,
+        Cap::AwayNotify,
+        Cap::CapNotify,
+        Cap::EchoMessage,
+        Cap::ExtendedJoin,
+        Cap::MultiPrefix,
+        Cap::ServerTime,
+        Cap::UserhostInNames,
+    ];
 
     /// The name on the wire.
     pub fn name(self) -> &'static str {
@@ -22,6 +41,11 @@ impl Cap {
             Cap::CapNotify => "cap-notify",
             Cap::MultiPrefix => "multi-prefix",
             Cap::UserhostInNames => "userhost-in-names",
+            Cap::ServerTime => "server-time",
+            Cap::EchoMessage => "echo-message",
+            Cap::AccountTag => "account-tag",
+            Cap::AwayNotify => "away-notify",
+            Cap::ExtendedJoin => "extended-join",
         }
     }
 
@@ -77,6 +101,23 @@ impl Caps {
         any.then_some(caps)
     }
 
+    /// The form of shared events a client with these capabilities gets
+    /// ([`crate::net::outbox::Outbox::flavor`]): the `FLAVOR_` bits.
+    pub fn flavor(self) -> u32 {
+        let mut flavor = 0;
+        for (cap, bit) in [
+            (Cap::ServerTime, FLAVOR_TIME),
+            (Cap::AccountTag, FLAVOR_ACCOUNT),
+            (Cap::EchoMessage, FLAVOR_ECHO),
+            (Cap::ExtendedJoin, FLAVOR_EXTENDED_JOIN),
+        ] {
+            if self.has(cap) {
+                flavor |= bit;
+            }
+        }
+        flavor
+    }
+
     /// The names of the enabled capabilities, separated by spaces (`CAP LIST`).
     pub fn names(self) -> String {
         let on: Vec<&str> = Cap::ALL
@@ -87,6 +128,15 @@ impl Caps {
         on.join(" ")
     }
 }
+
+/// [`Caps::flavor`]: `@time=` on relayed lines.
+pub const FLAVOR_TIME: u32 = 1;
+/// [`Caps::flavor`]: `@account=` on lines from logged-in users.
+pub const FLAVOR_ACCOUNT: u32 = 2;
+/// [`Caps::flavor`]: one's own messages come back.
+pub const FLAVOR_ECHO: u32 = 4;
+/// [`Caps::flavor`]: `JOIN #chan account :realname`.
+pub const FLAVOR_EXTENDED_JOIN: u32 = 8;
 
 /// The `CAP LS` list: every capability offered, separated by spaces.
 pub fn offered(v302: bool) -> String {
@@ -106,10 +156,17 @@ mod tests {
             .expect("known caps");
         assert!(both.has(Cap::MultiPrefix) && both.has(Cap::UserhostInNames));
         assert_eq!(both.names(), "multi-prefix userhost-in-names");
+        assert_eq!(both.flavor(), 0);
+        let timed = both.request("server-time echo-message").expect("known");
+        assert_eq!(timed.flavor(), FLAVOR_TIME | FLAVOR_ECHO);
         assert_eq!(caps.request("foo multi-prefix"), None);
         assert_eq!(caps.request(""), None);
         let one = both.request("-userhost-in-names").expect("a removal");
         assert_eq!(one.names(), "multi-prefix");
-        assert_eq!(offered(true), "cap-notify multi-prefix userhost-in-names");
+        assert_eq!(
+            offered(true),
+            "account-tag away-notify cap-notify echo-message extended-join multi-prefix \
+             server-time userhost-in-names"
+        );
     }
 }

@@ -260,6 +260,53 @@ pub fn render_for(event: &Event<'_>, me: &str, out: &mut Out<'_>) {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.sssZ` of a unix-ms time: the `@time=` tag (server-time).
+pub fn iso_time(at_ms: u64) -> String {
+    let s = at_ms / 1000;
+    let (y, m, d) = civil(s / 86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60,
+        at_ms % 1000
+    )
+}
+
+/// `lines` (one or more IRC lines, each ending in CRLF) with `@tags ` in
+/// front of each.
+pub fn tag_lines(lines: &[u8], tags: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lines.len() + tags.len() + 2);
+    for line in lines.split_inclusive(|&b| b == b'\n') {
+        out.push(b'@');
+        out.extend_from_slice(tags.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// The `JOIN` of `extended-join`: `:nick!user@host JOIN #chan account :realname`
+/// (`*` for no account).
+pub fn extended_join(
+    room: &str,
+    nick: &str,
+    from: &Source<'_>,
+    account: Option<&str>,
+    real: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96);
+    let account = account.unwrap_or("*");
+    put(
+        &mut out,
+        &mask(nick, from),
+        "JOIN",
+        &[&channel(room), account],
+        Some(real),
+    );
+    out
+}
+
 /// `YYYY-MM-DD HH:MM UTC` of a unix-ms time, for history shown as notices.
 pub fn clock(at_ms: u64) -> String {
     let s = at_ms / 1000;
@@ -866,6 +913,27 @@ mod tests {
 
     fn text_of(out: &[u8]) -> String {
         String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn tags_go_in_front_of_every_line() {
+        assert_eq!(
+            iso_time(1_764_547_200_000 + 3_723_045),
+            "2025-12-01T01:02:03.045Z"
+        );
+        let two = b":a!a@s PRIVMSG #r :one\r\n:a!a@s PRIVMSG #r :two\r\n";
+        assert_eq!(
+            text(&tag_lines(two, "time=x")),
+            "@time=x :a!a@s PRIVMSG #r :one\r\n@time=x :a!a@s PRIVMSG #r :two\r\n"
+        );
+        let from = Source {
+            user: "ana",
+            host: "sala",
+        };
+        assert_eq!(
+            text(&extended_join("lobby", "ana", &from, None, "Ana A")),
+            ":ana!ana@sala JOIN #lobby * :Ana A\r\n"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! functions say them as numerics. Every IRC text of those answers is here.
 
 use super::parse::{channel, glob};
-use super::render::{Out, pop_empty_trailing, put_numeric};
+use super::render::{Out, Source, mask, pop_empty_trailing, put, put_numeric};
 
 /// The message of the day IRC clients get after registering.
 pub const MOTD: &str = "Welcome to Sala: rooms are channels (/join #lobby).\n\
@@ -251,6 +251,14 @@ pub fn away(out: &mut Out<'_>, me: &str, back: bool) {
     } else {
         put_numeric(out, 306, me, &[], "You have been marked as being away");
     }
+}
+
+/// `away-notify`: `:nick!user@host AWAY [:text]`, the user's away text or
+/// none when it is back.
+pub fn away_line(nick: &str, from: &Source<'_>, away: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    put(&mut out, &mask(nick, from), "AWAY", &[], away);
+    out
 }
 
 /// One room as `LIST` shows it.
