@@ -12,6 +12,12 @@ use common::{irc_addr, start_irc};
 use sala::Server;
 use std::time::Duration;
 
+/// The capabilities `CAP LS` offers, and with their values (`CAP LS 302`).
+const CAPS: &str = "account-tag away-notify cap-notify echo-message extended-join multi-prefix \
+                    sasl server-time userhost-in-names";
+const CAPS_302: &str = "account-tag away-notify cap-notify echo-message extended-join \
+                        multi-prefix sasl=PLAIN server-time userhost-in-names";
+
 /// Carla, a CHAT/1 client, in `lobby` (`#lobby` on IRC).
 fn carla_in_lobby(server: &Server) -> Client {
     let mut carla = Client::login(server.local_addr(), "carla");
@@ -326,7 +332,7 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.send("PASS ignored");
     c.send("NICK ana");
     c.send("USER ana 0 * :Ana");
-    c.expect(":sala CAP * LS :account-tag away-notify cap-notify echo-message extended-join multi-prefix server-time userhost-in-names");
+    c.expect(&format!(":sala CAP * LS :{CAPS_302}"));
     // No welcome while CAP is open: a PING is answered first.
     c.send("PING early");
     c.expect(":sala PONG sala :early");
@@ -343,7 +349,7 @@ fn cap_negotiation_holds_registration_until_cap_end() {
     c.assert_silent();
     // CAP after registration is answered with the nick, and changes nothing.
     c.send("CAP LS");
-    c.expect(":sala CAP ana LS :account-tag away-notify cap-notify echo-message extended-join multi-prefix server-time userhost-in-names");
+    c.expect(&format!(":sala CAP ana LS :{CAPS}"));
     c.refused("CAP FROB", 410);
     // userhost-in-names: NAMES lists nick!user@host.
     c.send("CAP REQ :userhost-in-names");
@@ -415,6 +421,71 @@ fn server_time_echo_message_account_tag_extended_join_and_away_notify() {
     carla.send("SAY lobby plain");
     bob.expect(":carla!carla@sala PRIVMSG #lobby :plain");
     bob.assert_silent();
+    server.shutdown();
+}
+
+#[test]
+fn sasl_plain_logs_in_to_an_account_and_registering_as_it_needs_no_password() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let mut jilles = Client::login(server.local_addr(), "jilles");
+    jilles.send("REGISTER sesame");
+    jilles.expect("OK REGISTER jilles");
+    jilles.quit();
+    let mut c = Irc::connect(addr);
+    c.send("CAP LS 302");
+    c.expect(&format!(":sala CAP * LS :{CAPS_302}"));
+    c.send("CAP REQ :sasl");
+    c.expect(":sala CAP * ACK :sasl");
+    c.send("AUTHENTICATE SCRAM-SHA-256");
+    c.expect(":sala 908 * PLAIN :are available SASL mechanisms");
+    c.expect(":sala 904 * :SASL authentication failed");
+    // jilles\0jilles\0millet: the wrong password.
+    c.send("AUTHENTICATE PLAIN");
+    c.expect("AUTHENTICATE +");
+    c.send("AUTHENTICATE amlsbGVzAGppbGxlcwBtaWxsZXQ=");
+    c.expect(":sala 904 * :SASL authentication failed");
+    c.send("AUTHENTICATE PLAIN");
+    c.expect("AUTHENTICATE +");
+    c.send("AUTHENTICATE amlsbGVzAGppbGxlcwBzZXNhbWU=");
+    c.expect(":sala 900 * *!*@sala jilles :You are now logged in as jilles");
+    c.expect(":sala 903 * :SASL authentication successful");
+    c.send("NICK jilles");
+    c.send("USER j 0 * :Jilles");
+    c.send("CAP END");
+    c.nick = "jilles".into();
+    c.numeric(1);
+    c.wait_for("376", |l| is_numeric(l, 376));
+    c.send("WHOIS jilles");
+    let lines = c.lines_until("318", |l| is_numeric(l, 318));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == ":sala 330 jilles jilles jilles :is logged in as"),
+        "{lines:#?}"
+    );
+    // Logged in to jilles under another nick: the account shows, the nick is not its.
+    let mut bar = Irc::connect(addr);
+    bar.send("CAP REQ :sasl");
+    bar.expect(":sala CAP * ACK :sasl");
+    bar.send("AUTHENTICATE PLAIN");
+    bar.expect("AUTHENTICATE +");
+    bar.send("AUTHENTICATE AGppbGxlcwBzZXNhbWU=");
+    bar.expect(":sala 900 * *!*@sala jilles :You are now logged in as jilles");
+    bar.expect(":sala 903 * :SASL authentication successful");
+    bar.send("NICK bar");
+    bar.send("USER bar 0 * :Bar");
+    bar.send("CAP END");
+    bar.nick = "bar".into();
+    bar.wait_for("376", |l| is_numeric(l, 376));
+    c.send("WHOIS bar");
+    let lines = c.lines_until("318", |l| is_numeric(l, 318));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == ":sala 330 jilles bar jilles :is logged in as"),
+        "{lines:#?}"
+    );
     server.shutdown();
 }
 
@@ -1168,7 +1239,7 @@ fn register_from_irc_then_log_in_with_pass() {
     e.send("PASS s3cret");
     e.send("NICK ana");
     e.send("USER ana 0 * :Ana");
-    e.expect(":sala CAP * LS :account-tag away-notify cap-notify echo-message extended-join multi-prefix server-time userhost-in-names");
+    e.expect(&format!(":sala CAP * LS :{CAPS_302}"));
     e.send("CAP END");
     e.nick = "ana".into();
     e.numeric(1);

@@ -5,7 +5,7 @@
 //!
 //! What the session does, and so what is asserted: before registration every
 //! parsed line gives exactly one step; `PASS`, `CAP`, `NICK`, `USER`, `PING`,
-//! `PONG` and `QUIT` are taken, anything else is refused with 451. `NICK` is
+//! `PONG`, `QUIT` and `AUTHENTICATE` are taken, anything else is refused with 451. `NICK` is
 //! handed on (registration) once a valid `NICK` and a `USER` of four
 //! parameters (the realname not empty) arrived and no `CAP LS`/`CAP REQ` is open; `CAP END` closes one.
 //! The nick handed on is the last valid one, with the last `PASS`'s password.
@@ -254,7 +254,7 @@ proptest! {
                     _ => {}
                 },
                 "PASS" => password = m.params.first().filter(|p| !p.is_empty()).map(|p| p.to_string()),
-                "NICK" | "USER" | "PING" | "PONG" | "QUIT" => {}
+                "NICK" | "USER" | "PING" | "PONG" | "QUIT" | "AUTHENTICATE" => {}
                 _ => prop_assert!(is_numeric(step, 451), "{:?} before registration -> {:?}", line, step),
             }
         }

@@ -28,6 +28,13 @@ pub enum Job {
         password: String,
         hash: String,
     },
+    /// Check `password` against the account's `hash` for SASL PLAIN.
+    Sasl {
+        id: ConnId,
+        account: String,
+        password: String,
+        hash: String,
+    },
     /// Hash `password` for a `REGISTER` of `nick`.
     Hash {
         id: ConnId,
@@ -63,6 +70,16 @@ pub fn work(jobs: &Receiver<Job>, inputs: &Sender<Input>) {
                 id,
                 ok: secret::verify_password(&password, &hash),
                 nick,
+            },
+            Job::Sasl {
+                id,
+                account,
+                password,
+                hash,
+            } => Input::SaslChecked {
+                id,
+                ok: secret::verify_password(&password, &hash),
+                account,
             },
             Job::Hash { id, nick, password } => Input::Hashed {
                 id,

@@ -2,12 +2,14 @@
 //! same chat state as every CHAT/1 verb, in the same order, and answer the
 //! asker alone with IRC numerics.
 
+use super::accounts::Job;
 use super::voice::Voice;
 use super::{Dispatcher, no_room};
 use crate::chat::ConnId;
 use crate::chat::Room;
 use crate::ids::RoomId;
 use crate::proto::irc::replies::{self, Listed, MOTD, Seen, Whois};
+use crate::proto::irc::sasl::Turn;
 use crate::proto::irc::{
     self, Cap, Caps, Counts, Greeting, Member, Out, Query, Source, caps, put_numeric,
 };
@@ -66,6 +68,7 @@ impl Dispatcher {
                 put_numeric(o, code, &me, &params, &text);
             }
             Query::Cap { sub, arg } => self.cap(id, o, &me, &sub, arg.as_deref()),
+            Query::Authenticate { data } => self.authenticate(id, o, &me, &data),
             Query::User { user, real } => {
                 if let Some(irc) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
                     irc.user = user;
@@ -210,6 +213,105 @@ impl Dispatcher {
 
     /// `NAMES #a[,#b...]`: the members of each channel that exists, then
     /// one 366 naming the list as sent.
+    /// `AUTHENTICATE`: a step of SASL PLAIN; the password goes to the worker.
+    fn authenticate(&mut self, id: ConnId, o: &mut Out<'_>, me: &str, data: &str) {
+        let Some(user) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) else {
+            return;
+        };
+        if user.sasl_account.is_some() {
+            return replies::sasl(o, me, 907, "You have already authenticated using SASL");
+        }
+        match user.sasl.take(data) {
+            Turn::Go => replies::authenticate_go(o),
+            Turn::More => {}
+            Turn::Check { account, password } => {
+                if let Err(text) = self.check_sasl(id, &account, password) {
+                    replies::sasl(o, me, 904, &text);
+                }
+            }
+            Turn::Fail { mechanisms } => {
+                if mechanisms {
+                    put_numeric(o, 908, me, &["PLAIN"], "are available SASL mechanisms");
+                }
+                replies::sasl(o, me, 904, "SASL authentication failed");
+            }
+            Turn::TooLong => replies::sasl(o, me, 905, "SASL message too long"),
+            Turn::Aborted => replies::sasl(o, me, 906, "SASL authentication aborted"),
+        }
+    }
+
+    /// Hands a SASL PLAIN password to the workers, under the same waits
+    /// between wrong tries as `PASS` and `NICK nick password` (logins.rs).
+    ///
+    /// # Errors
+    /// Why the try is refused unchecked: no such account, a wait, busy workers.
+    fn check_sasl(&mut self, id: ConnId, account: &str, password: String) -> Result<(), String> {
+        let failed = "SASL authentication failed".to_string();
+        let Some((name, hash)) = self.accounts.get(&account.to_ascii_lowercase()) else {
+            return Err(failed);
+        };
+        let job = Job::Sasl {
+            id,
+            account: name.clone(),
+            password,
+            hash: hash.clone(),
+        };
+        let from = self.clients.get(&id).map(|c| c.peer.ip()).ok_or(failed)?;
+        let now = (self.clock)();
+        if let Err(wait) = self.tries.admit(id, account, from, now) {
+            return Err(format!(
+                "SASL authentication failed: too many wrong passwords, try again in {} s",
+                wait.seconds()
+            ));
+        }
+        self.ask(id, job, "checking passwords").map_err(|refusal| {
+            self.tries.withdraw(id);
+            refusal.text
+        })
+    }
+
+    /// The password worker's answer to a SASL PLAIN: 900 and 903, or 904.
+    pub(super) fn sasl_checked(&mut self, id: ConnId, account: String, ok: bool) {
+        let now = (self.clock)();
+        // Counted even if the connection has gone meanwhile.
+        self.tries.settle(id, ok, now);
+        let Voice::Irc { me, server, .. } = self.voice(id) else {
+            return;
+        };
+        let mut out = Vec::new();
+        let o = &mut Out::new(&server, &mut out);
+        if ok {
+            let user = self.ident(id).map_or("*", |(user, _)| user);
+            let mask = format!("{me}!{user}@{server}");
+            replies::logged_in(o, &me, &mask, &account);
+            replies::sasl(o, &me, 903, "SASL authentication successful");
+            if let Some(irc) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
+                irc.sasl_account = Some(account);
+            }
+        } else {
+            replies::sasl(o, &me, 904, "SASL authentication failed");
+        }
+        self.reply(id, out);
+    }
+
+    /// The account `id` is logged in to: its nick's, or for an IRC client
+    /// the one SASL logged it in to (whatever its nick).
+    pub(super) fn account_of(&self, id: ConnId) -> Option<&str> {
+        let user = self.chat.user(id)?;
+        if user.account {
+            return Some(&user.nick);
+        }
+        self.clients.get(&id)?.irc.as_ref()?.sasl_account.as_deref()
+    }
+
+    /// True if `nick` is the account IRC client `id` logged in to with SASL.
+    pub(super) fn is_sasl_account(&self, id: ConnId, nick: &str) -> bool {
+        self.clients
+            .get(&id)
+            .and_then(|c| c.irc.as_ref()?.sasl_account.as_deref())
+            .is_some_and(|account| account.eq_ignore_ascii_case(nick))
+    }
+
     fn names(&self, o: &mut Out<'_>, me: &str, chans: Option<&str>, caps: Caps) {
         let Some(chans) = chans else {
             return replies::no_names(o, me, "*");
@@ -253,7 +355,7 @@ impl Dispatcher {
                     real,
                     away: self.away(id).is_some(),
                     op: room.is_some_and(|room| self.chat.owns(id, room)),
-                    account: self.chat.user(id).filter(|u| u.account).map(|_| nick),
+                    account: self.account_of(id),
                 }
             })
             .collect();
@@ -290,7 +392,7 @@ impl Dispatcher {
             rooms,
             over_irc: self.clients.get(&id).is_some_and(|c| c.irc.is_some()),
             away: self.away(id),
-            account: user.is_some_and(|u| u.account),
+            account: self.account_of(id),
         };
         replies::whois(o, me, &whois);
     }

@@ -68,6 +68,12 @@ pub enum Input {
     Disconnect { id: ConnId, reason: String },
     /// The password worker checked a `NICK nick password`.
     Verified { id: ConnId, nick: String, ok: bool },
+    /// The password worker checked a SASL PLAIN password for `account`.
+    SaslChecked {
+        id: ConnId,
+        account: String,
+        ok: bool,
+    },
     /// The password worker hashed a `REGISTER` password.
     Hashed {
         id: ConnId,
@@ -143,6 +149,11 @@ struct IrcUser {
     real: String,
     /// The IRCv3 capabilities it enabled.
     caps: irc::Caps,
+    /// Its `AUTHENTICATE` exchange.
+    sasl: irc::sasl::Sasl,
+    /// The account SASL logged it in to: registering (or renaming) to that
+    /// nick needs no password.
+    sasl_account: Option<String>,
 }
 
 impl Client {
@@ -356,6 +367,10 @@ impl Dispatcher {
                 key,
                 hash,
             } => self.key_hashed(id, &room, &key, hash),
+            Input::SaslChecked { id, account, ok } => {
+                self.sasl_checked(id, account, ok);
+                self.resume(id);
+            }
             Input::Shutdown => return false,
         }
         true
@@ -415,6 +430,11 @@ impl Dispatcher {
         let done = match command {
             // IRC: a NICK to one's own nick, exactly, changes nothing and says nothing.
             Command::Nick { nick, .. } if self.is_irc_nick(id, &nick) => Ok(()),
+            // IRC: the account SASL logged in to, taken as its nick.
+            Command::Nick { nick, .. } if self.is_sasl_account(id, &nick) => {
+                self.log_in(id, &nick);
+                Ok(())
+            }
             Command::Nick { nick, password } => self.nick(id, &nick, password),
             Command::Register { password } => self.register(id, password),
             Command::Join { room, key } => self.join(id, &room, key.as_deref()),
@@ -545,9 +565,7 @@ impl Dispatcher {
                 user: user.unwrap_or(nick),
                 host: &self.server,
             },
-            account: id
-                .and_then(|id| self.chat.user(id))
-                .is_some_and(|u| u.account),
+            account: id.and_then(|id| self.account_of(id)),
             real: id
                 .and_then(|id| self.ident(id))
                 .map_or(nick, |(_, real)| real),
@@ -569,6 +587,7 @@ fn registering(command: &Command) -> bool {
             | Command::Irc(
                 Query::Cap { .. }
                     | Query::User { .. }
+                    | Query::Authenticate { .. }
                     | Query::Ping { .. }
                     | Query::PingPeer
                     | Query::LoginTimeout { .. }

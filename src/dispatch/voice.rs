@@ -153,8 +153,8 @@ impl Voice {
 pub(super) struct Origin<'a> {
     /// Its `user@host`.
     pub(super) source: Source<'a>,
-    /// Logged in to the account of its nick (`@account=`, `extended-join`).
-    pub(super) account: bool,
+    /// The account it is logged in to (`@account=`, `extended-join`).
+    pub(super) account: Option<&'a str>,
     /// Its realname (`extended-join`).
     pub(super) real: &'a str,
 }
@@ -195,8 +195,7 @@ impl Shared {
             (Some(from), Tone::Noticed) => irc::render_notice(event, &from.source),
         };
         let extras = irc.filter(|_| rendered.is_some()).map(|from| {
-            let nick = irc::source_nick(event).unwrap_or_default();
-            let account = from.account.then_some(nick);
+            let account = from.account;
             Extras {
                 at: now_ms(),
                 account: account.map(str::to_string),

@@ -84,6 +84,10 @@ pub enum Query {
         user: String,
         real: String,
     },
+    /// `AUTHENTICATE data`: a step of SASL PLAIN.
+    Authenticate {
+        data: String,
+    },
     /// The client's `PING token`: answer `PONG`.
     Ping {
         token: String,

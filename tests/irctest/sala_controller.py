@@ -7,6 +7,7 @@ honestly what Sala supports: what it lacks raises NotImplementedByController
 """
 
 import os
+import socket
 from typing import Dict, Optional, Set, Type, Union
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
@@ -18,7 +19,8 @@ SERVER_BIN = os.environ.get("IRCTEST_SERVER_BIN", "server")
 
 class SalaController(BaseServerController, DirectoryBasedController):
     software_name = "Sala"
-    supported_sasl_mechanisms: Set[str] = set()
+    # SASL PLAIN against Sala's own accounts (registerUser makes them).
+    supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
     # Offered in CAP LS (src/proto/irc/caps.rs); cap-notify and
     # userhost-in-names have no entry in irctest's list.
@@ -66,8 +68,8 @@ class SalaController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("TLS")
         if password is not None:
             raise NotImplementedByController("PASS (a server password)")
-        if run_services:
-            raise NotImplementedByController("Services")
+        # Accounts are Sala's own: no services process to start.
+        del run_services
         assert self.proc is None
         self.port = port
         self.hostname = hostname
@@ -75,6 +77,7 @@ class SalaController(BaseServerController, DirectoryBasedController):
         assert self.directory
         # The CHAT/1 door always listens: give it a free port of its own.
         (chat_hostname, chat_port) = self.get_hostname_and_port()
+        self.chat_address = (chat_hostname, chat_port)
         self.proc = self.execute(
             [
                 SERVER_BIN,
@@ -93,6 +96,26 @@ class SalaController(BaseServerController, DirectoryBasedController):
             ],
             cwd=self.directory,
         )
+
+
+    def wait_for_services(self) -> None:
+        """Accounts are part of the server: ready when its port is."""
+        self.wait_for_port()
+
+    def registerUser(self, case, username: str, password: Optional[str] = None) -> None:
+        """Registers account `username` the CHAT/1 way: NICK, then REGISTER."""
+        if password is None or " " in password:
+            raise NotImplementedByController("account without a one-word password")
+        self.wait_for_port()
+        with socket.create_connection(self.chat_address, timeout=10) as conn:
+            conn.sendall(f"NICK {username}\nREGISTER {password}\n".encode())
+            seen = b""
+            while b"OK REGISTER" not in seen:
+                data = conn.recv(4096)
+                seen += data
+                if not data or b"ERR " in seen:
+                    raise AssertionError(f"cannot register {username}: {seen!r}")
+            conn.sendall(b"QUIT\n")
 
 
 def get_irctest_controller_class() -> Type[SalaController]:

@@ -20,17 +20,20 @@ pub enum Cap {
     AwayNotify,
     /// `JOIN` lines carry the joiner's account and realname.
     ExtendedJoin,
+    /// `AUTHENTICATE PLAIN` against Sala's accounts, before registration.
+    Sasl,
 }
 
 impl Cap {
     /// Every capability offered, in the order `CAP LS` lists them.
-    pub const ALL: [Cap; 8] = [
+    pub const ALL: [Cap; 9] = [
         Cap::AccountTag,
         Cap::AwayNotify,
         Cap::CapNotify,
         Cap::EchoMessage,
         Cap::ExtendedJoin,
         Cap::MultiPrefix,
+        Cap::Sasl,
         Cap::ServerTime,
         Cap::UserhostInNames,
     ];
@@ -46,6 +49,7 @@ impl Cap {
             Cap::AccountTag => "account-tag",
             Cap::AwayNotify => "away-notify",
             Cap::ExtendedJoin => "extended-join",
+            Cap::Sasl => "sasl",
         }
     }
 
@@ -54,9 +58,12 @@ impl Cap {
         Cap::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// The name with its value for a `CAP LS 302` client (none has one yet).
-    pub fn advertised(self, _v302: bool) -> &'static str {
-        self.name()
+    /// The name, with its value for a `CAP LS 302` client.
+    pub fn advertised(self, v302: bool) -> &'static str {
+        match self {
+            Cap::Sasl if v302 => "sasl=PLAIN",
+            _ => self.name(),
+        }
     }
 
     fn bit(self) -> u32 {
@@ -166,7 +173,7 @@ mod tests {
         assert_eq!(
             offered(true),
             "account-tag away-notify cap-notify echo-message extended-join multi-prefix \
-             server-time userhost-in-names"
+             sasl=PLAIN server-time userhost-in-names"
         );
     }
 }

@@ -11,6 +11,7 @@
 //! - [`caps`]: the IRCv3 capabilities offered, and a client's enabled set;
 //! - [`session`]: registration, and IRC commands into [`Command`](crate::proto::command::Command)s;
 //! - [`render`]: events, numerics and refusals as IRC lines;
+//! - [`sasl`]: the `AUTHENTICATE PLAIN` exchange;
 //! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...).
 //!
 //! Every IRC string lives in this folder.
@@ -19,6 +20,7 @@ pub mod caps;
 pub mod parse;
 pub mod render;
 pub mod replies;
+pub mod sasl;
 pub mod session;
 
 pub use crate::proto::command::Query;

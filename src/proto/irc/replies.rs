@@ -22,6 +22,22 @@ pub fn cap_unknown(out: &mut Out<'_>, me: &str, sub: &str) {
     put_numeric(out, 410, me, &[sub], "Invalid CAP command");
 }
 
+/// `AUTHENTICATE +`: send the SASL response.
+pub fn authenticate_go(out: &mut Out<'_>) {
+    out.bytes.extend_from_slice(b"AUTHENTICATE +\r\n");
+}
+
+/// A SASL numeric with its text: 903, 904, 905, 906, 907.
+pub fn sasl(out: &mut Out<'_>, me: &str, code: u16, text: &str) {
+    put_numeric(out, code, me, &[], text);
+}
+
+/// 900: logged in to `account` (SASL).
+pub fn logged_in(out: &mut Out<'_>, me: &str, mask: &str, account: &str) {
+    let text = format!("You are now logged in as {account}");
+    put_numeric(out, 900, me, &[mask, account], &text);
+}
+
 /// The answer to a client's `PING token`.
 pub fn pong(out: &mut Out<'_>, token: &str) {
     let server = out.server;
@@ -143,8 +159,8 @@ pub struct Whois<'a> {
     /// Connected over IRC (else CHAT/1).
     pub over_irc: bool,
     pub away: Option<&'a str>,
-    /// Logged in to an account.
-    pub account: bool,
+    /// The account it is logged in to.
+    pub account: Option<&'a str>,
 }
 
 /// `WHOIS nick` of a user who is online: 311, 319, 312, 301, 330, then 318.
@@ -165,8 +181,8 @@ pub fn whois(out: &mut Out<'_>, me: &str, w: &Whois<'_>) {
     if let Some(away) = w.away {
         put_numeric(out, 301, me, &[nick], away);
     }
-    if w.account {
-        put_numeric(out, 330, me, &[nick, nick], "is logged in as");
+    if let Some(account) = w.account {
+        put_numeric(out, 330, me, &[nick, account], "is logged in as");
     }
     put_numeric(out, 318, me, &[nick], "End of /WHOIS list.");
 }

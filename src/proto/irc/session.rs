@@ -162,6 +162,12 @@ impl Session {
                 self.nick = Some(own(nick));
                 self.try_register()
             }
+            "AUTHENTICATE" => match p.first().filter(|d| !d.is_empty()) {
+                Some(data) => vec![Step::Send(Command::Irc(Query::Authenticate {
+                    data: own(data),
+                }))],
+                None => vec![need_more(cmd)],
+            },
             "PONG" => vec![Step::Alive],
             "PING" if p.is_empty() => vec![numeric(409, &[], "No origin specified")],
             "PING" => match checked("PING", p.first()) {
