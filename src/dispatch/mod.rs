@@ -549,26 +549,41 @@ impl Dispatcher {
             Event::Nick { new, .. } => new,
             _ => nick,
         };
-        self.render_as(event, tone, self.username(now))
+        let Some(id) = self.chat.find(now) else {
+            return self.render_as(event, tone, (None, None));
+        };
+        let ident = self.ident(id);
+        let from = Origin {
+            source: irc::Source {
+                user: ident.map_or(nick, |(user, _)| user),
+                host: &self.server,
+            },
+            account: self.account_of(id),
+            real: ident.map_or(nick, |(_, real)| real),
+        };
+        Shared::new(event, tone, Some(&from))
     }
 
-    /// Renders `event` once for every protocol in use, from a user whose
-    /// username is `user` (`None`: its nick).
-    fn render_as(&self, event: &Event<'_>, tone: Tone, user: Option<&str>) -> Shared {
+    /// Renders `event` once for every protocol in use, from a user who is
+    /// gone already, whose username was `user` (`None`: its nick) and
+    /// account `account`.
+    fn render_as(
+        &self,
+        event: &Event<'_>,
+        tone: Tone,
+        (user, account): (Option<&str>, Option<&str>),
+    ) -> Shared {
         if self.irc_clients == 0 {
             return Shared::new(event, tone, None);
         }
         let nick = irc::source_nick(event).unwrap_or_default();
-        let id = self.chat.find(nick);
         let from = Origin {
             source: irc::Source {
                 user: user.unwrap_or(nick),
                 host: &self.server,
             },
-            account: id.and_then(|id| self.account_of(id)),
-            real: id
-                .and_then(|id| self.ident(id))
-                .map_or(nick, |(_, real)| real),
+            account,
+            real: nick,
         };
         Shared::new(event, tone, Some(&from))
     }

@@ -416,6 +416,13 @@ impl Dispatcher {
         if irc.is_some_and(|user| !user.welcomed) {
             self.irc_pending -= 1;
         }
+        // Whom the QUIT is from, as IRC shows it, asked before the user is gone.
+        let account = self
+            .chat
+            .user(id)
+            .filter(|user| user.account)
+            .map(|user| user.nick.clone())
+            .or_else(|| irc.and_then(|user| user.sasl_account.clone()));
         if let Some(departure) = self.chat.disconnect(id) {
             info!(
                 "conn {id} ({}) from {} left: {quit_text}",
@@ -429,7 +436,7 @@ impl Dispatcher {
                 text: Some(quit_text),
             };
             let user = irc.map(|user| user.user.as_str()).filter(|u| !u.is_empty());
-            let line = self.render_as(&quit, Tone::Said, user);
+            let line = self.render_as(&quit, Tone::Said, (user, account.as_deref()));
             self.send_many(&departure.peers, &line);
         }
         if client.irc.is_some() {
