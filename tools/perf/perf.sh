@@ -24,7 +24,8 @@
 #
 # usage: tools/perf/perf.sh [all|load|idle|sweep|bench|persist|irc|ab]...    (default: all)
 #   ab:  this tree's server against the commit BASE (env, e.g. BASE=HEAD~3), both --no-persist,
-#        interleaved: fan-out K100 and K1000 and whisper P50, AB_REPS (default REPS) rounds.
+#        interleaved: fan-out K100 and K1000 and whisper P50, AB_REPS (default REPS) rounds;
+#        AB_PROTO=irc measures both servers' IRC doors instead.
 #   irc: Sala's IRC front door against ngIRCd, both with chatload --proto irc
 #        (fan-out K100/K1000/rate50 and whisper P50), IRC_REPS (default REPS) rounds.
 #   env: REPS=3 PERSIST_REPS=5  OUT=docs/perf/results-<stamp>.jsonl
@@ -60,8 +61,9 @@ INSPIRCD=${INSPIRCD:-$(command -v inspircd || true)}
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(all)
 
-declare -A PORT=([salabase]=16808 [salamem]=16801 [salapersist]=16802 [ideal]=16803 [ngircd]=16804 [inspircd]=16805 [salairc]=16806)
+declare -A PORT=([salabase]=16808 [salabaseirc]=16809 [salamem]=16801 [salapersist]=16802 [ideal]=16803 [ngircd]=16804 [inspircd]=16805 [salairc]=16806)
 IRC_PORT=16807
+IRC_BASE_PORT=16810
 declare -A PID=()
 declare -A CMD=()
 declare -A DATADIR=()
@@ -207,11 +209,12 @@ start_server() { # name
     local s=$1 port=${PORT[$1]}
     if port_busy "$port"; then log "!! port $port already in use; not starting $s"; exit 3; fi
     case $s in
-        salabase)
+        salabase|salabaseirc)
             # Every load client comes from 127.0.0.1: no per-address limit, if the base has one.
-            local per_ip=""
+            local per_ip="" irc=""
             if "$SALA_BASE" --help | grep -q -- --max-per-ip; then per_ip="--max-per-ip 0"; fi
-            CMD[$s]="$SALA_BASE --listen 127.0.0.1:$port --web-listen off $per_ip --flood-rate 0 --no-persist $SALA_ARGS"
+            [ "$s" = salabaseirc ] && irc="--irc-listen 127.0.0.1:$IRC_BASE_PORT"
+            CMD[$s]="$SALA_BASE --listen 127.0.0.1:$port --web-listen off $per_ip $irc --flood-rate 0 --no-persist $SALA_ARGS"
             ;;
         salamem)
             CMD[$s]="$SALA --listen 127.0.0.1:$port --web-listen off --max-per-ip 0 --flood-rate 0 --no-persist $SALA_ARGS"
@@ -272,6 +275,7 @@ addr_of() {
     case $1 in
         ngircd|inspircd) echo "--proto irc --addr 127.0.0.1:${PORT[$1]}" ;;
         salairc) echo "--proto irc --addr 127.0.0.1:$IRC_PORT" ;;
+        salabaseirc) echo "--proto irc --addr 127.0.0.1:$IRC_BASE_PORT" ;;
         *) echo "--proto chat --addr 127.0.0.1:${PORT[$1]}" ;;
     esac
 }
@@ -439,12 +443,14 @@ persist_phase() {
 # Sala's IRC port against ngIRCd, the same chatload IRC client for both.
 ab_phase() {
     [ -n "${SALA_BASE:-}" ] || { log "!! ab needs BASE=<commit>"; exit 2; }
-    local s r sc
-    for s in salabase salamem; do start_server "$s"; done
+    local s r sc pair="salabase salamem"
+    # AB_PROTO=irc: the same scenarios on both servers' IRC doors.
+    [ "${AB_PROTO:-chat}" = irc ] && pair="salabaseirc salairc"
+    for s in $pair; do start_server "$s"; done
     for r in $(seq 1 "${AB_REPS:-$REPS}"); do
         for sc in K100 K1000 whisper; do
             wait_quiet "ab rep $r $sc"
-            for s in salabase salamem; do
+            for s in $pair; do
                 local a w
                 a=$(addr_of "$s"); w=$(window_of "$s")
                 # shellcheck disable=SC2086
@@ -456,7 +462,7 @@ ab_phase() {
             done
         done
     done
-    for s in salabase salamem; do stop_server "$s"; done
+    for s in $pair; do stop_server "$s"; done
 }
 
 irc_phase() {
