@@ -68,6 +68,28 @@ fn old_key_digest(salt: &str, key: &str) -> String {
         .collect()
 }
 
+/// A new login token: 32 random bytes from the OS, in hex.
+///
+/// # Errors
+/// The OS gave no randomness.
+pub fn new_token() -> crate::Result<String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw)
+        .map_err(|e| crate::Error::Secret(format!("no randomness for a token: {e}")))?;
+    Ok(hex(&raw))
+}
+
+/// What is kept of a login token: its SHA-256, in hex. A token is random
+/// and long, so a plain hash is enough (no salt, no slow hash): it cannot be
+/// guessed, and a copy of the store does not log anyone in.
+pub fn token_digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A room key hashed as older servers did (for tests of the migration).
 #[cfg(test)]
 pub(crate) fn old_hash_key(key: &str) -> String {
@@ -98,6 +120,17 @@ mod tests {
         assert!(!key_matches("door", "plain"));
         assert_ne!(k, hash_key("door").unwrap(), "salted");
         assert!(!is_old_key(&k));
+    }
+
+    #[test]
+    fn tokens_are_random_and_kept_only_as_digests() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(token_digest(&a), token_digest(&a));
+        assert_ne!(token_digest(&a), a);
+        assert_ne!(token_digest(&a), token_digest(&b));
     }
 
     #[test]

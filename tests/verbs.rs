@@ -448,3 +448,75 @@ fn quit_says_bye_closes_and_tells_room_mates() {
     assert_eq!(a.rooms(), ["ROOM lobby 1 ana"]);
     server.shutdown();
 }
+
+#[test]
+fn token_resume_and_revoke_log_an_account_in_without_its_password() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut a = Client::connect(addr);
+    // Guests and unregistered nicks get no token.
+    a.send("TOKEN");
+    a.expect_err("BAD_TOKEN");
+    a.rename("ana");
+    a.send("TOKEN");
+    a.expect_err("BAD_TOKEN");
+    a.send("REGISTER s3cret");
+    a.expect("OK REGISTER ana");
+    a.send("TOKEN");
+    let line = a.expect_prefix("OK TOKEN ");
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words.len(), 4, "{line}");
+    let token = words[2].to_string();
+    assert_eq!(token.len(), 64, "{line}");
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+    let expires: u64 = words[3].parse().expect("a unix-ms time");
+    let week = 7 * 24 * 60 * 60 * 1000;
+    assert!(
+        expires > now_ms() + week - 60_000 && expires <= now_ms() + week,
+        "{line}"
+    );
+
+    // While ana is connected, her nick is taken.
+    let mut b = Client::connect(addr);
+    let guest = b.nick.clone();
+    b.send(&format!("RESUME {token}"));
+    b.expect_err("NICK_TAKEN");
+    a.quit();
+
+    // A whisper kept while she is away comes with the login, as with a password.
+    let mut carl = Client::login(addr, "carl");
+    carl.send("WHISPER ana still there?");
+    carl.expect("WHISPER carl ana still there?");
+    b.send(&format!("resume {token}"));
+    b.expect(&format!("NICK {guest} ana"));
+    let offline = b.expect_prefix("OFFLINE ");
+    assert!(offline.ends_with(" carl still there?"), "{offline}");
+    b.expect("END OFFLINE");
+    // Logged in: a token again, and the account's rooms are its own.
+    b.send("TOKEN");
+    let second = b.expect_prefix("OK TOKEN ");
+    assert!(!second.contains(&token), "a new token each time");
+
+    // Unknown tokens and missing words.
+    b.send("RESUME 00ff");
+    b.expect_err("BAD_TOKEN");
+    b.send("RESUME");
+    b.expect_err("MISSING_ARGUMENT");
+    b.send("REVOKE");
+    b.expect_err("MISSING_ARGUMENT");
+
+    // Revoked, the token logs nobody in; revoking it again is refused.
+    b.send(&format!("REVOKE {token}"));
+    b.expect("OK REVOKE");
+    b.send(&format!("REVOKE {token}"));
+    b.expect_err("BAD_TOKEN");
+    b.quit();
+    let mut c = Client::connect(addr);
+    c.send(&format!("RESUME {token}"));
+    c.expect_err("BAD_TOKEN");
+    c.send("NICK ana");
+    c.expect_err("BAD_PASSWORD");
+    c.assert_silent();
+    carl.assert_silent();
+    server.shutdown();
+}

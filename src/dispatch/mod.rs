@@ -31,6 +31,7 @@ mod delivery;
 mod irc_queries;
 mod keys;
 mod logins;
+mod tokens;
 mod verbs;
 mod voice;
 
@@ -189,6 +190,8 @@ pub struct Dispatcher {
     busy_refusals: u64,
     /// Nicks with a registration under way.
     registering: Vec<String>,
+    /// Login tokens of accounts (`TOKEN`, `RESUME`, `REVOKE`), kept hashed.
+    tokens: tokens::Tokens,
     /// Lines of connections waiting for a password check, applied after it.
     waiting: HashMap<ConnId, VecDeque<Result<Command, Refusal>>>,
     /// The store failed to commit (the first error): stop.
@@ -244,6 +247,7 @@ impl Dispatcher {
             clock: Box::new(Instant::now),
             busy_refusals: 0,
             registering: Vec::new(),
+            tokens: tokens::Tokens::default(),
             waiting: HashMap::new(),
             broken: None,
             irc_clients: 0,
@@ -437,6 +441,9 @@ impl Dispatcher {
             }
             Command::Nick { nick, password } => self.nick(id, &nick, password),
             Command::Register { password } => self.register(id, password),
+            Command::Token => self.issue_token(id),
+            Command::Resume { token } => self.resume_login(id, &token),
+            Command::Revoke { token } => self.revoke_token(id, &token),
             Command::Join { room, key } => self.join(id, &room, key.as_deref()),
             Command::Part { room, text } => self.part(id, &room, text.as_deref()),
             Command::Say { room, text } => self.say(id, &room, &text, Tone::Said),

@@ -16,6 +16,16 @@ pub enum Command {
     Register {
         password: String,
     },
+    /// `TOKEN`: a login token for the account logged in to.
+    Token,
+    /// `RESUME <token>`: log in again with a token instead of a password.
+    Resume {
+        token: String,
+    },
+    /// `REVOKE <token>`: end a token.
+    Revoke {
+        token: String,
+    },
     Join {
         room: String,
         key: Option<String>,
@@ -252,6 +262,13 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
             one_word_password(&mut args)?;
             Command::Register { password }
         }
+        "TOKEN" => Command::Token,
+        "RESUME" => Command::Resume {
+            token: own(args.need("RESUME", "a token")?),
+        },
+        "REVOKE" => Command::Revoke {
+            token: own(args.need("REVOKE", "a token")?),
+        },
         "JOIN" => {
             let room = args.need("JOIN", "room")?;
             if !is_valid_room(room) {

@@ -27,11 +27,12 @@ pub enum ErrCode {
     InboxFull,
     TooManyConnections,
     BadText,
+    BadToken,
 }
 
 impl ErrCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrCode; 21] = [
+    pub const ALL: [ErrCode; 22] = [
         ErrCode::BadName,
         ErrCode::NickTaken,
         ErrCode::NickReserved,
@@ -53,6 +54,7 @@ impl ErrCode {
         ErrCode::InboxFull,
         ErrCode::TooManyConnections,
         ErrCode::BadText,
+        ErrCode::BadToken,
     ];
 
     /// The code as written on the wire.
@@ -79,6 +81,7 @@ impl ErrCode {
             ErrCode::InboxFull => "INBOX_FULL",
             ErrCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrCode::BadText => "BAD_TEXT",
+            ErrCode::BadToken => "BAD_TOKEN",
         }
     }
 

@@ -403,6 +403,7 @@ pub fn refusal(out: &mut Out<'_>, me: &str, refusal: &Refusal, subject: &Subject
         ErrCode::InboxFull => (401, Some(name)),
         ErrCode::TooManyConnections => (465, None),
         ErrCode::BadText => (400, Some(name)),
+        ErrCode::BadToken => (464, None),
     };
     match param {
         Some(p) => put_numeric(out, n, me, &[p], text),
