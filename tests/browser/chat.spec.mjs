@@ -7,10 +7,20 @@
 // Two Chromium users (ana, bob) and one CHAT/1 TCP client (carl) chat; a room
 // is created, joined, left and deleted; whispers; a broadcast; a message with
 // HTML in it is shown as text; the server restarts and the pages reconnect.
+// Steps named by a number check that point of issue 16: long pastes split
+// (1), unread counts on the phone (3), day separators (4), the "New messages"
+// line (5), errors next to the box (6), the placeholder (7), the sidebar (8),
+// broadcasts (9), colours, grouping, links and mentions (10), no needless
+// "Load older messages" (11), /join /msg /me /nick (12), the disconnected
+// state (13), the member list (14); and notifications, and axe-core (WCAG
+// 2.1 A and AA) on the login form and the chat, desktop and phone (375x667).
 //
 // With --features (a second run, on a server of its own; see features() below):
 // older history on scrolling up, a room locked with a key, an account
-// registered and logged in to, a user kicked by a TCP owner.
+// registered and logged in to, a user kicked by a TCP owner; registering
+// from the page (12); "Yesterday" and an error that stays (4, 6, on a page
+// whose clock is a day ahead); a reload that stays logged in by its token,
+// and logging out, which revokes it (2).
 //
 // With --history (a third run, on a server of its own with a data directory;
 // see history() below): a registered user's room, its saved history across a
@@ -24,6 +34,10 @@
 import { chromium } from 'playwright-core';
 import net from 'node:net';
 import readline from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const featuresRun = process.argv[2] === '--features';
 const historyRun = process.argv[2] === '--history';
@@ -146,7 +160,13 @@ async function seesMessage(page, key, nick, text) {
     .waitFor({ timeout: WAIT });
 }
 
+// Opens the "Join or create a room" form (folded away until asked for).
+async function openJoin(page) {
+  if (!(await page.locator('#join-details').evaluate((d) => d.open))) await page.locator('#join-details summary').click();
+}
+
 async function joinByForm(page, room) {
+  await openJoin(page);
   await page.getByLabel('Room', { exact: true }).fill(room);
   await page.getByRole('button', { name: 'Join', exact: true }).click();
   await pane(page, '#' + room.toLowerCase()).waitFor({ state: 'visible', timeout: WAIT });
@@ -154,6 +174,47 @@ async function joinByForm(page, room) {
 
 function step(text) {
   console.error(`browser test: ${text}`);
+}
+
+// axe-core on the page as it is now: throws on any WCAG 2.1 A or AA
+// violation. (Evaluated through DevTools, which the page's CSP does not
+// restrict; the page itself still loads nothing from elsewhere.)
+async function accessible(page, what) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+  });
+  if (violations.length) throw new Error(`${what}: axe-core found WCAG A/AA violations:\n  ${violations.join('\n  ')}`);
+}
+
+// The page's fake Notification and visibility, installed before its script runs:
+// window.__notes collects notifications, window.__hidden is document.hidden.
+function fakeNotifications() {
+  window.__notes = [];
+  window.__hidden = false;
+  Object.defineProperty(Document.prototype, 'hidden', { get: () => window.__hidden, configurable: true });
+  window.Notification = class {
+    constructor(title, options) {
+      window.__notes.push({ title, body: options && options.body });
+    }
+    static get permission() {
+      return window.__permission || 'default';
+    }
+    static async requestPermission() {
+      window.__permission = 'granted';
+      return 'granted';
+    }
+  };
+}
+
+async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    window.__hidden = h;
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
 }
 
 // Records page errors and console errors (other than a refused WebSocket) of `page`.
@@ -223,6 +284,7 @@ async function features(browser) {
     }
 
     step('features: erin creates vault with a key; fred is refused without it, then joins with it');
+    await openJoin(erin);
     await erin.getByLabel('Room', { exact: true }).fill('vault');
     await erin.getByLabel('Key').fill('k3y');
     await erin.getByRole('button', { name: 'Join', exact: true }).click();
@@ -230,6 +292,7 @@ async function features(browser) {
     await say(erin, 'plans behind the key');
     await seesMessage(erin, '#vault', 'erin', 'plans behind the key');
     await login(fred, 'fred');
+    await openJoin(fred);
     await fred.getByLabel('Room', { exact: true }).fill('vault');
     await fred.getByRole('button', { name: 'Join', exact: true }).click();
     await fred.locator('#alert', { hasText: 'vault is locked: wrong or missing key' }).waitFor({ timeout: WAIT });
@@ -253,6 +316,33 @@ async function features(browser) {
     await fred.locator('#mine li[data-key="#archive"]').waitFor({ state: 'detached', timeout: WAIT });
     await pane(erin, '#archive').locator('.notice', { hasText: 'olga removed fred: too noisy' }).waitFor({ state: 'attached', timeout: WAIT });
 
+    step('features (12): fred registers his nickname from the page');
+    await fred.locator('#account summary').click();
+    await fred.locator('#register-password').fill('fredpass');
+    await fred.getByRole('button', { name: 'Register', exact: true }).click();
+    await fred.locator('#alert', { hasText: 'fred is now registered.' }).waitFor({ timeout: WAIT });
+    await fred.locator('#me', { hasText: 'You are fred (registered)' }).waitFor({ timeout: WAIT });
+
+    step('features (4, 6): a day later: "Yesterday" and "Today"; an error stays until dismissed');
+    const tess = await (await context()).newPage();
+    watch('tess', tess, problems);
+    await tess.clock.install({ time: Date.now() + 24 * 3600 * 1000 });
+    await login(tess, 'tess');
+    await openJoin(tess);
+    await tess.getByLabel('Room', { exact: true }).fill('vault');
+    await tess.getByRole('button', { name: 'Join', exact: true }).click();
+    await tess.locator('#alert', { hasText: 'vault is locked' }).waitFor({ timeout: WAIT });
+    await tess.clock.fastForward('00:30');
+    await tess.locator('#alert', { hasText: 'vault is locked' }).waitFor({ timeout: WAIT }).catch(() => {
+      throw new Error('tess: the error vanished by itself');
+    });
+    await joinByForm(tess, 'archive');
+    await pane(tess, '#archive').locator('.day', { hasText: 'Yesterday' }).first().waitFor({ timeout: WAIT });
+    await say(tess, 'a message of the next day');
+    await seesMessage(tess, '#archive', 'tess', 'a message of the next day');
+    const days = await pane(tess, '#archive').locator('.day').allTextContents();
+    if (JSON.stringify(days) !== JSON.stringify(['Yesterday', 'Today'])) throw new Error(`tess: day separators ${days}`);
+
     step('features: dora registers her nickname');
     await dora.goto(url);
     await dora.getByLabel('Nickname', { exact: true }).fill('dora');
@@ -264,9 +354,25 @@ async function features(browser) {
     await joinByForm(dora, 'archive');
     await olga.waitLine('JOIN archive dora');
 
-    step('features: after a reload, dora needs her password');
+    step('features (2): a reload keeps dora logged in (her token) and rejoins her rooms');
+    await dora.waitForFunction(() => /"token"/.test(localStorage.getItem('sala.session') || ''), null, { timeout: WAIT });
+    const saved = JSON.parse(await dora.evaluate(() => localStorage.getItem('sala.session')));
+    if (JSON.stringify(saved).includes('sesame')) throw new Error('dora: the password was stored in the page');
     await dora.reload();
     await olga.waitFor('QUIT dora', (l) => l.startsWith('QUIT dora '));
+    await olga.waitLine('JOIN archive dora');
+    await dora.locator('#me', { hasText: 'You are dora' }).waitFor({ timeout: WAIT });
+    await pane(dora, '#archive').waitFor({ state: 'attached', timeout: WAIT });
+    if (await dora.locator('#login').isVisible()) throw new Error('dora: asked to log in again after a reload');
+
+    step('features (2, 12): dora logs out from the page: the token is revoked, the password is needed');
+    await dora.locator('#account summary').click();
+    await dora.getByRole('button', { name: 'Log out' }).click();
+    await olga.waitFor('QUIT dora', (l) => l.startsWith('QUIT dora '));
+    await dora.getByLabel('Nickname', { exact: true }).waitFor({ timeout: WAIT });
+    if (await dora.evaluate(() => localStorage.getItem('sala.session'))) throw new Error('dora: the session stayed after logging out');
+    olga.send(`RESUME ${saved.token}`);
+    await olga.waitFor('ERR BAD_TOKEN', (l) => l.startsWith('ERR BAD_TOKEN '));
     await dora.getByLabel('Nickname', { exact: true }).fill('dora');
     await dora.getByRole('button', { name: 'Enter' }).click();
     await dora.locator('#login-error', { hasText: 'dora is registered' }).waitFor({ timeout: WAIT });
@@ -473,9 +579,11 @@ const problems = [];
 let status = 1;
 try {
   const contextA = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  const contextB = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const contextB = await browser.newContext({ viewport: { width: 375, height: 667 } });
+  await contextA.addInitScript(fakeNotifications);
   const ana = await contextA.newPage();
   const bob = await contextB.newPage();
+  const dialogs = [];
   for (const [name, page] of [['ana', ana], ['bob', bob]]) {
     page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
     page.on('console', (m) => {
@@ -483,12 +591,26 @@ try {
         problems.push(`${name}: console error: ${m.text()}`);
       }
     });
-    page.on('dialog', (d) => d.accept());
+    page.on('dialog', (d) => {
+      dialogs.push(`${name}: ${d.message()}`);
+      d.accept();
+    });
   }
+
+  step('accessibility: the login form, desktop and phone (axe-core, WCAG 2.1 A and AA)');
+  await ana.goto(url);
+  await accessible(ana, 'ana, login form');
+  await bob.goto(url);
+  await accessible(bob, 'bob (phone), login form');
 
   step('two users pick nicknames');
   await login(ana, 'ana');
-  await login(bob, 'bob'); // bob has a phone-sized screen
+  await login(bob, 'bob'); // bob has a phone-sized screen (375x667)
+  if (await ana.evaluate(() => window.__permission)) throw new Error('ana: notification permission asked on load');
+  await ana.getByRole('button', { name: 'Notify me' }).waitFor({ timeout: WAIT });
+
+  step('8: the join form is folded away until asked for');
+  if (await ana.locator('#join-room').isVisible()) throw new Error('ana: the join form is open for good');
   await carl.connect(tcpAddr);
   await carl.waitFor('WELCOME', (l) => l.startsWith('WELCOME '));
   carl.send('NICK carl');
@@ -504,6 +626,23 @@ try {
   await pane(ana, '#lobby').locator('.member[data-nick="carl"]').waitFor({ timeout: WAIT });
   await pane(ana, '#lobby').locator('.member.owner[data-nick="ana"] .owner-mark').waitFor({ timeout: WAIT });
 
+  step('14: the member list has a count and an order (owner first, then by name)');
+  await pane(ana, '#lobby').locator('.members-title', { hasText: 'Members (3)' }).waitFor({ timeout: WAIT });
+  const order = await pane(ana, '#lobby').locator('.member').evaluateAll((els) => els.map((e) => e.dataset.nick));
+  if (JSON.stringify(order) !== JSON.stringify(['ana', 'bob', 'carl'])) throw new Error(`ana: member order ${order}`);
+
+  step('8: a joined room is listed once (under "Your conversations"), never as selected in the room list');
+  await ana.locator('#mine li[data-key="#lobby"]').waitFor({ timeout: WAIT });
+  await ana.locator('#rooms li[data-room="lobby"]').waitFor({ state: 'detached', timeout: WAIT });
+  if (await ana.locator('#rooms [aria-current]').count()) throw new Error('ana: a room in the room list looks selected');
+
+  step('7, 11: the box names the room; no "Load older messages" when everything is shown');
+  for (const [name, page] of [['ana', ana], ['bob', bob]]) {
+    const placeholder = await page.locator('#composer-text').getAttribute('placeholder');
+    if (placeholder !== 'Message to #lobby') throw new Error(`${name}: placeholder ${placeholder}`);
+    if (await pane(page, '#lobby').locator('.older').isVisible()) throw new Error(`${name}: "Load older messages" with nothing older`);
+  }
+
   step('messages between the browsers and the TCP client');
   await say(ana, 'hello from the browser');
   await seesMessage(bob, '#lobby', 'ana', 'hello from the browser');
@@ -513,6 +652,30 @@ try {
   await seesMessage(bob, '#lobby', 'carl', 'hi ana, carl here on plain TCP');
   await say(bob, 'bob on a phone says hi');
   await seesMessage(ana, '#lobby', 'bob', 'bob on a phone says hi');
+
+  step('4: a day separator: "Today"');
+  await pane(ana, '#lobby').locator('.day', { hasText: 'Today' }).first().waitFor({ timeout: WAIT });
+
+  step('10: links (http/https only, rel noopener noreferrer nofollow), mentions, grouping, nick colours');
+  carl.send('SAY lobby see https://example.com/a?b=1. or javascript:alert(1) or ftp://x.example, ana');
+  await seesMessage(ana, '#lobby', 'carl', 'see https://example.com/a?b=1.');
+  const link = pane(ana, '#lobby').locator('.msg .text a[href="https://example.com/a?b=1"]');
+  await link.waitFor({ timeout: WAIT });
+  if ((await link.getAttribute('rel')) !== 'noopener noreferrer nofollow') throw new Error('ana: link without rel noopener noreferrer nofollow');
+  if ((await link.getAttribute('target')) !== '_blank') throw new Error('ana: link not in a new tab');
+  if (await ana.locator('.msg a:not([href^="http://"]):not([href^="https://"])').count()) throw new Error('ana: a link of another scheme');
+  await pane(ana, '#lobby').locator('.msg.mention', { hasText: 'javascript:alert(1)' }).waitFor({ timeout: WAIT });
+  if (await pane(bob, '#lobby').locator('.msg.mention').count()) throw new Error('bob: a mention of ana highlighted for bob');
+  carl.send('SAY lobby and a second line');
+  await seesMessage(ana, '#lobby', 'carl', 'and a second line');
+  if (!(await pane(ana, '#lobby').locator('.msg').last().evaluate((e) => e.classList.contains('cont')))) {
+    throw new Error('ana: consecutive lines of carl are not grouped');
+  }
+  const colours = await pane(ana, '#lobby')
+    .locator('.msg:not(.cont) .who')
+    .evaluateAll((els) => [...new Set(els.map((e) => `${e.textContent}=${getComputedStyle(e).color}`))]);
+  const distinct = new Set(colours.map((c) => c.split('=')[1]));
+  if (distinct.size < 2) throw new Error(`ana: every nick has the same colour: ${colours}`);
 
   step('HTML in a message is shown as text');
   const evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2"><b>bold?</b>';
@@ -544,6 +707,25 @@ try {
   await seesMessage(ana, '#lobby', 'ana', 'the owner is marked');
   await ana.screenshot({ path: screenshot });
 
+  step('1: a 5,000-character paste: a counter, then several messages split between words, nothing lost');
+  const long = Array.from({ length: 520 }, (_, i) => `word${String(i).padStart(5, '0')}`).join(' ');
+  if (long.length < 5000) throw new Error('the long text is short');
+  await ana.locator('#composer-text').fill(long);
+  await ana.locator('#composer-count', { hasText: 'goes as 3 messages' }).waitFor({ timeout: WAIT });
+  if ((await ana.locator('#composer-text').inputValue()) !== long) throw new Error('ana: the box cut the paste');
+  await ana.locator('#composer-text').press('Enter');
+  const pieces = [];
+  while (pieces.join(' ').length < long.length) {
+    const line = await carl.waitFor('MSG lobby ana word...', (l) => l.startsWith('MSG lobby ana word'));
+    pieces.push(line.slice('MSG lobby ana '.length));
+  }
+  if (pieces.join(' ') !== long) throw new Error(`carl: the long text did not arrive whole (${pieces.length} pieces)`);
+  if (pieces.length !== 3 || pieces.some((p) => !/^word\d{5}( word\d{5})*$/.test(p))) throw new Error('carl: not split between words');
+  await ana.locator('#alert', { hasText: 'went as 3 messages' }).waitFor({ timeout: WAIT });
+  await bob.locator('#composer-text').fill(long);
+  await bob.locator('#composer-count', { hasText: 'goes as 3 messages' }).waitFor({ timeout: WAIT });
+  await bob.locator('#composer-text').fill('');
+
   step('whispers: bob clicks ana in the member list; carl whispers over TCP');
   await pane(bob, '#lobby').locator('.members-toggle').click();
   await pane(bob, '#lobby').locator('.member[data-nick="ana"] .who').click();
@@ -563,10 +745,87 @@ try {
   await say(ana, 'got it, carl');
   await carl.waitLine('WHISPER ana carl got it, carl');
 
+  step('notifications: mentioned or whispered while the tab is hidden (permission from a click)');
+  await ana.getByRole('button', { name: 'Notify me' }).click();
+  await ana.getByRole('button', { name: 'Notify me' }).waitFor({ state: 'hidden', timeout: WAIT });
+  await setHidden(ana, true);
+  carl.send('WHISPER ana are you there?');
+  carl.send('SAY lobby ana, a question');
+  carl.send('SAY lobby not for anyone');
+  await carl.waitLine('MSG lobby carl not for anyone');
+  await ana.waitForFunction(() => window.__notes.length >= 2, null, { timeout: WAIT });
+  const notes = await ana.evaluate(() => window.__notes);
+  await setHidden(ana, false);
+  if (notes.length !== 2 || notes[0].title !== 'carl whispers' || notes[1].title !== 'carl in #lobby' || notes[1].body !== 'ana, a question') {
+    throw new Error(`ana: notifications ${JSON.stringify(notes)}`);
+  }
+
+  step('3, 5: unread counts on the phone (the Rooms button), a "New messages" line');
+  await ana.locator('#mine li[data-key="#lobby"] button').click();
+  await say(ana, 'three new ones for bob');
+  await bob.locator('#menu-unread', { hasText: '3 unread' }).waitFor({ timeout: WAIT });
+  if (!(await bob.locator('#menu-unread').isVisible())) throw new Error('bob: the unread count is not visible on the phone');
+  await bob.getByRole('button', { name: 'Rooms' }).click();
+  await bob.locator('#mine li[data-key="#lobby"] button').click();
+  const newLine = pane(bob, '#lobby').locator('.unread-line', { hasText: 'New messages' });
+  await newLine.waitFor({ timeout: WAIT });
+  const after = await newLine.evaluate((e) => e.nextElementSibling.textContent);
+  if (!after.includes('ana, a question')) throw new Error(`bob: the "New messages" line is not before the first unread: ${after}`);
+  await bob.locator('#menu-unread').waitFor({ state: 'hidden', timeout: WAIT });
+
+  step('12: /me, /msg, /join, /nick from the message box');
+  await say(ana, '/me waves');
+  await carl.waitLine('MSG lobby ana \x01ACTION waves\x01');
+  await say(ana, '/msg carl psst');
+  await carl.waitLine('WHISPER ana carl psst');
+  await pane(ana, '@carl').waitFor({ state: 'visible', timeout: WAIT });
+  await say(ana, '/join extra');
+  await pane(ana, '#extra').waitFor({ state: 'visible', timeout: WAIT });
+  await say(ana, '/nick anna');
+  await carl.waitLine('NICK ana anna');
+  await ana.locator('#me', { hasText: 'You are anna' }).waitFor({ timeout: WAIT });
+  await say(ana, '/nick ana');
+  await carl.waitLine('NICK anna ana');
+  await say(ana, '/frob');
+  await ana.locator('#alert', { hasText: 'There is no command /frob' }).waitFor({ timeout: WAIT });
+  await pane(ana, '#extra').getByRole('button', { name: 'Leave' }).click();
+  await pane(ana, '#extra').waitFor({ state: 'detached', timeout: WAIT });
+
+  step('6: an error shows next to the message box and states the limit');
+  await ana.locator('#mine li[data-key="#lobby"] button').click();
+  await say(ana, '/join a-room-name-far-longer-than-thirty-two');
+  const alert = ana.locator('#alert', { hasText: '1-32 of' });
+  await alert.waitFor({ timeout: WAIT });
+  const [box, composer] = [await alert.boundingBox(), await ana.locator('#composer').boundingBox()];
+  if (Math.abs(box.y + box.height - composer.y) > 2) throw new Error(`ana: the error is not next to the box: ${JSON.stringify([box, composer])}`);
+  await ana.getByRole('button', { name: 'Dismiss the message' }).click();
+  await alert.waitFor({ state: 'hidden', timeout: WAIT });
+
+  step('accessibility: the chat, desktop and phone (axe-core, WCAG 2.1 A and AA)');
+  await accessible(ana, 'ana, chat');
+  await accessible(bob, 'bob (phone), chat');
+  await bob.getByRole('button', { name: 'Rooms' }).click();
+  await accessible(bob, 'bob (phone), room list');
+  await bob.getByRole('button', { name: 'Rooms' }).click();
+
   step('a broadcast is shown as a banner');
   carl.send('BROADCAST <i>all</i> hands');
   await ana.locator('#banner-text', { hasText: '<i>all</i> hands' }).waitFor({ timeout: WAIT });
   await bob.locator('#banner-text', { hasText: '<i>all</i> hands' }).waitFor({ timeout: WAIT });
+
+  step('9: Broadcast is lighter than Send, asks first, is there on the phone, and every broadcast is logged');
+  const weight = async (page, sel) => page.locator(sel).evaluate((e) => getComputedStyle(e).backgroundColor);
+  if ((await weight(ana, '#broadcast')) === (await weight(ana, '#composer button[type="submit"]'))) throw new Error('ana: Broadcast looks like Send');
+  await bob.locator('#broadcast').waitFor({ state: 'visible', timeout: WAIT });
+  await ana.locator('#composer-text').fill('meeting in five');
+  const asked = dialogs.length;
+  await ana.locator('#broadcast').click();
+  await carl.waitLine('BROADCAST ana meeting in five');
+  if (dialogs.length !== asked + 1 || !/everyone|people connected/.test(dialogs[asked])) throw new Error(`ana: no confirmation: ${dialogs.slice(asked)}`);
+  await bob.locator('#banner-text', { hasText: 'meeting in five' }).waitFor({ timeout: WAIT });
+  for (const text of ['<i>all</i> hands', 'meeting in five']) {
+    await pane(bob, '#lobby').locator('.notice.broadcast', { hasText: text }).waitFor({ state: 'attached', timeout: WAIT });
+  }
 
   step('a room is created, joined, left and deleted');
   await ana.locator('#mine li[data-key="#lobby"] button').click();
@@ -591,6 +850,11 @@ try {
   carl.close();
   for (const page of [ana, bob]) {
     await page.locator('#status[data-state="down"]', { hasText: /Disconnected, retrying in \d+ s/ }).waitFor({ timeout: WAIT });
+  }
+  step('13: while disconnected, no stale people and no typing into the box');
+  for (const [name, page] of [['ana', ana], ['bob', bob]]) {
+    if (!(await page.locator('#composer-text').isDisabled())) throw new Error(`${name}: the box takes typing while disconnected`);
+    if (await page.locator('.member[data-nick], #users li[data-nick]').count()) throw new Error(`${name}: stale people while disconnected`);
   }
   await askRust('START', 'GO');
 

@@ -3,7 +3,10 @@
 // from another user is put on the page with textContent, never as HTML, and
 // never with a control character in it: IRC's formatting codes are shown as
 // styles in messages (bold, italics, underline, strikethrough, monospace;
-// colours and reverse are dropped) and dropped everywhere else.
+// colours and reverse are dropped) and dropped everywhere else. Only http:
+// and https: addresses become links (rel="noopener noreferrer nofollow").
+// A registered user's login token (docs/protocol.md, TOKEN) is kept in
+// localStorage so that a reload logs in again; the password never is.
 'use strict';
 
 (function () {
@@ -12,7 +15,11 @@
   const REFRESH_MS = 5000; // ROOMS and USERS are asked again this often
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 8000;
+  const PAGE = 50; // HISTORY lines in one page (docs/protocol.md)
+  const GROUP_MS = 5 * 60 * 1000; // one person's lines this close together form a group
+  const TOKEN_KEY = 'sala.session'; // localStorage: {token, nick, rooms}
   const encoder = new TextEncoder();
+  const bytes = (s) => encoder.encode(s).length;
 
   // ---- state ---------------------------------------------------------------
   const state = {
@@ -33,6 +40,9 @@
     rooms: new Map(), // room (lower case) -> {name, count, owner}
     users: [], // pending USERS nicks
     members: new Map(), // room (lower case) -> pending MEMBERS nicks
+    online: 0, // people connected, from the last USERS list
+    account: false, // logged in to a registered nickname
+    loggingOut: false,
   };
 
   // ---- small DOM helpers -----------------------------------------------------
@@ -77,7 +87,7 @@
     const flush = () => {
       if (!run) return;
       const classes = [...on].map((c) => `fmt-${c}`).join(' ');
-      out.append(classes ? el('span', { class: classes }, run) : document.createTextNode(run));
+      out.append(classes ? el('span', { class: classes }, linked(run)) : linked(run));
       run = '';
     };
     for (let i = 0; i < text.length; i++) {
@@ -102,7 +112,50 @@
     return out;
   }
 
+  // A run of text with its http: and https: addresses as links (no other
+  // scheme ever becomes one); a trailing full stop or bracket stays text.
+  const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+  function linked(text) {
+    const out = document.createDocumentFragment();
+    let at = 0;
+    for (const m of text.matchAll(URL_RE)) {
+      let href = m[0].replace(/[.,;:!?)\]}]+$/, '');
+      let ok = false;
+      try {
+        const u = new URL(href);
+        ok = u.protocol === 'http:' || u.protocol === 'https:';
+      } catch (e) {
+        ok = false;
+      }
+      if (!ok || !href) continue;
+      out.append(text.slice(at, m.index));
+      out.append(el('a', { href, target: '_blank', rel: 'noopener noreferrer nofollow' }, href));
+      at = m.index + href.length;
+    }
+    out.append(text.slice(at));
+    return out;
+  }
+
   const lower = (s) => s.toLowerCase();
+  // One of eight colour classes per nick (the same nick, the same colour everywhere).
+  function nickClass(nick) {
+    let h = 0;
+    for (const c of lower(nick)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    return `nick-${h % 8}`;
+  }
+  // "Today", "Yesterday" or the date, for the separators between days.
+  function dayLabel(ms) {
+    const start = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    const date = new Date(ms);
+    const days = Math.round((start(new Date()) - start(date)) / 86400000);
+    if (days === 0) return 'Today';
+    if (days === 1) return 'Yesterday';
+    return date.toLocaleDateString([], { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+  }
+  // Whether `text` names `nick` as a word.
+  function mentions(text, nick) {
+    return new RegExp(`(^|[^A-Za-z0-9_-])${nick}($|[^A-Za-z0-9_-])`, 'i').test(plain(text));
+  }
   const time = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
   // Splits a line into `count` words and the rest (the <text> parameter).
@@ -143,6 +196,11 @@
       if (state.ws !== ws) return;
       state.ws = null;
       clearInterval(state.refreshTimer);
+      if (state.loggingOut) {
+        location.reload();
+        return;
+      }
+      goneOffline();
       if (state.leaving) {
         setStatus('Disconnected. Reload the page to come back.', 'down');
         return;
@@ -166,17 +224,96 @@
     document.body.classList.add('offline');
   }
 
+  // While disconnected nothing stale is shown: no members, no one online, and
+  // the message box takes no typing until the connection is back.
+  function goneOffline() {
+    document.body.classList.add('offline');
+    for (const pane of state.panes.values()) {
+      if (pane.kind === 'room') {
+        pane.members = [];
+        renderMembers(pane);
+      }
+    }
+    $('users').textContent = '';
+    $('users').append(el('li', { class: 'hint' }, 'Not connected.'));
+    $('rooms').textContent = '';
+    const input = $('composer-text');
+    input.disabled = true;
+    input.placeholder = 'Disconnected: you can write again once reconnected';
+  }
+
   function send(line) {
     if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
-      showAlert('Not connected: the line was not sent.');
+      showAlert('Not connected: nothing was sent. The page reconnects by itself.');
       return false;
     }
-    if (encoder.encode(line).length > MAX_LINE) {
-      showAlert('That message is too long.');
+    if (bytes(line) > MAX_LINE) {
+      showAlert(`That line is ${bytes(line)} bytes; the limit is ${MAX_LINE}. Nothing was sent.`);
       return false;
     }
     state.ws.send(line);
     return true;
+  }
+
+  // Splits a text into pieces of at most `room` bytes each, between words
+  // where there is a space in the second half of a piece.
+  function split(text, room) {
+    const out = [];
+    let rest = text;
+    while (bytes(rest) > room) {
+      let cut = 0;
+      let used = 0;
+      for (const ch of rest) {
+        const n = bytes(ch);
+        if (used + n > room) break;
+        used += n;
+        cut += ch.length;
+      }
+      const space = rest.lastIndexOf(' ', cut);
+      const at = space > cut / 2 ? space : cut;
+      out.push(rest.slice(0, at).trimEnd());
+      rest = rest.slice(at).trimStart();
+    }
+    if (rest) out.push(rest);
+    return out;
+  }
+
+  // Sends `head + text + tail` (SAY, WHISPER, BROADCAST), as several lines
+  // when the text is longer than one line holds.
+  function sendText(head, text, tail = '') {
+    const pieces = split(text, MAX_LINE - bytes(head) - bytes(tail));
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return send(head);
+    for (const piece of pieces) send(head + piece + tail);
+    if (pieces.length > 1) showAlert(`The text was long: it went as ${pieces.length} messages, split between words.`, 'info');
+    return true;
+  }
+
+  // The line the message box would send for `text` in `pane`: its head, tail and text.
+  function composed(pane, text) {
+    if (pane.kind === 'room') {
+      if (/^\/me /i.test(text)) return [`SAY ${pane.name} \x01ACTION `, '\x01', text.slice(4).trim()];
+      return [`SAY ${pane.name} `, '', text];
+    }
+    if (/^\/me /i.test(text)) return [`WHISPER ${pane.name} \x01ACTION `, '\x01', text.slice(4).trim()];
+    return [`WHISPER ${pane.name} `, '', text];
+  }
+
+  // The counter under the box, once a text nears the limit of one line.
+  function updateCounter() {
+    const counter = $('composer-count');
+    const pane = state.panes.get(state.active);
+    const text = $('composer-text').value.trim();
+    if (!pane || !text) {
+      counter.hidden = true;
+      return;
+    }
+    const [head, tail, body] = composed(pane, text);
+    const room = MAX_LINE - bytes(head) - bytes(tail);
+    const used = bytes(body);
+    counter.hidden = used < room * 0.8;
+    if (used <= room) counter.textContent = `${used} of ${room} bytes in one message`;
+    else counter.textContent = `${used} bytes: goes as ${split(body, room).length} messages of at most ${room}, split between words`;
+    counter.classList.toggle('over', used > room);
   }
 
   function setStatus(text, kind) {
@@ -186,14 +323,13 @@
     if (kind === 'up') document.body.classList.remove('offline');
   }
 
-  function showAlert(text) {
+  // Errors (and a few notes) show just above the message box until dismissed
+  // or until the next message is sent.
+  function showAlert(text, kind = 'error') {
     const alert = $('alert');
-    alert.textContent = plain(text);
+    $('alert-text').textContent = plain(text);
+    alert.dataset.kind = kind;
     alert.hidden = false;
-    clearTimeout(showAlert.timer);
-    showAlert.timer = setTimeout(() => {
-      alert.hidden = true;
-    }, 6000);
   }
 
   // ---- server lines ------------------------------------------------------------
@@ -202,20 +338,29 @@
       const [nick] = words(line, 1);
       state.me = nick;
       setStatus('Connected', 'up');
+      $('composer-text').disabled = false;
+      showComposer(state.panes.get(state.active) || null);
       if (state.wanted) sendNick();
+      else resume();
     },
     NICK(line) {
       const [old, now] = words(line, 2);
       if (lower(old) === lower(state.me)) {
         state.me = now;
-        showMe();
         if (!state.loggedIn && state.wanted && lower(now) === lower(state.wanted.nick)) {
           state.loggedIn = true;
+          state.account = Boolean(state.wanted.password || state.wanted.token);
           enterApp();
         } else if (state.loggedIn && state.rejoining) {
           state.rejoining = false;
           rejoin();
+        } else if (state.loggedIn && state.wanted && lower(now) !== lower(state.wanted.nick)) {
+          // /nick: another name ends the account's login (docs/protocol.md, NICK).
+          state.wanted = { nick: now, password: '', token: '' };
+          state.account = false;
+          forgetSession(true);
         }
+        showMe();
         return;
       }
       for (const pane of state.panes.values()) {
@@ -240,8 +385,10 @@
         pane.exhausted = false;
         pane.older.hidden = false;
         pane.joined = true;
+        saveSession();
         if (state.opening === lower(room)) {
           state.opening = '';
+          $('join-details').open = false; // joined: the form folds away again
           activate(pane.key);
         }
         refresh();
@@ -260,6 +407,7 @@
       if (!pane) return;
       if (lower(nick) === lower(state.me)) {
         closePane(pane);
+        saveSession();
         refresh();
         return;
       }
@@ -280,7 +428,9 @@
     MSG(line) {
       const [room, nick, text] = words(line, 2);
       const pane = state.panes.get('#' + lower(room));
-      if (pane) addMessage(pane, Date.now(), nick, text, 'append');
+      if (!pane) return;
+      addMessage(pane, Date.now(), nick, text, 'append');
+      if (lower(nick) !== lower(state.me) && mentions(text, state.me)) notify(`${nick} in #${pane.name}`, text);
     },
     HISTORY(line) {
       const [room, ms, nick, text] = words(line, 3);
@@ -292,6 +442,7 @@
       const peer = lower(from) === lower(state.me) ? to : from;
       const pane = whisperPane(peer);
       addMessage(pane, Date.now(), from, text, 'append');
+      if (lower(from) !== lower(state.me)) notify(`${from} whispers`, text);
     },
     OFFLINE(line) {
       const [ms, from, text] = words(line, 2);
@@ -303,6 +454,13 @@
       $('banner-from').textContent = from;
       $('banner-text').textContent = plain(text);
       $('banner').hidden = false;
+      // The banner shows the latest; every open conversation keeps them all.
+      for (const pane of state.panes.values()) {
+        pane.messages.append(
+          el('li', { class: 'notice broadcast' }, `Broadcast from ${from} to everyone: `, el('span', { class: 'text' }, styled(text)))
+        );
+        pane.log.scrollTop = pane.log.scrollHeight;
+      }
     },
     MEMBERS(line) {
       const [room, list] = words(line, 1);
@@ -348,12 +506,37 @@
       refresh();
     },
     OK(line) {
-      const [what, nick] = words(line, 2);
-      if (what === 'REGISTER') showAlert(`${nick} is now registered.`);
+      const [what, nick, more] = words(line, 2);
+      // OK TOKEN <token> <expires>: kept for the next load (docs/protocol.md, TOKEN).
+      if (what === 'TOKEN') saveSession(nick, Number(more));
+      if (what === 'REGISTER') {
+        showAlert(`${nick} is now registered.`, 'info');
+        state.account = true;
+        if (state.wanted && state.wanted.pending) state.wanted.password = state.wanted.pending;
+        showMe();
+        send('TOKEN');
+      }
     },
     ERR(line) {
       const [code, text] = words(line, 1);
       const loginCodes = ['NICK_TAKEN', 'BAD_PASSWORD', 'BAD_NAME', 'NICK_RESERVED'];
+      if (code === 'BAD_TOKEN' || (state.resuming && code === 'NICK_TAKEN')) {
+        // The saved session is over (expired, revoked, or the nick is in use
+        // elsewhere): the login form it is.
+        state.resuming = false;
+        forgetSession(false);
+        if (code === 'BAD_TOKEN' && state.loggedIn && state.rejoining) {
+          // After a server restart the token is gone (tokens live in memory).
+          state.loggedIn = false;
+          state.rejoining = false;
+        }
+        if (!state.loggedIn) {
+          state.wanted = null;
+          showLogin();
+          $('login-error').textContent = `${plain(text)}.`.replace(/\.\.$/, '.');
+          return;
+        }
+      }
       if (!state.loggedIn && loginCodes.includes(code)) {
         $('login-error').textContent = plain(text);
         $('login-nick').focus();
@@ -378,24 +561,104 @@
 
   // ---- login -------------------------------------------------------------------
   function sendNick() {
-    const { nick, password } = state.wanted;
+    const { nick, password, token } = state.wanted;
     // After a reconnect the rooms we had open are joined again once the nick is ours.
     if (state.loggedIn) state.rejoining = true;
-    send(password ? `NICK ${nick} ${password}` : `NICK ${nick}`);
+    // The password, while the page has it; else the saved token.
+    if (!password && token) send(`RESUME ${token}`);
+    else send(password ? `NICK ${nick} ${password}` : `NICK ${nick}`);
   }
 
   function enterApp() {
     $('login').hidden = true;
     $('app').hidden = false;
+    $('account').hidden = false;
     $('login-error').textContent = '';
     if (state.wanted.register && state.wanted.password) send(`REGISTER ${state.wanted.password}`);
+    else if (state.account && !state.wanted.token) send('TOKEN');
     showMe();
     refresh();
+    if (state.resuming) {
+      // A resumed session opens the rooms it had open.
+      state.resuming = false;
+      const saved = loadSession();
+      for (const room of (saved && saved.rooms) || []) send(`JOIN ${room.name}` + (room.key ? ` ${room.key}` : ''));
+      if (saved) for (const room of saved.rooms || []) if (room.key) state.keys.set(lower(room.name), room.key);
+    }
+    $('notify').hidden = !('Notification' in window) || Notification.permission !== 'default';
     $('join-room').focus();
   }
 
+  function showLogin() {
+    $('login').hidden = false;
+    $('app').hidden = true;
+    $('login-nick').focus();
+  }
+
   function showMe() {
-    $('me').textContent = state.loggedIn ? `You are ${state.me}` : '';
+    $('me').textContent = state.loggedIn ? `You are ${state.me}` + (state.account ? ' (registered)' : '') : '';
+    $('register-form').hidden = state.account;
+  }
+
+  // ---- the saved session (an account's login token, docs/protocol.md TOKEN) ----
+  function loadSession() {
+    try {
+      return JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Saves the token (when given) and the rooms open now, for the next load.
+  function saveSession(token, expires) {
+    const saved = loadSession();
+    if (!token && !saved) return;
+    const rooms = [...state.panes.values()]
+      .filter((p) => p.kind === 'room')
+      .map((p) => ({ name: p.name, key: state.keys.get(lower(p.name)) || '' }));
+    const next = { ...(saved || {}), rooms, nick: state.me };
+    if (token) Object.assign(next, { token, expires });
+    try {
+      localStorage.setItem(TOKEN_KEY, JSON.stringify(next));
+    } catch (e) {
+      // Storage refused (private mode, full): a reload asks for the password.
+    }
+  }
+
+  // Forgets the saved session; `revoke` asks the server to end the token too.
+  function forgetSession(revoke) {
+    const saved = loadSession();
+    if (revoke && saved && saved.token) send(`REVOKE ${saved.token}`);
+    try {
+      localStorage.removeItem(TOKEN_KEY);
+    } catch (e) {
+      // nothing saved
+    }
+  }
+
+  // On a fresh load: resume the saved session, if there is one and it is not
+  // past its time.
+  function resume() {
+    if (state.loggedIn) return;
+    const saved = loadSession();
+    if (!saved || !saved.token || !(saved.expires > Date.now())) {
+      if (saved) forgetSession(false);
+      return;
+    }
+    state.resuming = true;
+    state.wanted = { nick: saved.nick, password: '', token: saved.token };
+    $('login-error').textContent = 'Logging you in again…';
+    send(`RESUME ${saved.token}`);
+  }
+
+  // A desktop notification, only while the tab is hidden and when allowed.
+  function notify(title, text) {
+    if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
+    try {
+      new Notification(plain(title), { body: plain(text), tag: 'sala' });
+    } catch (e) {
+      // Some browsers allow notifications only from a service worker.
+    }
   }
 
   function rejoin() {
@@ -481,7 +744,7 @@
       close.hidden = false;
       close.addEventListener('click', () => closePane(pane));
     }
-    $('panes').insertBefore(node, $('composer'));
+    $('panes').insertBefore(node, $('alert'));
     state.panes.set(key, pane);
     renderMine();
     return pane;
@@ -513,10 +776,20 @@
     if (!pane) return;
     state.active = key;
     for (const other of state.panes.values()) other.node.hidden = other !== pane;
+    // A line above the first message that came while the pane was not on screen.
+    for (const line of pane.messages.querySelectorAll('.unread-line')) line.remove();
+    let first = null;
+    if (pane.unread) {
+      const msgs = pane.messages.querySelectorAll('.msg');
+      first = msgs[Math.max(0, msgs.length - pane.unread)] || null;
+      if (first) first.before(el('li', { class: 'unread-line' }, el('span', {}, 'New messages')));
+      decorate(pane);
+    }
     pane.unread = 0;
     renderMine();
     showComposer(pane);
     pane.log.scrollTop = pane.log.scrollHeight;
+    if (first && first.offsetTop < pane.log.scrollTop) first.previousElementSibling.scrollIntoView({ block: 'start' });
     document.body.classList.remove('show-side');
     $('menu').setAttribute('aria-expanded', 'false');
     $('composer-text').focus();
@@ -526,9 +799,11 @@
     $('composer').hidden = !pane;
     $('empty').hidden = Boolean(pane);
     if (pane) {
-      $('composer-label').textContent =
-        pane.kind === 'room' ? `Message to #${pane.name}` : `Whisper to ${pane.name}`;
+      const label = pane.kind === 'room' ? `Message to #${pane.name}` : `Whisper to ${pane.name}`;
+      $('composer-label').textContent = label;
+      if (!$('composer-text').disabled) $('composer-text').placeholder = label;
     }
+    updateCounter();
     updateTitle();
   }
 
@@ -556,16 +831,21 @@
     let unread = 0;
     for (const pane of state.panes.values()) unread += pane.unread;
     document.title = unread ? `(${unread}) Sala` : 'Sala';
+    // On a phone the title is hidden: the Rooms button carries the count.
+    const badge = $('menu-unread');
+    badge.hidden = !unread;
+    badge.textContent = unread ? `${unread} unread` : '';
   }
 
   // ---- messages ---------------------------------------------------------------
   function messageNode(ms, nick, text, note) {
-    const who = el('button', { type: 'button', class: 'who', title: `Whisper to ${nick}` }, nick);
+    const who = el('button', { type: 'button', class: `who ${nickClass(nick)}`, title: `Whisper to ${nick}` }, nick);
     who.addEventListener('click', () => startWhisper(nick));
     const mine = lower(nick) === lower(state.me);
+    const mention = !mine && state.me && mentions(text, state.me);
     return el(
       'li',
-      { class: mine ? 'msg mine' : 'msg' },
+      { class: 'msg' + (mine ? ' mine' : '') + (mention ? ' mention' : ''), 'data-ms': String(ms), 'data-nick': lower(nick) },
       el('time', { datetime: new Date(ms).toISOString() }, time(ms)),
       ' ',
       who,
@@ -580,12 +860,37 @@
     const atBottom = pane.log.scrollHeight - pane.log.scrollTop - pane.log.clientHeight < 60;
     if (where === 'prepend') pane.messages.prepend(node);
     else pane.messages.append(node);
+    if (where !== 'batch') decorate(pane);
     if (where === 'append') {
       if (pane.key !== state.active || document.hidden) {
         pane.unread += 1;
         renderMine();
       }
       if (atBottom) pane.log.scrollTop = pane.log.scrollHeight;
+    }
+  }
+
+  // Day separators ("Today", "Yesterday", a date) and groups (one person's
+  // lines close together show the name once), worked out again from the list.
+  function decorate(pane) {
+    for (const day of pane.messages.querySelectorAll('.day')) day.remove();
+    let day = '';
+    let prev = null;
+    for (const li of [...pane.messages.children]) {
+      if (!li.classList.contains('msg')) {
+        prev = null;
+        continue;
+      }
+      const ms = Number(li.dataset.ms);
+      const label = dayLabel(ms);
+      if (label !== day) {
+        li.before(el('li', { class: 'day' }, el('span', {}, label)));
+        day = label;
+        prev = null;
+      }
+      const grouped = prev && prev.dataset.nick === li.dataset.nick && ms - Number(prev.dataset.ms) < GROUP_MS;
+      li.classList.toggle('cont', Boolean(grouped));
+      prev = li;
     }
   }
 
@@ -617,15 +922,16 @@
         addMessage(pane, page[i].ms, page[i].nick, page[i].text, 'prepend');
       }
       pane.log.scrollTop += pane.log.scrollHeight - before;
-      if (!page.length || pane.oldest === null) {
+      if (page.length < PAGE || pane.oldest === null) {
         pane.exhausted = true;
         pane.older.hidden = true;
         pane.messages.prepend(el('li', { class: 'notice' }, 'This is the beginning of the room.'));
       }
       return;
     }
-    for (const m of page) addMessage(pane, m.ms, m.nick, m.text, 'history');
-    if (!page.length) {
+    for (const m of page) addMessage(pane, m.ms, m.nick, m.text, 'batch');
+    decorate(pane);
+    if (page.length < PAGE) {
       pane.exhausted = true;
       pane.older.hidden = true;
     }
@@ -653,11 +959,21 @@
     const owner = info ? info.owner : '';
     const list = pane.node.querySelector('.member-list');
     list.textContent = '';
-    for (const nick of pane.members) {
+    // The owner first, then everyone by name.
+    const sorted = [...pane.members].sort((a, b) => {
+      const ao = lower(a) === lower(owner);
+      const bo = lower(b) === lower(owner);
+      if (ao !== bo) return ao ? -1 : 1;
+      return lower(a) < lower(b) ? -1 : lower(a) > lower(b) ? 1 : 0;
+    });
+    if (!sorted.length && document.body.classList.contains('offline')) {
+      list.append(el('li', { class: 'hint' }, 'Not connected.'));
+    }
+    for (const nick of sorted) {
       const isOwner = lower(nick) === lower(owner);
       const button = el(
         'button',
-        { type: 'button', class: 'who', title: `Whisper to ${nick}` },
+        { type: 'button', class: `who ${nickClass(nick)}`, title: `Whisper to ${nick}` },
         nick
       );
       button.addEventListener('click', () => startWhisper(nick));
@@ -674,6 +990,7 @@
     pane.node.querySelector('.delete').hidden = !mine;
     pane.node.querySelector('.pane-owner').textContent = owner ? `owner: ${owner}` : '';
     pane.node.querySelector('.members-toggle').textContent = `Members (${pane.members.length})`;
+    pane.node.querySelector('.members-title').textContent = `Members (${pane.members.length})`;
   }
 
   function endRooms() {
@@ -681,24 +998,27 @@
     state.roomList = [];
     const list = $('rooms');
     list.textContent = '';
+    let shown = 0;
     for (const room of state.rooms.values()) {
-      const joined = state.panes.has('#' + lower(room.name));
+      // Rooms already open are under "Your conversations", not twice.
+      if (state.panes.has('#' + lower(room.name))) continue;
+      shown += 1;
       const button = el(
         'button',
         { type: 'button', class: 'item', onclick: () => joinRoom(room.name, '') },
         el('span', { class: 'name' }, `#${room.name}`),
         el('span', { class: 'count', 'aria-label': `${room.count} members` }, String(room.count))
       );
-      if (joined) button.setAttribute('aria-current', 'true');
       list.append(el('li', { 'data-room': room.name }, button));
     }
-    if (!state.rooms.size) list.append(el('li', { class: 'hint' }, 'No rooms yet.'));
+    if (!shown) list.append(el('li', { class: 'hint' }, state.rooms.size ? 'No other rooms.' : 'No rooms yet.'));
     for (const pane of state.panes.values()) if (pane.kind === 'room') renderMembers(pane);
   }
 
   function endUsers() {
     const list = $('users');
     list.textContent = '';
+    state.online = state.users.length;
     for (const nick of state.users) {
       if (lower(nick) === lower(state.me)) continue;
       const button = el('button', { type: 'button', class: 'item', onclick: () => startWhisper(nick) }, nick);
@@ -752,14 +1072,53 @@
       const text = input.value.trim();
       const pane = state.panes.get(state.active);
       if (!text || !pane) return;
-      const line = pane.kind === 'room' ? `SAY ${pane.name} ${text}` : `WHISPER ${pane.name} ${text}`;
-      if (send(line)) input.value = '';
+      $('alert').hidden = true;
+      const [head, tail, body] = composed(pane, text);
+      const done = /^\/(?!me )/i.test(text) ? command(text) : sendText(head, body, tail);
+      if (done) {
+        input.value = '';
+        updateCounter();
+      }
     });
+    $('composer-text').addEventListener('input', updateCounter);
     $('broadcast').addEventListener('click', () => {
       const input = $('composer-text');
       const text = input.value.trim();
-      if (text && send(`BROADCAST ${text}`)) input.value = '';
       input.focus();
+      if (!text) {
+        showAlert('Write the broadcast in the message box first, then choose Broadcast.', 'info');
+        return;
+      }
+      const who = state.online > 1 ? `all ${state.online} people connected` : 'everyone connected';
+      if (!window.confirm(`Send this to ${who}, in every room?\n\n${text.slice(0, 200)}`)) return;
+      if (sendText('BROADCAST ', text)) {
+        input.value = '';
+        updateCounter();
+      }
+    });
+    $('alert-close').addEventListener('click', () => {
+      $('alert').hidden = true;
+      $('composer-text').focus();
+    });
+    $('register-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const password = $('register-password').value.trim();
+      if (/\s/.test(password)) {
+        showAlert('A password is one word, without spaces.');
+        return;
+      }
+      if (state.wanted) state.wanted.pending = password;
+      if (send(`REGISTER ${password}`)) $('register-password').value = '';
+      $('account').open = false;
+    });
+    $('logout').addEventListener('click', () => {
+      forgetSession(true);
+      state.loggingOut = true;
+      if (!send('QUIT logged out')) location.reload();
+    });
+    $('notify').addEventListener('click', async () => {
+      await Notification.requestPermission();
+      $('notify').hidden = Notification.permission !== 'default';
     });
     $('banner-close').addEventListener('click', () => {
       $('banner').hidden = true;
@@ -779,6 +1138,38 @@
         renderMine();
       }
     });
+  }
+
+  // The message box's commands: /join, /msg, /me (see composed), /nick, /help.
+  function command(text) {
+    const [verb, rest] = words(text, 1);
+    const help = 'Commands: /join room [key], /msg nick text, /me text, /nick new-name.';
+    switch (lower(verb)) {
+      case '/join': {
+        const [room, key] = words(rest, 2);
+        if (!room) return showAlert(`/join needs a room. ${help}`), false;
+        joinRoom(room, key);
+        return true;
+      }
+      case '/msg': {
+        const [nick, body] = words(rest, 1);
+        if (!nick || !body) return showAlert(`/msg needs a nick and a text. ${help}`), false;
+        if (!sendText(`WHISPER ${nick} `, body)) return false;
+        startWhisper(nick);
+        return true;
+      }
+      case '/nick': {
+        const [nick] = words(rest, 1);
+        if (!nick) return showAlert(`/nick needs a new nickname. ${help}`), false;
+        return send(`NICK ${nick}`);
+      }
+      case '/help':
+        showAlert(help, 'info');
+        return true;
+      default:
+        showAlert(`There is no command ${verb}. ${help}`);
+        return false;
+    }
   }
 
   wire();
