@@ -249,6 +249,45 @@ impl Drop for Process {
     }
 }
 
+/// Login tokens (`TOKEN`, docs/protocol.md) outlive a clean restart with a
+/// data directory, and only as digests; a revoked one stays revoked.
+#[test]
+fn login_tokens_survive_a_restart_and_revoked_ones_stay_revoked() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start_in(dir.path(), |_| {});
+    let mut ana = register(server.local_addr(), "ana", "s3cret");
+    let token = |c: &mut Client| {
+        c.send("TOKEN");
+        let line = c.expect_prefix("OK TOKEN ");
+        line.split(' ').nth(2).expect("a token").to_string()
+    };
+    let kept = token(&mut ana);
+    let revoked = token(&mut ana);
+    ana.send(&format!("REVOKE {revoked}"));
+    ana.expect("OK REVOKE");
+    ana.quit();
+    server.shutdown();
+
+    for file in ["sala.db", "sala.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(&kept),
+            "a token itself is never stored ({file})"
+        );
+    }
+
+    let server = start_in(dir.path(), |_| {});
+    let mut c = Client::connect(server.local_addr());
+    let guest = c.nick.clone();
+    c.send(&format!("RESUME {revoked}"));
+    c.expect_err("BAD_TOKEN");
+    c.send(&format!("RESUME {kept}"));
+    c.expect(&format!("NICK {guest} ana"));
+    c.expect("END OFFLINE");
+    server.shutdown();
+}
+
 #[test]
 fn every_echoed_message_survives_kill_9() {
     let dir = tempfile::tempdir().expect("a temp dir");

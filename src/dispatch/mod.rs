@@ -227,6 +227,13 @@ impl Dispatcher {
         for room in store.rooms()? {
             chat.restore(&room);
         }
+        let now = now_ms();
+        let (kept, expired): (Vec<_>, Vec<_>) =
+            store.tokens()?.into_iter().partition(|t| t.expires > now);
+        for token in &expired {
+            store.forget_token(&token.digest)?;
+        }
+        let tokens = tokens::Tokens::from_stored(kept);
         let accounts = store
             .accounts()?
             .into_iter()
@@ -247,7 +254,7 @@ impl Dispatcher {
             clock: Box::new(Instant::now),
             busy_refusals: 0,
             registering: Vec::new(),
-            tokens: tokens::Tokens::default(),
+            tokens,
             waiting: HashMap::new(),
             broken: None,
             irc_clients: 0,
@@ -256,8 +263,11 @@ impl Dispatcher {
             started: irc::clock(now_ms()),
             stopper: None,
         };
-        if dispatcher.expire_rooms(now_ms()) > 0 && !dispatcher.commit() {
-            return Err(crate::Error::store("cannot remove expired rooms"));
+        let expired_rooms = dispatcher.expire_rooms(now_ms());
+        if (expired_rooms > 0 || !expired.is_empty()) && !dispatcher.commit() {
+            return Err(crate::Error::store(
+                "cannot remove expired rooms and tokens",
+            ));
         }
         Ok(dispatcher)
     }
@@ -989,6 +999,15 @@ mod tests {
         }
         fn take_offline(&mut self, to: &str) -> crate::store::StoreResult<Vec<Offline>> {
             self.0.take_offline(to)
+        }
+        fn tokens(&mut self) -> crate::store::StoreResult<Vec<crate::store::StoredToken>> {
+            self.0.tokens()
+        }
+        fn save_token(&mut self, t: &crate::store::StoredToken) -> crate::store::StoreResult<()> {
+            self.0.save_token(t)
+        }
+        fn forget_token(&mut self, digest: &str) -> crate::store::StoreResult<()> {
+            self.0.forget_token(digest)
         }
         fn commit(&mut self) -> crate::store::StoreResult<()> {
             Err(crate::Error::store("disk full"))

@@ -1,7 +1,7 @@
 //! The store of `--no-persist`: everything in memory, the last messages of
 //! each room kept, gone when the process ends.
 
-use super::{Entry, Offline, Store, StoreResult, StoredRoom};
+use super::{Entry, Offline, Store, StoreResult, StoredRoom, StoredToken};
 use crate::ids::RoomId;
 use std::collections::{HashMap, VecDeque};
 
@@ -14,6 +14,7 @@ pub struct MemoryStore {
     rooms: HashMap<RoomId, StoredRoom>,
     accounts: Vec<(String, String)>,
     offline: HashMap<String, Vec<Offline>>,
+    tokens: Vec<StoredToken>,
 }
 
 impl MemoryStore {
@@ -27,6 +28,20 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn tokens(&mut self) -> StoreResult<Vec<StoredToken>> {
+        Ok(self.tokens.clone())
+    }
+
+    fn save_token(&mut self, token: &StoredToken) -> StoreResult<()> {
+        self.tokens.push(token.clone());
+        Ok(())
+    }
+
+    fn forget_token(&mut self, digest: &str) -> StoreResult<()> {
+        self.tokens.retain(|t| t.digest != digest);
+        Ok(())
+    }
+
     fn rooms(&mut self) -> StoreResult<Vec<StoredRoom>> {
         let newest = |id: &RoomId| self.history.get(id).and_then(|h| h.back()).map(|e| e.at);
         Ok(self

@@ -45,6 +45,18 @@ pub struct Offline {
     pub text: String,
 }
 
+/// A login token of an account (`TOKEN`), as kept: never the token itself,
+/// only its digest (see [`crate::secret::token_digest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub digest: String,
+    /// The account's nick, lower case.
+    pub account: String,
+    /// Unix ms it was given and it ends.
+    pub issued: u64,
+    pub expires: u64,
+}
+
 /// Now, in unix milliseconds: the clock of every stamp the chat keeps.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -78,6 +90,12 @@ pub trait Store: Send {
     fn offline_count(&mut self, to: &str) -> StoreResult<usize>;
     /// Takes every whisper waiting for account `to`, oldest first.
     fn take_offline(&mut self, to: &str) -> StoreResult<Vec<Offline>>;
+    /// Every login token kept.
+    fn tokens(&mut self) -> StoreResult<Vec<StoredToken>>;
+    /// Keeps a new login token.
+    fn save_token(&mut self, token: &StoredToken) -> StoreResult<()>;
+    /// Forgets the login token of `digest` (revoked or expired).
+    fn forget_token(&mut self, digest: &str) -> StoreResult<()>;
     /// Makes every write since the last commit durable.
     fn commit(&mut self) -> StoreResult<()>;
 }
@@ -137,5 +155,17 @@ pub(crate) fn exercise(store: &mut dyn Store) {
     assert_eq!(store.offline_count("ANA").unwrap(), 2);
     assert_eq!(store.take_offline("ana").unwrap(), vec![w(1), w(2)]);
     assert_eq!(store.offline_count("ana").unwrap(), 0);
+
+    let token = |digest: &str| StoredToken {
+        digest: digest.into(),
+        account: "ana".into(),
+        issued: 1,
+        expires: 2,
+    };
+    store.save_token(&token("d1")).unwrap();
+    store.save_token(&token("d2")).unwrap();
+    store.forget_token("d1").unwrap();
+    store.forget_token("nope").unwrap();
+    assert_eq!(store.tokens().unwrap(), vec![token("d2")]);
     store.commit().unwrap();
 }

@@ -14,7 +14,7 @@
 
 use crate::error::Error;
 use crate::ids::RoomId;
-use crate::store::{Entry, Offline, Store, StoreResult, StoredRoom, now_ms};
+use crate::store::{Entry, Offline, Store, StoreResult, StoredRoom, StoredToken, now_ms};
 use log::info;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::fs::{self, DirBuilder, OpenOptions, Permissions};
@@ -71,6 +71,17 @@ CREATE TABLE offline (
     text   TEXT NOT NULL
 );
 CREATE INDEX offline_by_recipient ON offline (to_key, id);
+";
+
+/// Login tokens (digests only), a table added after schema version 1: made
+/// if missing at every open. Older builds of version 1 leave it alone.
+const TOKENS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tokens (
+    digest  TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    issued  INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+);
 ";
 
 /// A SQLite database in a data directory.
@@ -156,6 +167,9 @@ impl SqliteStore {
         self.db
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| fail("cannot set synchronous on", &path, e))?;
+        self.db
+            .execute_batch(TOKENS_SCHEMA)
+            .map_err(|e| fail("cannot add the tokens table to", &path, e))?;
         let complete = match found {
             None | Some(Found::Sala) => return Ok(()),
             Some(Found::Blank) => {
@@ -517,6 +531,47 @@ impl Store for SqliteStore {
                 .map_err(|e| self.err(e))?;
         }
         Ok(taken)
+    }
+
+    fn tokens(&mut self) -> StoreResult<Vec<StoredToken>> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT digest, account, issued, expires FROM tokens ORDER BY issued")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| {
+            Ok(StoredToken {
+                digest: r.get(0)?,
+                account: r.get(1)?,
+                issued: to_u64(r.get(2)?),
+                expires: to_u64(r.get(3)?),
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| fail("database error in", &self.path, e))
+    }
+
+    fn save_token(&mut self, token: &StoredToken) -> StoreResult<()> {
+        self.begin()?;
+        self.db
+            .execute(
+                "INSERT OR REPLACE INTO tokens (digest, account, issued, expires) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    token.digest,
+                    token.account,
+                    to_i64(token.issued),
+                    to_i64(token.expires)
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn forget_token(&mut self, digest: &str) -> StoreResult<()> {
+        self.begin()?;
+        self.db
+            .execute("DELETE FROM tokens WHERE digest = ?1", [digest])
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     fn commit(&mut self) -> StoreResult<()> {

@@ -539,6 +539,12 @@ async function history(browser) {
     await pane(hana, '#annals').getByRole('button', { name: 'Load older messages' }).waitFor({ state: 'hidden', timeout: WAIT });
     expectOnce('hana, at the beginning of the room', await texts(hana, '#annals'), all);
 
+    step('history (2): after the restarts, a reload logs hana in by her token (kept in the database) and rejoins annals');
+    await hana.reload();
+    await hana.locator('#me', { hasText: 'You are hana' }).waitFor({ timeout: WAIT });
+    await msgRows(hana, '#annals', all[all.length - 1]).first().waitFor({ timeout: WAIT });
+    if (await hana.locator('#login').isVisible()) throw new Error('hana: asked to log in again after a reload');
+
     if (problems.length) throw new Error(problems.join('\n'));
     step('history: all steps passed');
     return 0;

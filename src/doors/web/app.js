@@ -6,7 +6,8 @@
 // colours and reverse are dropped) and dropped everywhere else. Only http:
 // and https: addresses become links (rel="noopener noreferrer nofollow").
 // A registered user's login token (docs/protocol.md, TOKEN) is kept in
-// localStorage so that a reload logs in again; the password never is.
+// localStorage with the open rooms (and their keys) so that a reload logs in
+// again and rejoins them; the password never is. Log out forgets it all.
 'use strict';
 
 (function () {
@@ -581,9 +582,12 @@
     if (state.resuming) {
       // A resumed session opens the rooms it had open.
       state.resuming = false;
-      const saved = loadSession();
-      for (const room of (saved && saved.rooms) || []) send(`JOIN ${room.name}` + (room.key ? ` ${room.key}` : ''));
-      if (saved) for (const room of saved.rooms || []) if (room.key) state.keys.set(lower(room.name), room.key);
+      const rooms = (loadSession() || {}).rooms || [];
+      if (rooms.length) state.opening = lower(rooms[0].name); // shown once joined
+      for (const room of rooms) {
+        if (room.key) state.keys.set(lower(room.name), room.key);
+        send(`JOIN ${room.name}` + (room.key ? ` ${room.key}` : ''));
+      }
     }
     $('notify').hidden = !('Notification' in window) || Notification.permission !== 'default';
     $('join-room').focus();
