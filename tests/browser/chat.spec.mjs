@@ -636,6 +636,9 @@ try {
   await pane(ana, '#lobby').locator('.members-title', { hasText: 'Members (3)' }).waitFor({ timeout: WAIT });
   const order = await pane(ana, '#lobby').locator('.member').evaluateAll((els) => els.map((e) => e.dataset.nick));
   if (JSON.stringify(order) !== JSON.stringify(['ana', 'bob', 'carl'])) throw new Error(`ana: member order ${order}`);
+  const danger = await pane(ana, '#lobby').getByRole('button', { name: 'Delete room' }).evaluate((e) => getComputedStyle(e).color);
+  const plainColour = await pane(ana, '#lobby').getByRole('button', { name: 'Leave' }).evaluate((e) => getComputedStyle(e).color);
+  if (danger === plainColour) throw new Error('ana: Delete room looks like Leave');
 
   step('8: a joined room is listed once (under "Your conversations"), never as selected in the room list');
   await ana.locator('#mine li[data-key="#lobby"]').waitFor({ timeout: WAIT });
@@ -806,6 +809,12 @@ try {
   if (Math.abs(box.y + box.height - composer.y) > 2) throw new Error(`ana: the error is not next to the box: ${JSON.stringify([box, composer])}`);
   await ana.getByRole('button', { name: 'Dismiss the message' }).click();
   await alert.waitFor({ state: 'hidden', timeout: WAIT });
+  await say(bob, '/frob');
+  const bobAlert = bob.locator('#alert', { hasText: 'There is no command /frob' });
+  await bobAlert.waitFor({ timeout: WAIT });
+  const [bobBox, bobComposer] = [await bobAlert.boundingBox(), await bob.locator('#composer').boundingBox()];
+  if (Math.abs(bobBox.y + bobBox.height - bobComposer.y) > 2) throw new Error('bob (phone): the error is not next to the box');
+  await bob.getByRole('button', { name: 'Dismiss the message' }).click();
 
   step('accessibility: the chat, desktop and phone (axe-core, WCAG 2.1 A and AA)');
   await accessible(ana, 'ana, chat');

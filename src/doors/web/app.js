@@ -282,8 +282,11 @@
   // Sends `head + text + tail` (SAY, WHISPER, BROADCAST), as several lines
   // when the text is longer than one line holds.
   function sendText(head, text, tail = '') {
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) {
+      showAlert('Not connected: nothing was sent. The page reconnects by itself.');
+      return false;
+    }
     const pieces = split(text, MAX_LINE - bytes(head) - bytes(tail));
-    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return send(head);
     for (const piece of pieces) send(head + piece + tail);
     if (pieces.length > 1) showAlert(`The text was long: it went as ${pieces.length} messages, split between words.`, 'info');
     return true;
