@@ -365,6 +365,14 @@ async function features(browser) {
     await pane(dora, '#archive').waitFor({ state: 'attached', timeout: WAIT });
     if (await dora.locator('#login').isVisible()) throw new Error('dora: asked to log in again after a reload');
 
+    step('features (2): a second tab finds dora in use, and leaves her saved session alone');
+    const tab = await dora.context().newPage();
+    watch('dora tab 2', tab, problems);
+    await tab.goto(url);
+    await tab.locator('#login-error', { hasText: 'dora is already in use' }).waitFor({ timeout: WAIT });
+    if (!(await tab.evaluate(() => localStorage.getItem('sala.session')))) throw new Error('dora: the second tab dropped the saved session');
+    await tab.close();
+
     step('features (2, 12): dora logs out from the page: the token is revoked, the password is needed');
     await dora.locator('#account summary').click();
     await dora.getByRole('button', { name: 'Log out' }).click();

@@ -528,7 +528,8 @@
         // The saved session is over (expired, revoked, or the nick is in use
         // elsewhere): the login form it is.
         state.resuming = false;
-        forgetSession(false);
+        // A nick in use (another tab, say) leaves the token for later.
+        if (code === 'BAD_TOKEN') forgetSession(false);
         if (code === 'BAD_TOKEN' && state.loggedIn && state.rejoining) {
           // After a server restart the token is gone (tokens live in memory).
           state.loggedIn = false;
@@ -662,7 +663,8 @@
   function notify(title, text) {
     if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
     try {
-      new Notification(plain(title), { body: plain(text), tag: 'sala' });
+      const note = new Notification(plain(title), { body: plain(text), tag: 'sala' });
+      note.onclick = () => window.focus();
     } catch (e) {
       // Some browsers allow notifications only from a service worker.
     }
