@@ -826,6 +826,11 @@ try {
 
   step('accessibility: the chat, desktop and phone (axe-core, WCAG 2.1 A and AA)');
   await accessible(ana, 'ana, chat');
+  await ana.locator('#account summary').click();
+  await openJoin(ana);
+  await accessible(ana, 'ana, chat with the Account menu and the join form open');
+  await ana.locator('#account summary').click();
+  await ana.locator('#join-details summary').click();
   await accessible(bob, 'bob (phone), chat');
   await bob.getByRole('button', { name: 'Rooms' }).click();
   await accessible(bob, 'bob (phone), room list');
