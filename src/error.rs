@@ -16,6 +16,8 @@ pub enum Error {
     Store(String),
     /// A password could not be hashed.
     Secret(String),
+    /// TLS cannot be set up: a certificate or key file, or rustls, says why.
+    Tls(String),
     /// A line is not what the protocol allows.
     Protocol(String),
     /// A listening socket cannot be made: which one (its flag), its address, why.
@@ -33,7 +35,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "{e}"),
-            Error::Store(text) | Error::Secret(text) | Error::Protocol(text) => f.write_str(text),
+            Error::Store(text) | Error::Secret(text) | Error::Protocol(text) | Error::Tls(text) => {
+                f.write_str(text)
+            }
             Error::Listen { flag, addr, source } => {
                 write!(f, "cannot listen on {addr} ({flag}): {source}")
             }

@@ -4,13 +4,14 @@
 
 use crate::chat::Chat;
 use crate::dispatch::{Dispatcher, Input, Routes, Settings};
-use crate::doors::admit::{self, Admission, Door, Limits};
+use crate::doors::admit::{self, Admission, Door, Handshakes, Limits};
 use crate::doors::chat1::Chat1Door;
 use crate::doors::irc::IrcDoor;
 use crate::doors::web::WebDoor;
 use crate::net::flood::FloodLimit;
 use crate::net::listen::listen;
 use crate::net::shutdown::Stopper;
+use crate::net::tls::{self, Certificates, KeyFiles};
 use crate::net::writer::Writer;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
@@ -78,6 +79,20 @@ pub struct Config {
     /// The server's name on IRC, in every prefix and numeric; `None`: the
     /// host name ([`Config::server_name`]).
     pub server_name: Option<String>,
+    /// TLS: the certificate (PEM) to serve; with [`Config::tls_key`], turns TLS on.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS: the certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// TLS with a self-signed certificate kept in the data directory (made
+    /// on the first start for [`Config::tls_names`]), when no `tls_cert` is given.
+    pub tls_self_signed: bool,
+    /// Names (and addresses) of a self-signed certificate; empty: `localhost`
+    /// and the listen address.
+    pub tls_names: Vec<String>,
+    /// With TLS on: where CHAT/1 over TLS is served.
+    pub tls_listen: Option<SocketAddr>,
+    /// With TLS on: where IRC over TLS is served, if anywhere.
+    pub irc_tls_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -108,6 +123,12 @@ impl Config {
         password_threads: 2,
         password_queue: 16,
         server_name: None,
+        tls_cert: None,
+        tls_key: None,
+        tls_self_signed: false,
+        tls_names: Vec::new(),
+        tls_listen: None,
+        irc_tls_listen: None,
     };
 
     /// The server's name on IRC when none was given and the host name is
@@ -123,6 +144,62 @@ impl Config {
         host_name()
             .filter(|h| crate::proto::irc::is_valid_server_name(h))
             .unwrap_or_else(|| Config::SERVER_NAME.to_string())
+    }
+
+    /// The CHAT/1 over TLS port when none is named: beside the chat port.
+    pub const TLS_PORT: u16 = 44766;
+
+    /// The TLS listener's address when none is named: [`Config::TLS_PORT`]
+    /// on the host of `listen`, or a free port when `listen` asks for one.
+    pub fn tls_beside(listen: SocketAddr) -> SocketAddr {
+        let port = if listen.port() == 0 {
+            0
+        } else {
+            Config::TLS_PORT
+        };
+        SocketAddr::new(listen.ip(), port)
+    }
+
+    /// True when TLS is asked for (a certificate, or a self-signed one).
+    pub fn tls_on(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_self_signed
+    }
+
+    /// The certificate and key files TLS is to use, making a self-signed
+    /// certificate first if that is what is asked; `None`: TLS is off.
+    ///
+    /// # Errors
+    /// Only one of `tls_cert` and `tls_key` is given, a self-signed
+    /// certificate has no data directory to live in, or it cannot be made.
+    pub fn tls_files(&self) -> crate::Result<Option<KeyFiles>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(KeyFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            (Some(_), None) | (None, Some(_)) => Err(crate::Error::Tls(
+                "--tls-cert and --tls-key go together".into(),
+            )),
+            (None, None) if self.tls_self_signed => {
+                let Some(dir) = &self.data_dir else {
+                    return Err(crate::Error::Tls(
+                        "--tls-self-signed keeps its certificate in the data directory: not with --no-persist".into(),
+                    ));
+                };
+                let mut names = self.tls_names.clone();
+                if names.is_empty() {
+                    names.push("localhost".into());
+                    let host = self.listen.ip();
+                    names.push(if host.is_unspecified() {
+                        "127.0.0.1".into()
+                    } else {
+                        host.to_string()
+                    });
+                }
+                tls::self_signed(dir, &names).map(Some)
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// The data directory of the server binary when none is named.
@@ -156,6 +233,9 @@ pub struct Server {
     local_addr: SocketAddr,
     web_addr: Option<SocketAddr>,
     irc_addr: Option<SocketAddr>,
+    tls_addr: Option<SocketAddr>,
+    irc_tls_addr: Option<SocketAddr>,
+    certificates: Option<Arc<Certificates>>,
     stopper: Stopper,
     acceptor: Option<JoinHandle<Stopped>>,
     routes: Arc<Routes>,
@@ -182,6 +262,31 @@ impl Server {
         if let Some(addr) = irc_addr {
             info!("IRC front door open on {addr}");
         }
+        let certificates = config.tls_files()?.map(Certificates::load).transpose()?;
+        let tls = certificates
+            .as_ref()
+            .map(Certificates::server_config)
+            .transpose()?;
+        let on = |addr: Option<SocketAddr>| addr.filter(|_| tls.is_some());
+        let (tls_listener, tls_addr) =
+            listen_if("--tls-listen", on(config.tls_listen), config.backlog)?;
+        let (irc_tls_listener, irc_tls_addr) = listen_if(
+            "--irc-tls-listen",
+            on(config.irc_tls_listen),
+            config.backlog,
+        )?;
+        if let Some(certificates) = &certificates {
+            info!(
+                "TLS on; certificate SHA-256 fingerprint {}",
+                certificates.fingerprint()
+            );
+        }
+        if let Some(addr) = tls_addr {
+            info!("CHAT/1 over TLS on {addr}");
+        }
+        if let Some(addr) = irc_tls_addr {
+            info!("IRC over TLS on {addr}");
+        }
         let store: Box<dyn Store> = match &config.data_dir {
             Some(dir) => Box::new(SqliteStore::open(dir)?),
             None => Box::new(MemoryStore::new(config.history)),
@@ -202,7 +307,14 @@ impl Server {
             Some(jobs),
         )?;
         // The acceptors are woken in this order; the CHAT/1 one, which joins the rest, last.
-        let stopper = Stopper::new(web_addr.into_iter().chain(irc_addr).chain([local_addr]));
+        let stopper = Stopper::new(
+            web_addr
+                .into_iter()
+                .chain(irc_addr)
+                .chain(tls_addr)
+                .chain(irc_tls_addr)
+                .chain([local_addr]),
+        );
         dispatcher.stop_on_failure(stopper.clone());
         let mut passwords = Vec::new();
         for n in 0..config.password_threads.max(1) {
@@ -238,19 +350,36 @@ impl Server {
         let live = Arc::clone(&admission.live);
         let mut doors = Vec::new();
         if let Some(listener) = web_listener {
-            let door = WebDoor::new(config.flood);
+            let door = WebDoor::new(config.flood).with_tls(tls.clone());
             doors.push(acceptor("web", listener, door, &admission)?);
         }
-        if let Some(listener) = irc_listener {
-            let door = IrcDoor {
-                flood: config.flood,
-                ping_after: config.irc_ping,
-            };
-            doors.push(acceptor("irc-acceptor", listener, door, &admission)?);
-        }
+        let irc = IrcDoor {
+            flood: config.flood,
+            ping_after: config.irc_ping,
+            tls: None,
+        };
         let chat1 = Chat1Door {
             flood: config.flood,
+            tls: None,
         };
+        let handshakes = tls.map(Handshakes::new);
+        if let Some(listener) = irc_listener {
+            doors.push(acceptor("irc-acceptor", listener, irc.clone(), &admission)?);
+        }
+        if let Some(listener) = irc_tls_listener {
+            let door = IrcDoor {
+                tls: handshakes.clone(),
+                ..irc
+            };
+            doors.push(acceptor("irc-tls-acceptor", listener, door, &admission)?);
+        }
+        if let Some(listener) = tls_listener {
+            let door = Chat1Door {
+                tls: handshakes,
+                ..chat1.clone()
+            };
+            doors.push(acceptor("tls-acceptor", listener, door, &admission)?);
+        }
         let supervisor = Supervisor {
             admission,
             dispatcher,
@@ -265,6 +394,9 @@ impl Server {
             local_addr,
             web_addr,
             irc_addr,
+            tls_addr,
+            irc_tls_addr,
+            certificates,
             stopper,
             acceptor: Some(acceptor),
             routes,
@@ -285,6 +417,38 @@ impl Server {
     /// The address of the IRC front door, if it is open.
     pub fn irc_addr(&self) -> Option<SocketAddr> {
         self.irc_addr
+    }
+
+    /// The address of CHAT/1 over TLS, if TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// The address of IRC over TLS, if it is open.
+    pub fn irc_tls_addr(&self) -> Option<SocketAddr> {
+        self.irc_tls_addr
+    }
+
+    /// SHA-256 of the TLS certificate in use, if TLS is on.
+    pub fn tls_fingerprint(&self) -> Option<String> {
+        self.certificates.as_ref().map(|c| c.fingerprint())
+    }
+
+    /// Reads the TLS certificate and key again (SIGHUP): later handshakes
+    /// get the new one, open connections keep theirs. Without TLS, nothing.
+    ///
+    /// # Errors
+    /// A file is bad; the certificate in use stays.
+    pub fn reload_tls(&self) -> crate::Result<()> {
+        self.certificates
+            .as_ref()
+            .map_or(Ok(()), |certificates| certificates.reload())
+    }
+
+    /// The TLS certificates, if TLS is on: a handle that reloads them from
+    /// another thread (the binary's SIGHUP watcher).
+    pub fn certificates(&self) -> Option<Arc<Certificates>> {
+        self.certificates.clone()
     }
 
     /// A handle that stops the server from another thread.

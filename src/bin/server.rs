@@ -3,7 +3,7 @@
 use clap::Parser;
 use sala::FloodLimit;
 use sala::{Config, Server};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,6 +107,31 @@ struct Flags {
     /// REGISTER or locked JOIN is refused at once as busy (try again shortly).
     #[arg(long, default_value_t = DEFAULTS.password_queue)]
     password_queue: usize,
+    /// TLS certificate chain (PEM), with --tls-key: turns TLS on (CHAT/1 on
+    /// --tls-listen, IRC on --irc-tls-listen, HTTPS and WSS on --web-listen).
+    /// SIGHUP reads it and the key again.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With no --tls-cert: turn TLS on with a self-signed certificate, made
+    /// once and kept in the data directory; its SHA-256 fingerprint is printed
+    /// at start (for client --fingerprint).
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// A name (or address) of the self-signed certificate; repeatable.
+    /// [default: localhost and the listen address]
+    #[arg(long, value_name = "NAME")]
+    tls_name: Vec<String>,
+    /// Address and port of CHAT/1 over TLS, when TLS is on.
+    /// [default: port 44766 on the host of --listen; port 0 if --listen asks for port 0]
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
+    /// Also serve IRC over TLS at this address when TLS is on, e.g.
+    /// 0.0.0.0:6697. Off by default.
+    #[arg(long, value_name = "ADDR")]
+    irc_tls_listen: Option<SocketAddr>,
 }
 
 /// The value of `--web-listen`.
@@ -172,6 +197,16 @@ fn main() -> ExitCode {
         password_threads: flags.password_threads.max(1),
         password_queue: flags.password_queue.max(1),
         server_name: flags.server_name.clone(),
+        tls_cert: flags.tls_cert.clone(),
+        tls_key: flags.tls_key.clone(),
+        tls_self_signed: flags.tls_self_signed,
+        tls_names: flags.tls_name.clone(),
+        tls_listen: Some(
+            flags
+                .tls_listen
+                .unwrap_or_else(|| Config::tls_beside(flags.listen)),
+        ),
+        irc_tls_listen: flags.irc_tls_listen,
         ..Config::default()
     };
     let server = match Server::start(config) {
@@ -182,7 +217,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+    if let Some(fingerprint) = server.tls_fingerprint() {
+        println!("TLS certificate SHA-256 fingerprint: {fingerprint}");
+    }
+    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(signals) => signals,
         Err(e) => {
             eprintln!("server: cannot catch signals: {e}");
@@ -192,10 +230,20 @@ fn main() -> ExitCode {
     };
     let signal_handle = signals.handle();
     let stopper = server.stopper();
+    let certificates = server.certificates();
     let watcher = std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                // A bad file keeps the old certificate; reload_tls logs why.
+                log::info!("SIGHUP: reading the TLS certificate and key again");
+                if let Some(certificates) = &certificates {
+                    let _ = certificates.reload();
+                }
+                continue;
+            }
             log::info!("signal {signal}: shutting down");
             stopper.stop();
+            break;
         }
     });
     let stopped = server.wait();

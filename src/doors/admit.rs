@@ -10,10 +10,12 @@
 use crate::dispatch::Input;
 use crate::ids::{ConnId, Protocol};
 use crate::net::outbox::{self, Framing, Outbox, Post};
+use crate::net::tls::{self, Link};
 use crate::proto;
 use crossbeam_channel::Sender;
 use log::{debug, info, warn};
 use parking_lot::Mutex;
+use rustls::ServerConfig;
 use socket2::{SockRef, TcpKeepalive};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -21,7 +23,7 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a door does with the sockets its listener accepts.
 pub trait Door: Send + 'static {
@@ -140,23 +142,24 @@ impl Admission {
         &self,
         id: ConnId,
         peer: SocketAddr,
-        socket: &Arc<TcpStream>,
+        link: &Link,
         (protocol, framing): (Protocol, Framing),
     ) -> Option<Outbox> {
-        if let Err(e) = tune(socket, self.limits.keepalive) {
+        if let Err(e) = tune(link.socket(), self.limits.keepalive) {
             warn!("conn {id} from {peer}: cannot set socket options: {e}");
         }
-        self.register(id, peer, socket, protocol, framing)
+        self.register(id, peer, link, protocol, framing)
     }
 
     fn register(
         &self,
         id: ConnId,
         peer: SocketAddr,
-        socket: &Arc<TcpStream>,
+        link: &Link,
         protocol: Protocol,
         framing: Framing,
     ) -> Option<Outbox> {
+        let socket = link.socket();
         let (outbox, inbox) =
             outbox::queue_for(id, protocol, self.limits.send_queue, self.mail.clone());
         let timeout = self.limits.send_timeout;
@@ -169,6 +172,7 @@ impl Admission {
             inbox,
             socket: Arc::clone(socket),
             framing,
+            tls: link.session().cloned(),
             goodbye: goodbye.into(),
         };
         self.mail.send(open).ok()?;
@@ -189,6 +193,48 @@ impl Admission {
             id,
             reason: "server out of threads".into(),
         });
+    }
+}
+
+/// What a TLS door needs: the rustls configuration, and the sockets still
+/// in their handshake, which nobody else knows: the door shuts them down
+/// when the server stops.
+#[derive(Debug, Clone)]
+pub struct Handshakes {
+    /// The configuration of every handshake (its certificate is read per handshake).
+    pub config: Arc<ServerConfig>,
+    pending: Arc<Mutex<HashMap<ConnId, Arc<TcpStream>>>>,
+}
+
+impl Handshakes {
+    /// Handshakes with `config`.
+    pub fn new(config: Arc<ServerConfig>) -> Handshakes {
+        Handshakes {
+            config,
+            pending: Arc::default(),
+        }
+    }
+
+    /// Runs connection `id`'s handshake on `socket` (see [`tls::handshake`]),
+    /// by `until`; returns the link to read it through.
+    ///
+    /// # Errors
+    /// The handshake failed or was too slow.
+    pub fn run(&self, id: ConnId, socket: Arc<TcpStream>, until: Instant) -> io::Result<Link> {
+        self.pending.lock().insert(id, Arc::clone(&socket));
+        let done = tls::handshake(&self.config, &socket, until);
+        self.pending.lock().remove(&id);
+        let session = done?;
+        Ok(Link::Tls(socket, Arc::new(Mutex::new(session)), None))
+    }
+
+    /// The server stops: connections still in their handshake end now.
+    pub fn close(&self) {
+        let waiting: Vec<Arc<TcpStream>> = self.pending.lock().values().cloned().collect();
+        for socket in waiting {
+            // shutdown(2): the handshake's recv returns 0 bytes and its thread ends.
+            let _ = socket.shutdown(Shutdown::Both);
+        }
     }
 }
 

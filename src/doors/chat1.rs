@@ -2,7 +2,7 @@
 //! Each admitted connection gets a reader thread ([`reader`]) whose lines
 //! are parsed as CHAT/1 commands.
 
-use super::admit::{Admission, Door, Refused};
+use super::admit::{Admission, Door, Handshakes, Refused};
 use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
@@ -42,10 +42,12 @@ pub fn login_timeout(limit: Duration) -> String {
 }
 
 /// The CHAT/1 door's acceptor state.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Chat1Door {
     /// Per-connection flood control.
     pub flood: FloodLimit,
+    /// TLS: each connection's handshake comes first (the door's TLS port).
+    pub tls: Option<Handshakes>,
 }
 
 impl Door for Chat1Door {
@@ -65,7 +67,13 @@ impl Door for Chat1Door {
             peer,
             admission,
             (Protocol::Chat, refusal),
-            (Chat1Speech::default(), self.flood),
+            (Chat1Speech::default(), self.flood, self.tls.as_ref()),
         )
+    }
+
+    fn close(&mut self) {
+        if let Some(tls) = &self.tls {
+            tls.close();
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! connection gets a reader thread ([`reader`]) that keeps the connection's
 //! registration [`Session`] and pings a peer that has been quiet too long.
 
-use super::admit::{Admission, Door, Refused};
+use super::admit::{Admission, Door, Handshakes, Refused};
 use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
@@ -98,10 +98,12 @@ impl Speech for IrcSpeech {
 }
 
 /// The IRC door's acceptor state.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IrcDoor {
     /// Per-connection flood control.
     pub flood: FloodLimit,
+    /// TLS: each connection's handshake comes first (the door's TLS port).
+    pub tls: Option<Handshakes>,
     /// How long a quiet client waits for a `PING`, and then for its `PONG`.
     pub ping_after: Duration,
 }
@@ -124,7 +126,13 @@ impl Door for IrcDoor {
             peer,
             admission,
             (Protocol::Irc, refusal),
-            (speech, self.flood),
+            (speech, self.flood, self.tls.as_ref()),
         )
+    }
+
+    fn close(&mut self) {
+        if let Some(tls) = &self.tls {
+            tls.close();
+        }
     }
 }

@@ -5,11 +5,12 @@
 //! has not logged in by the login deadline, or (IRC) is quiet too long, is
 //! dealt with as its [`Speech`] says.
 
-use super::admit::{Admission, Place, Refused, turn_away};
+use super::admit::{Admission, Handshakes, Place, Refused, turn_away};
 use crate::dispatch::Input;
 use crate::ids::{ConnId, Protocol};
 use crate::net::flood::{Bucket, Debt, FloodLimit};
 use crate::net::outbox::Framing;
+use crate::net::tls::{Link, Wake};
 use crate::proto::command::Command;
 use crate::proto::lines::{Frame, LineSplitter};
 use crate::proto::refusal::Refusal;
@@ -29,6 +30,10 @@ const RECV_LARGE: usize = 16 * 1024;
 /// Stack of each connection thread: it keeps little on it, and what each
 /// thread touches is what bounds how many clients fit in memory.
 pub const STACK_SIZE: usize = 64 * 1024;
+/// Stack of each TLS connection's thread: rustls' handshake (and ring's
+/// key exchange and signature) needs more than a plain reader. Only the
+/// pages a thread touches cost memory.
+pub const TLS_STACK_SIZE: usize = 256 * 1024;
 /// How far the receive timeout set on the socket may be from the next alarm
 /// before it is set again (setting it is a system call).
 const ALARM_SLACK: Duration = Duration::from_millis(10);
@@ -80,12 +85,16 @@ pub trait Speech: Send + 'static {
 /// Admits a connection a line door accepted and starts its reader thread; a
 /// connection that is refused gets `refusal(why)` (the door's words for it)
 /// and is closed.
+///
+/// Over TLS (`tls`), the connection's own thread first runs the handshake,
+/// which must end by the login deadline, and only then admits it; its place
+/// under the limits is taken at `accept` all the same.
 pub fn arrive<S: Speech>(
     stream: TcpStream,
     peer: SocketAddr,
     admission: &Admission,
     (protocol, refusal): (Protocol, impl FnOnce(Refused) -> Vec<u8>),
-    (speech, flood): (S, FloodLimit),
+    (speech, flood, tls): (S, FloodLimit, Option<&Handshakes>),
 ) -> Option<JoinHandle<()>> {
     let accepted = Instant::now();
     let id = admission.next_id();
@@ -99,13 +108,51 @@ pub fn arrive<S: Speech>(
         }
     };
     let socket = Arc::new(stream);
-    let outbox = admission.admit(id, peer, &socket, (protocol, Framing::Raw))?;
+    let limit = admission.limits.login_timeout;
+    let login = (accepted + limit, limit);
+    if let Some(tls) = tls {
+        let (tls, admission) = (tls.clone(), admission.clone());
+        let started = thread::Builder::new()
+            .name(format!("conn{id}"))
+            .stack_size(TLS_STACK_SIZE)
+            .spawn(move || {
+                let link = match tls.run(id, socket, login.0) {
+                    Ok(link) => link,
+                    Err(e) => {
+                        debug!("conn {id} from {peer}: no TLS handshake: {e}");
+                        return;
+                    }
+                };
+                // The server began to stop during the handshake: nobody would say BYE.
+                if admission.is_stopping() {
+                    return;
+                }
+                let Some(outbox) = admission.admit(id, peer, &link, (protocol, Framing::Raw))
+                else {
+                    return;
+                };
+                let debt = outbox.debt().clone();
+                drop(outbox);
+                let mail = admission.mail.clone();
+                let link = link.waking(Wake { id, mail });
+                let mut farewell = Farewell::new(id, admission.inputs.clone(), place);
+                let lines = LineReader::new(id, flood, speech).owing(debt);
+                farewell.reason = read_loop(&link, &farewell.inputs, lines, login);
+            });
+        return match started {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                warn!("conn {id} from {peer}: cannot start its thread: {e}");
+                None
+            }
+        };
+    }
+    let link = Link::Plain(socket);
+    let outbox = admission.admit(id, peer, &link, (protocol, Framing::Raw))?;
     let debt = outbox.debt().clone();
     drop(outbox);
     let inputs = admission.inputs.clone();
-    let limit = admission.limits.login_timeout;
-    let login = (accepted + limit, limit);
-    match spawn(id, socket, inputs, (speech, flood, debt), place, login) {
+    match spawn(id, link, inputs, (speech, flood, debt), place, login) {
         Ok(thread) => Some(thread),
         Err(e) => {
             admission.abandon(id, &e);
@@ -121,7 +168,7 @@ pub fn arrive<S: Speech>(
 /// The OS refused a thread.
 pub fn spawn<S: Speech>(
     id: ConnId,
-    socket: Arc<TcpStream>,
+    link: Link,
     inputs: Sender<Input>,
     (speech, flood, debt): (S, FloodLimit, Debt),
     place: Place,
@@ -133,7 +180,7 @@ pub fn spawn<S: Speech>(
         .spawn(move || {
             let mut farewell = Farewell::new(id, inputs, place);
             let lines = LineReader::new(id, flood, speech).owing(debt);
-            farewell.reason = read_loop(&socket, &farewell.inputs, lines, login);
+            farewell.reason = read_loop(&link, &farewell.inputs, lines, login);
         })
 }
 
@@ -176,7 +223,7 @@ impl Drop for Farewell {
 
 /// Reads lines until the peer goes away (returns why) or sends `QUIT` (`None`).
 fn read_loop<S: Speech>(
-    socket: &TcpStream,
+    link: &Link,
     inputs: &Sender<Input>,
     mut lines: LineReader<S>,
     (login_by, limit): (Instant, Duration),
@@ -184,16 +231,23 @@ fn read_loop<S: Speech>(
     let id = lines.id;
     let mut buf = vec![0u8; RECV_SMALL];
     let mut alarms = Alarms::new(login_by, lines.speech.patience());
+    let mut first = true;
     loop {
-        alarms.arm(socket);
-        // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
-        match (&*socket).read(&mut buf) {
+        alarms.arm(link.socket());
+        // recv(2) (and, over TLS, decryption): blocks until the peer sends;
+        // 0 bytes means it closed its side.
+        match (&*link).read(&mut buf) {
             Ok(0) => {
                 debug!("recv() conn {id}: 0 bytes: the peer closed its side");
                 return Some("connection closed".to_string());
             }
             Ok(n) => {
                 debug!("recv() conn {id}: {n} bytes");
+                if first && matches!(link, Link::Plain(_)) && tls_hello(&buf[..n]) {
+                    warn!("conn {id}: a TLS hello on a plain port; closed");
+                    return Some("TLS on a plain port: use the TLS port".to_string());
+                }
+                first = false;
                 lines.speech.heard();
                 alarms.heard();
                 let filled = n == buf.len();
@@ -229,6 +283,12 @@ fn read_loop<S: Speech>(
             }
         }
     }
+}
+
+/// True when `bytes` begin like a TLS ClientHello (a handshake record, TLS
+/// 1.0 to 1.3), which no chat line does.
+pub fn tls_hello(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x16, 0x03, 0x00..=0x04, ..])
 }
 
 /// Does what a [`Quiet`] says; `Some` when the reader is to end (with that reason).

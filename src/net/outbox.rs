@@ -13,6 +13,10 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
+/// A TLS connection's state, shared by its reader and the writer thread
+/// (see [`crate::net::tls`]).
+pub type Session = parking_lot::Mutex<rustls::Connection>;
+
 /// An encoded event, shared by every recipient: fan-out copies a pointer.
 pub type Bytes = Arc<[u8]>;
 
@@ -104,9 +108,12 @@ pub enum Post {
         inbox: Inbox,
         socket: Arc<TcpStream>,
         framing: Framing,
+        /// TLS: the state the writer encrypts with, shared with the reader.
+        tls: Option<Arc<Session>>,
         goodbye: Bytes,
     },
-    /// The connection's outbox has events waiting.
+    /// The connection's outbox has events waiting (or, TLS, its reader made
+    /// rustls want to send).
     Ready(ConnId),
 }
 

@@ -19,12 +19,12 @@
 //! [`Outbox`]: crate::net::outbox::Outbox
 
 use crate::ids::ConnId;
-use crate::net::outbox::{Bytes, Framing, Inbox, Item, Post};
+use crate::net::outbox::{Bytes, Framing, Inbox, Item, Post, Session};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use log::{debug, warn};
 use socket2::SockRef;
 use std::collections::{HashMap, VecDeque};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -50,6 +50,11 @@ struct Mailbox {
     inbox: Inbox,
     socket: Arc<TcpStream>,
     framing: Framing,
+    /// TLS: the state shared with the connection's reader; what is framed is
+    /// encrypted under its lock, and `pending` then holds TLS records.
+    tls: Option<Arc<Session>>,
+    /// Framed lines on their way to `tls` (kept empty without TLS).
+    plain: Vec<u8>,
     /// Its protocol's `BYE` for a peer dropped because it took nothing.
     goodbye: Bytes,
     /// A WebSocket connection's close frame is in `pending` (it goes last).
@@ -106,6 +111,8 @@ impl Mailbox {
             inbox,
             socket,
             framing,
+            tls: None,
+            plain: Vec::new(),
             goodbye,
             closing: false,
             pending: Vec::new(),
@@ -138,9 +145,19 @@ impl Mailbox {
         self.inbox.clear_ready();
         let mut taken = 0;
         let mut full = false;
+        // What the reader made rustls want to send (an alert, a key update) goes first.
+        self.seal(&[], false);
         while let Some(item) = self.inbox.try_recv() {
             let start = self.pending.len();
-            put(&mut self.pending, &item, self.framing);
+            if self.tls.is_some() {
+                let mut plain = std::mem::take(&mut self.plain);
+                put(&mut plain, &item, self.framing);
+                self.seal(&plain, matches!(item, Item::Last(_)));
+                plain.clear();
+                self.plain = plain;
+            } else {
+                put(&mut self.pending, &item, self.framing);
+            }
             self.ends.push(self.pending.len());
             if matches!(item, Item::Last(_)) {
                 self.last = Some((start, self.pending.len()));
@@ -156,9 +173,17 @@ impl Mailbox {
             if self.inbox.is_closed() && self.framing == Framing::WebSocket && !self.closing {
                 // Everything up to the BYE has gone: end the WebSocket properly.
                 self.closing = true;
-                close_frame(&mut self.pending);
+                let mut frame = Vec::new();
+                close_frame(&mut frame);
+                self.seal(&frame, true);
                 self.ends.push(self.pending.len());
                 return self.flush_or_stop(id).unwrap_or(Turn::More);
+            }
+            if !self.pending.is_empty() {
+                // TLS bytes of the reader's making only.
+                if let Some(stop) = self.flush_or_stop(id) {
+                    return stop;
+                }
             }
             // An idle connection keeps no buffer.
             self.pending = Vec::new();
@@ -177,6 +202,28 @@ impl Mailbox {
             Turn::More
         } else {
             Turn::Idle
+        }
+    }
+
+    /// Appends framed bytes to `pending`: as they are, or encrypted (under
+    /// the lock, which only moves bytes in memory) with whatever else rustls
+    /// has to send; `last` adds TLS's close_notify.
+    fn seal(&mut self, framed: &[u8], last: bool) {
+        let Some(tls) = &self.tls else {
+            self.pending.extend_from_slice(framed);
+            return;
+        };
+        let mut conn = tls.lock();
+        // Writing into rustls' own buffer (unbounded: the outbox bounds it).
+        let _ = conn.writer().write_all(framed);
+        if last {
+            conn.send_close_notify();
+        }
+        while conn.wants_write() {
+            // Writing into a Vec cannot fail.
+            if conn.write_tls(&mut self.pending).is_err() {
+                break;
+            }
         }
     }
 
@@ -251,7 +298,11 @@ impl Mailbox {
     /// that, and the socket has [`GOODBYE_TIME`] to take them. Its reader is
     /// stopped, so the dispatcher hears of it now.
     fn cut_off(&mut self, now: Instant) {
-        let keep = if self.sent == 0 {
+        // TLS records cannot be dropped once made (each has its sequence
+        // number): everything encrypted stays, the goodbye goes after it.
+        let keep = if self.tls.is_some() {
+            self.pending.len()
+        } else if self.sent == 0 {
             0
         } else {
             self.ends
@@ -284,13 +335,12 @@ impl Mailbox {
         };
         self.pending.truncate(keep);
         self.ends.retain(|&end| end <= keep);
-        if let Some(bye) = bye {
-            self.pending.extend_from_slice(&bye);
-        }
+        let mut end = bye.unwrap_or_default();
         // A WebSocket ends with a close frame, unless one is already on its way.
         if self.framing == Framing::WebSocket && !(self.closing && keep > 0) {
-            close_frame(&mut self.pending);
+            close_frame(&mut end);
         }
+        self.seal(&end, true);
         self.closing = true;
         self.dying = Some(now + GOODBYE_TIME);
         // shutdown(2) of the read side: the reader's recv returns 0 and it
@@ -402,10 +452,12 @@ impl Writer {
                 inbox,
                 socket,
                 framing,
+                tls,
                 goodbye,
             } => {
-                self.boxes
-                    .insert(id, Mailbox::new(inbox, socket, framing, goodbye));
+                let mut mailbox = Mailbox::new(inbox, socket, framing, goodbye);
+                mailbox.tls = tls;
+                self.boxes.insert(id, mailbox);
             }
             // A stalled connection waits for poll; a busy one for its turn.
             Post::Ready(id) => {

@@ -4,8 +4,8 @@
 //! except [`read_head`] and [`Deadline`], so the rest is unit-tested without
 //! sockets.
 
+use crate::net::tls::Link;
 use std::io::{self, ErrorKind, Read};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Largest request head read; a longer one is answered `431`.
@@ -19,13 +19,13 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// trickle in: each `recv(2)` waits at most for the time left.
 #[derive(Debug)]
 pub struct Deadline<'a> {
-    socket: &'a TcpStream,
+    socket: &'a Link,
     until: Instant,
 }
 
 impl<'a> Deadline<'a> {
     /// Reads of `socket` that end at `until`.
-    pub fn new(socket: &'a TcpStream, until: Instant) -> Deadline<'a> {
+    pub fn new(socket: &'a Link, until: Instant) -> Deadline<'a> {
         Deadline { socket, until }
     }
 }
@@ -37,7 +37,7 @@ impl Read for Deadline<'_> {
             return Err(ErrorKind::TimedOut.into());
         }
         // SO_RCVTIMEO: the recv(2) below returns EAGAIN after what is left.
-        self.socket.set_read_timeout(Some(left))?;
+        self.socket.socket().set_read_timeout(Some(left))?;
         let mut socket = self.socket;
         socket.read(buf)
     }

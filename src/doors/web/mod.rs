@@ -16,15 +16,17 @@ pub mod http;
 mod socket;
 
 use super::admit::{Admission, Door, Place, Refused, turn_away};
-use super::reader::{Farewell, STACK_SIZE};
+use super::reader::{Farewell, STACK_SIZE, TLS_STACK_SIZE};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
 use crate::net::outbox::{Framing, Item};
+use crate::net::tls::{self, Link, Wake};
 use crate::net::writer;
 use crate::proto::chat1;
 use http::{Head, Route};
 use log::{debug, info, warn};
 use parking_lot::Mutex;
+use rustls::ServerConfig;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -52,6 +54,8 @@ pub struct WebDoor {
     seq: u64,
     /// Threads answering refused connections right now.
     refusing: Arc<AtomicUsize>,
+    /// TLS: HTTPS and WSS instead of HTTP and WS.
+    tls: Option<Arc<ServerConfig>>,
 }
 
 impl WebDoor {
@@ -62,7 +66,15 @@ impl WebDoor {
             pending: Pending::default(),
             seq: 0,
             refusing: Arc::default(),
+            tls: None,
         }
+    }
+
+    /// The same door serving HTTPS and WSS only, with `config`.
+    #[must_use]
+    pub fn with_tls(mut self, config: Option<Arc<ServerConfig>>) -> WebDoor {
+        self.tls = config;
+        self
     }
 
     /// Answers a connection that has no place: from a thread that reads its
@@ -142,6 +154,7 @@ impl Door for WebDoor {
         let visit = Visit {
             admission: admission.clone(),
             flood: self.flood,
+            tls: self.tls.clone(),
             socket,
             peer,
             pending: Arc::clone(&self.pending),
@@ -149,9 +162,14 @@ impl Door for WebDoor {
             place,
             accepted,
         };
+        let stack = if self.tls.is_some() {
+            TLS_STACK_SIZE
+        } else {
+            STACK_SIZE
+        };
         match thread::Builder::new()
             .name(format!("web{seq}"))
-            .stack_size(STACK_SIZE)
+            .stack_size(stack)
             .spawn(move || visit.run())
         {
             Ok(thread) => Some(thread),
@@ -176,6 +194,7 @@ impl Door for WebDoor {
 struct Visit {
     admission: Admission,
     flood: FloodLimit,
+    tls: Option<Arc<ServerConfig>>,
     socket: Arc<TcpStream>,
     peer: SocketAddr,
     pending: Pending,
@@ -195,11 +214,23 @@ impl Visit {
         // The whole head within its time, however slowly its bytes come.
         let login = self.admission.limits.login_timeout;
         let head_by = self.accepted + http::HEAD_TIMEOUT.min(login);
-        let head = match http::read_head(&mut http::Deadline::new(&socket, head_by)) {
+        // HTTPS: the handshake first, within the same time as the head.
+        let link = match &self.tls {
+            None => Link::Plain(socket),
+            Some(config) => match tls::handshake(config, &socket, head_by) {
+                Ok(conn) => Link::Tls(socket, Arc::new(Mutex::new(conn)), None),
+                Err(e) => {
+                    debug!("web {peer}: no TLS handshake: {e}");
+                    self.leave();
+                    return;
+                }
+            },
+        };
+        let head = match http::read_head(&mut http::Deadline::new(&link, head_by)) {
             Ok(head) => head,
             Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
                 info!("web {peer}: no whole request head in time");
-                return self.answer(&http::rejection(&http::TIMEOUT), "408");
+                return self.answer(&link, &http::rejection(&http::TIMEOUT), "408");
             }
             Err(e) => {
                 debug!("web {peer}: no request: {e}");
@@ -213,17 +244,25 @@ impl Visit {
                 self.leave();
                 return;
             }
-            Head::TooLarge => return self.answer(&http::rejection(&http::TOO_LARGE), "431"),
-            Head::Bad => return self.answer(&http::rejection(&http::BAD_REQUEST), "400"),
+            Head::TooLarge => return self.answer(&link, &http::rejection(&http::TOO_LARGE), "431"),
+            Head::Bad => return self.answer(&link, &http::rejection(&http::BAD_REQUEST), "400"),
         };
         let what = format!("{} {}", request.method, request.path);
         match http::route(&request) {
-            Route::Page(asset) => self.answer(&http::page(asset, &request), &format!("{what} 200")),
-            Route::NotFound => {
-                self.answer(&http::rejection(&http::NOT_FOUND), &format!("{what} 404"))
+            Route::Page(asset) => {
+                self.answer(&link, &http::page(asset, &request), &format!("{what} 200"))
             }
+            Route::NotFound => self.answer(
+                &link,
+                &http::rejection(&http::NOT_FOUND),
+                &format!("{what} 404"),
+            ),
             Route::NotAllowed => {
-                self.answer(&http::rejection(&http::NOT_ALLOWED), &format!("{what} 405"));
+                self.answer(
+                    &link,
+                    &http::rejection(&http::NOT_ALLOWED),
+                    &format!("{what} 405"),
+                );
             }
             Route::WebSocket => match http::accept_key(&request) {
                 Err(refused) => {
@@ -232,21 +271,23 @@ impl Visit {
                         refused.status, refused.reason, refused.text
                     );
                     self.answer(
+                        &link,
                         &http::rejection(&refused),
                         &format!("{what} {}", refused.status),
                     );
                 }
-                Ok(accept) => self.upgrade(&accept, rest),
+                Ok(accept) => self.upgrade(link, &accept, rest),
             },
         }
     }
 
     /// Sends a whole HTTP answer and closes.
-    fn answer(self, bytes: &[u8], what: &str) {
+    fn answer(self, link: &Link, bytes: &[u8], what: &str) {
         debug!("web {}: {what}", self.peer);
         // send(2): the answer, in as many calls as the kernel needs.
-        let _ = (&*self.socket).write_all(bytes);
-        linger_close(&self.socket);
+        let _ = (&*link).write_all(bytes);
+        link.close_notify();
+        linger_close(link.socket());
         self.leave();
     }
 
@@ -256,20 +297,20 @@ impl Visit {
     }
 
     /// The handshake is good: answer 101, then serve CHAT/1 over the WebSocket.
-    fn upgrade(self, accept: &str, rest: Vec<u8>) {
+    fn upgrade(self, link: Link, accept: &str, rest: Vec<u8>) {
         // From here the dispatcher shuts the socket down when it must stop it.
         self.leave();
         let Visit {
             admission,
             flood,
-            socket,
             peer,
             place,
             accepted,
             ..
         } = self;
         // send(2): the 101 goes out before the writer knows the socket, so before WELCOME.
-        if let Err(e) = (&*socket).write_all(&http::switching(accept)) {
+        let socket = Arc::clone(link.socket());
+        if let Err(e) = (&link).write_all(&http::switching(accept)) {
             debug!("web {peer}: cannot answer the handshake: {e}");
             return;
         }
@@ -277,10 +318,12 @@ impl Visit {
         let _ = socket.set_write_timeout(None);
         let id = admission.next_id();
         info!("conn {id} from {peer}: WebSocket");
-        let Some(outbox) = admission.admit(id, peer, &socket, (Protocol::Chat, Framing::WebSocket))
+        let Some(outbox) = admission.admit(id, peer, &link, (Protocol::Chat, Framing::WebSocket))
         else {
             return;
         };
+        let mail = admission.mail.clone();
+        let link = link.waking(Wake { id, mail });
         let mut farewell = Farewell::new(id, admission.inputs.clone(), place);
         // The server began to stop while we upgraded: the dispatcher may have
         // said its goodbyes before our Connect arrived, so stop reading ourselves.
@@ -290,7 +333,7 @@ impl Visit {
         let limit = admission.limits.login_timeout;
         let login = (accepted + limit, limit);
         let (inputs, rest) = (&farewell.inputs, (rest, flood));
-        farewell.reason = socket::read_loop(id, &socket, outbox, inputs, rest, login);
+        farewell.reason = socket::read_loop(id, &link, outbox, inputs, rest, login);
     }
 }
 
@@ -309,7 +352,8 @@ struct Refusal {
 impl Refusal {
     fn run(self) {
         let until = Instant::now() + REFUSE_TIME;
-        let head = http::read_head(&mut http::Deadline::new(&self.socket, until));
+        let link = Link::Plain(Arc::clone(&self.socket));
+        let head = http::read_head(&mut http::Deadline::new(&link, until));
         let websocket = match (&head, self.why) {
             (Ok(Head::Request(request, _)), Refused::Full)
                 if http::route(request) == Route::WebSocket =>

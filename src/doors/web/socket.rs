@@ -12,10 +12,10 @@ use crate::doors::reader::LineReader;
 use crate::ids::ConnId;
 use crate::net::flood::FloodLimit;
 use crate::net::outbox::Outbox;
+use crate::net::tls::Link;
 use crossbeam_channel::Sender;
 use log::debug;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tungstenite::error::{Error, ProtocolError};
@@ -30,14 +30,14 @@ pub const MAX_MESSAGE: usize = 16 * 1024;
 /// to the outbox as framed bytes.
 struct Duplex {
     id: ConnId,
-    socket: Arc<TcpStream>,
+    link: Link,
     outbox: Outbox,
 }
 
 impl Read for Duplex {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
-        let n = (&*self.socket).read(buf)?;
+        let n = (&self.link).read(buf)?;
         if n == 0 {
             debug!("recv() conn {}: 0 bytes: the peer closed its side", self.id);
         } else {
@@ -65,7 +65,7 @@ impl Write for Duplex {
 /// first message must come by `login.0` (`login.1` after `accept`).
 pub fn read_loop(
     id: ConnId,
-    socket: &Arc<TcpStream>,
+    link: &Link,
     outbox: Outbox,
     inputs: &Sender<Input>,
     (rest, flood): (Vec<u8>, FloodLimit),
@@ -77,9 +77,10 @@ pub fn read_loop(
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
     let debt = outbox.debt().clone();
+    let socket = link.socket();
     let duplex = Duplex {
         id,
-        socket: Arc::clone(socket),
+        link: link.clone(),
         outbox,
     };
     let mut ws = WebSocket::from_partially_read(duplex, rest, Role::Server, Some(config));

@@ -1,0 +1,375 @@
+//! TLS (rustls, with the `ring` provider): the server's certificate, which
+//! SIGHUP may swap ([`Certificates::reload`]), the handshake a connection's
+//! own thread drives before it is admitted, and [`Link`], the socket as a
+//! connection's reader sees it, plain or encrypted.
+//!
+//! A TLS connection's state is one `Mutex<rustls::Connection>` shared by its
+//! reader and the writer thread; each takes the lock only to move bytes in or
+//! out of memory, never across a `recv` or a `send` (docs/architecture.md).
+
+use super::outbox::{Post, Session};
+use log::{debug, info, warn};
+use parking_lot::RwLock;
+use rustls::crypto::ring::{default_provider, sign};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{Connection, ServerConfig, ServerConnection};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long one blocking `send` of handshake bytes may wait (a fresh socket's
+/// send buffer takes a whole flight at once; this only bounds a peer that
+/// reads nothing at all).
+const HANDSHAKE_SEND: Duration = Duration::from_secs(5);
+/// Bytes asked of one `recv` of encrypted bytes.
+const RECV_TLS: usize = 4096;
+
+/// Where the certificate and its key are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFiles {
+    /// The certificate chain, PEM, the server's own certificate first.
+    pub cert: PathBuf,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// The server's certificate, chosen afresh for each handshake: a reload
+/// changes what the next handshake gets, never a connection already open.
+#[derive(Debug)]
+pub struct Certificates {
+    files: KeyFiles,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl Certificates {
+    /// Reads the certificate and key `files` name.
+    ///
+    /// # Errors
+    /// A file cannot be read, holds no certificate or key, or the key is of
+    /// a kind rustls cannot sign with.
+    pub fn load(files: KeyFiles) -> crate::Result<Arc<Certificates>> {
+        let key = read_key(&files)?;
+        info!(
+            "TLS certificate {} (SHA-256 {})",
+            files.cert.display(),
+            fingerprint(&key.cert[0])
+        );
+        Ok(Arc::new(Certificates {
+            files,
+            current: RwLock::new(Arc::new(key)),
+        }))
+    }
+
+    /// Reads the files again (a renewed certificate); on a failure the
+    /// certificate in use stays, and the error says why.
+    ///
+    /// # Errors
+    /// As [`Certificates::load`]; nothing changed.
+    pub fn reload(&self) -> crate::Result<()> {
+        match read_key(&self.files) {
+            Ok(key) => {
+                info!(
+                    "TLS certificate reloaded from {} (SHA-256 {})",
+                    self.files.cert.display(),
+                    fingerprint(&key.cert[0])
+                );
+                *self.current.write() = Arc::new(key);
+                Ok(())
+            }
+            Err(e) => {
+                warn!("TLS certificate not reloaded, the old one stays: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// SHA-256 of the certificate in use (what `client --fingerprint` pins).
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.current.read().cert[0])
+    }
+
+    /// The rustls configuration of every TLS door: these certificates, TLS
+    /// 1.2 and 1.3, no client certificates.
+    ///
+    /// # Errors
+    /// The crypto provider refuses the protocol versions (it does not).
+    pub fn server_config(self: &Arc<Self>) -> crate::Result<Arc<ServerConfig>> {
+        let config = ServerConfig::builder_with_provider(Arc::new(default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(tls_error)?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
+        Ok(Arc::new(config))
+    }
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.current.read()))
+    }
+}
+
+/// A rustls error as the crate's.
+fn tls_error(e: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Tls(e.to_string())
+}
+
+/// The certificate chain and key in `files`.
+fn read_key(files: &KeyFiles) -> crate::Result<CertifiedKey> {
+    let named = |path: &Path, e: &dyn std::fmt::Display| {
+        crate::Error::Tls(format!("{}: {e}", path.display()))
+    };
+    let chain = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| named(&files.cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| named(&files.cert, &e))?;
+    if chain.is_empty() {
+        return Err(named(&files.cert, &"no certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| named(&files.key, &e))?;
+    let signer = sign::any_supported_type(&key).map_err(|e| named(&files.key, &e))?;
+    let key = CertifiedKey::new(chain, signer);
+    key.keys_match().map_err(|e| named(&files.key, &e))?;
+    Ok(key)
+}
+
+/// SHA-256 of a certificate, as `AB:CD:...` (what `openssl x509 -fingerprint -sha256` prints).
+pub fn fingerprint(cert: &[u8]) -> String {
+    let digest = Sha256::digest(cert);
+    let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
+}
+
+/// The certificate and key `--tls-self-signed` keeps in the data directory
+/// `dir`: made for `names` on the first start, read again on later ones.
+///
+/// # Errors
+/// The directory or the files cannot be written, or rcgen fails.
+pub fn self_signed(dir: &Path, names: &[String]) -> crate::Result<KeyFiles> {
+    let files = KeyFiles {
+        cert: dir.join("tls-self-signed.crt"),
+        key: dir.join("tls-self-signed.key"),
+    };
+    if files.cert.exists() && files.key.exists() {
+        info!(
+            "TLS: reusing the self-signed certificate in {}",
+            dir.display()
+        );
+        return Ok(files);
+    }
+    fs::create_dir_all(dir)?;
+    let made = rcgen::generate_simple_self_signed(names.to_vec()).map_err(tls_error)?;
+    write_private(&files.key, made.signing_key.serialize_pem().as_bytes())?;
+    fs::write(&files.cert, made.cert.pem())?;
+    info!(
+        "TLS: made a self-signed certificate for {} in {}",
+        names.join(", "),
+        dir.display()
+    );
+    Ok(files)
+}
+
+/// Writes a file only its owner may read (mode 0600 from its creation).
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+/// Runs a new server connection's handshake on `socket`, from the
+/// connection's own thread, before anyone else knows the connection (so no
+/// lock yet): blocking `recv`s that end by `until` (the login deadline), and
+/// blocking `send`s of its answers, each bounded by [`HANDSHAKE_SEND`].
+///
+/// # Errors
+/// The deadline passed, the peer closed, or it does not speak TLS (rustls
+/// then has queued an alert, which is sent before the error is returned).
+pub fn handshake(
+    config: &Arc<ServerConfig>,
+    socket: &TcpStream,
+    until: Instant,
+) -> io::Result<Connection> {
+    let mut conn = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+    socket.set_write_timeout(Some(HANDSHAKE_SEND))?;
+    let mut io = socket;
+    while conn.is_handshaking() {
+        while conn.wants_write() {
+            // send(2), blocking: the server's flight (ServerHello, certificate...).
+            conn.write_tls(&mut io)?;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                ErrorKind::TimedOut,
+                "TLS handshake too slow",
+            ));
+        }
+        // SO_RCVTIMEO: the recv(2) below returns EAGAIN at the deadline.
+        socket.set_read_timeout(Some(left))?;
+        // recv(2): the client's next flight; 0 bytes means it closed.
+        if conn.read_tls(&mut io)? == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // The alert saying why, then the error.
+            let _ = conn.write_tls(&mut io);
+            return Err(io::Error::new(ErrorKind::InvalidData, e));
+        }
+    }
+    while conn.wants_write() {
+        // send(2): the last of the handshake (TLS 1.3 session tickets).
+        conn.write_tls(&mut io)?;
+    }
+    socket.set_write_timeout(None)?;
+    debug!(
+        "TLS handshake done: {:?}, {:?}",
+        conn.protocol_version(),
+        conn.negotiated_cipher_suite().map(|s| s.suite())
+    );
+    Ok(Connection::Server(conn))
+}
+
+/// A connection's socket as its reader thread sees it: plain, or TLS whose
+/// state it shares with the writer. Reading a TLS link decrypts; writing
+/// one (only before the writer knows the connection: an HTTP answer, the
+/// WebSocket `101`) encrypts and sends, blocking.
+#[derive(Debug, Clone)]
+pub enum Link {
+    /// Bytes as they come.
+    Plain(Arc<TcpStream>),
+    /// TLS: the socket, the shared state, and what to tell the writer when
+    /// reading made rustls want to send (an alert, a key update).
+    Tls(Arc<TcpStream>, Arc<Session>, Option<Wake>),
+}
+
+/// How a reader tells the writer a TLS connection has bytes to send.
+#[derive(Debug, Clone)]
+pub struct Wake {
+    pub id: crate::ids::ConnId,
+    pub mail: crossbeam_channel::Sender<Post>,
+}
+
+impl Link {
+    /// The socket under the link (for timeouts and `shutdown`).
+    pub fn socket(&self) -> &Arc<TcpStream> {
+        match self {
+            Link::Plain(socket) | Link::Tls(socket, _, _) => socket,
+        }
+    }
+
+    /// The TLS state, if the link has one.
+    pub fn session(&self) -> Option<&Arc<Session>> {
+        match self {
+            Link::Plain(_) => None,
+            Link::Tls(_, session, _) => Some(session),
+        }
+    }
+
+    /// The same link, once the writer knows connection `wake.id`.
+    #[must_use]
+    pub fn waking(self, wake: Wake) -> Link {
+        match self {
+            Link::Tls(socket, session, _) => Link::Tls(socket, session, Some(wake)),
+            plain @ Link::Plain(_) => plain,
+        }
+    }
+
+    /// Sends rustls' pending bytes: through the writer once it knows the
+    /// connection, else here, blocking (taken out under the lock, sent after).
+    fn push_out(&self) -> io::Result<()> {
+        let Link::Tls(socket, session, wake) = self else {
+            return Ok(());
+        };
+        if let Some(wake) = wake {
+            if session.lock().wants_write() {
+                let _ = wake.mail.send(Post::Ready(wake.id));
+            }
+            return Ok(());
+        }
+        let mut out = Vec::new();
+        {
+            let mut conn = session.lock();
+            while conn.wants_write() {
+                conn.write_tls(&mut out)?;
+            }
+        }
+        // send(2), blocking (bounded by the socket's write timeout).
+        (&**socket).write_all(&out)
+    }
+
+    /// Ends a TLS link properly (close_notify) before the socket is shut.
+    pub fn close_notify(&self) {
+        if let Link::Tls(_, session, _) = self {
+            session.lock().send_close_notify();
+            let _ = self.push_out();
+        }
+    }
+}
+
+impl Read for &Link {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (socket, session) = match self {
+            // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
+            Link::Plain(socket) => return (&**socket).read(buf),
+            Link::Tls(socket, session, _) => (socket, session),
+        };
+        let mut raw = [0u8; RECV_TLS];
+        loop {
+            match session.lock().reader().read(buf) {
+                Ok(n) => return Ok(n), // n == 0: the peer's close_notify.
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            // recv(2), without the lock: blocks until the peer sends; 0 bytes means it closed.
+            let n = (&**socket).read(&mut raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let processed = {
+                let mut conn = session.lock();
+                let mut fresh = &raw[..n];
+                let mut done = Ok(());
+                while !fresh.is_empty() && done.is_ok() {
+                    done = conn
+                        .read_tls(&mut fresh)
+                        .and_then(|_| conn.process_new_packets().map_err(io::Error::other))
+                        .map(|_| ());
+                }
+                done
+            };
+            // Reading may have made rustls want to answer (or send an alert).
+            self.push_out()?;
+            processed?;
+        }
+    }
+}
+
+impl Write for &Link {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            // send(2), blocking.
+            Link::Plain(socket) => (&**socket).write(buf),
+            Link::Tls(_, session, _) => {
+                session.lock().writer().write_all(buf)?;
+                self.push_out()?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
