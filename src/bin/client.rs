@@ -4,8 +4,10 @@
 use clap::Parser;
 use parking_lot::Mutex;
 use sala::client::{Action, Style, View, check_password, printable};
+use sala::net::tls::{self, Link, Trust};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{Shutdown, TcpStream};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +32,25 @@ struct Flags {
     /// Room to join after connecting.
     #[arg(long)]
     room: Option<String>,
+    /// Connect with TLS (the server's --tls-listen port, 44766), verifying
+    /// the server's certificate against the system's certificate authorities,
+    /// or --ca, or --fingerprint. A certificate that does not verify ends
+    /// the client with an error; it never falls back to plain text.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: trust the certificate authorities (or the self-signed
+    /// certificate) in this PEM file instead of the system's.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls",
+        conflicts_with = "fingerprint"
+    )]
+    ca: Option<PathBuf>,
+    /// With --tls: trust only the certificate with this SHA-256 fingerprint
+    /// (what the server prints at start with --tls-self-signed).
+    #[arg(long, value_name = "SHA256", requires = "tls")]
+    fingerprint: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -48,15 +69,20 @@ fn main() -> ExitCode {
     };
     // Each line is one write already; Nagle's delay would only hold it back.
     let _ = stream.set_nodelay(true);
+    let link = if flags.tls {
+        match secure(&flags, stream) {
+            Ok(link) => link,
+            Err(e) => {
+                eprintln!("client: TLS with {}: {e}", flags.addr);
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        Link::Plain(Arc::new(stream))
+    };
     let view = Arc::new(Mutex::new(View::default()));
     let quitting = Arc::new(AtomicBool::new(false));
-    let reader = match stream.try_clone() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("client: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let reader = link.clone();
     let style = if std::io::stdout().is_terminal() {
         Style::Colour
     } else {
@@ -66,7 +92,7 @@ fn main() -> ExitCode {
         let (view, quitting) = (Arc::clone(&view), Arc::clone(&quitting));
         std::thread::spawn(move || print_server_lines(reader, &view, &quitting, style))
     };
-    let out = stream;
+    let out = link;
     // send(2) of one protocol line.
     let send = |line: &str| -> bool { (&out).write_all(format!("{line}\n").as_bytes()).is_ok() };
     // The flags are typed commands too, so that the answers are explained alike.
@@ -105,9 +131,9 @@ fn main() -> ExitCode {
     }
     // End of input or /quit: say QUIT and let the printer see BYE and the close.
     quitting.store(true, Ordering::Release);
-    let _ = out.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = out.socket().set_read_timeout(Some(Duration::from_secs(10)));
     if !send(&quit_line) {
-        let _ = out.shutdown(Shutdown::Both);
+        let _ = out.socket().shutdown(Shutdown::Both);
     }
     match printer.join() {
         Ok(true) => ExitCode::SUCCESS,
@@ -115,10 +141,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// The TLS link over `stream`, verified as the flags say.
+fn secure(flags: &Flags, stream: TcpStream) -> Result<Link, String> {
+    let trust = match (&flags.ca, &flags.fingerprint) {
+        (Some(ca), _) => Trust::Ca(ca.clone()),
+        (None, Some(pin)) => Trust::Fingerprint(pin.clone()),
+        (None, None) => Trust::System,
+    };
+    let config = tls::client_config(&trust).map_err(|e| e.to_string())?;
+    // The host part of HOST:PORT is the name the certificate must carry.
+    let host = flags
+        .addr
+        .rsplit_once(':')
+        .map_or(flags.addr.as_str(), |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    tls::connect(&config, host, stream, Duration::from_secs(10)).map_err(|e| {
+        let hint = match trust {
+            Trust::System => " (not trusted by the system: try --ca FILE or --fingerprint SHA256)",
+            Trust::Ca(_) => " (not trusted by --ca)",
+            Trust::Fingerprint(_) => "",
+        };
+        format!("{e}{hint}")
+    })
+}
+
 /// Prints every server line until the connection ends; true if it ended with
 /// the `BYE` to our own `QUIT`. When the server goes away first, exits the process.
 fn print_server_lines(
-    stream: TcpStream,
+    stream: Link,
     view: &Mutex<View>,
     quitting: &AtomicBool,
     style: Style,

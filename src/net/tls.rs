@@ -373,3 +373,187 @@ impl Write for &Link {
         Ok(())
     }
 }
+
+impl Read for Link {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for Link {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a TLS client trusts the server's certificate by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The system's certificate authorities.
+    System,
+    /// The certificate authorities (or the self-signed certificate) in a PEM file.
+    Ca(PathBuf),
+    /// Only a certificate with this SHA-256 (64 hex digits, `:` allowed).
+    Fingerprint(String),
+}
+
+/// The rustls configuration of a client that trusts as `trust` says.
+///
+/// # Errors
+/// The CA file cannot be read or holds no certificate, the system has
+/// none, or the fingerprint is not 64 hex digits.
+pub fn client_config(trust: &Trust) -> crate::Result<Arc<rustls::ClientConfig>> {
+    let provider = Arc::new(default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?;
+    let roots = |certs: Vec<CertificateDer<'static>>, from: &str| {
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, _) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(crate::Error::Tls(format!("no certificate in {from}")));
+        }
+        Ok(roots)
+    };
+    let config = match trust {
+        Trust::System => {
+            let found = rustls_native_certs::load_native_certs();
+            builder
+                .with_root_certificates(roots(found.certs, "the system's store")?)
+                .with_no_client_auth()
+        }
+        Trust::Ca(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                .map_err(|e| crate::Error::Tls(format!("{}: {e}", path.display())))?;
+            builder
+                .with_root_certificates(roots(certs, &path.display().to_string())?)
+                .with_no_client_auth()
+        }
+        Trust::Fingerprint(text) => {
+            let pin = Pinned {
+                sha256: parse_fingerprint(text)?,
+                provider,
+            };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(pin))
+                .with_no_client_auth()
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+/// A SHA-256 fingerprint as bytes: 64 hex digits, maybe in pairs split by `:`.
+fn parse_fingerprint(text: &str) -> crate::Result<Vec<u8>> {
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    let bad = || {
+        crate::Error::Tls(format!(
+            "--fingerprint {text}: expected 64 hex digits (SHA-256)"
+        ))
+    };
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad()))
+        .collect()
+}
+
+/// Trusts exactly one certificate, by its SHA-256 (`client --fingerprint`):
+/// names and dates are not checked, the handshake's signatures are.
+#[derive(Debug)]
+struct Pinned {
+    sha256: Vec<u8>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if Sha256::digest(end_entity).as_slice() == self.sha256.as_slice() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "the server's certificate has SHA-256 fingerprint {}, not the one pinned",
+                fingerprint(end_entity)
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Connects a TLS client on `socket` to the server called `host` (a name
+/// or an address), trusting as `config` says; the handshake is done, and
+/// bounded by `timeout`, before this returns.
+///
+/// # Errors
+/// The host is not a valid name, the handshake fails (a certificate that is
+/// not trusted says so) or takes longer than `timeout`.
+pub fn connect(
+    config: &Arc<rustls::ClientConfig>,
+    host: &str,
+    socket: TcpStream,
+    timeout: Duration,
+) -> io::Result<Link> {
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| io::Error::new(ErrorKind::InvalidInput, format!("{host}: {e}")))?;
+    let mut conn =
+        rustls::ClientConnection::new(Arc::clone(config), name).map_err(io::Error::other)?;
+    socket.set_read_timeout(Some(timeout))?;
+    socket.set_write_timeout(Some(timeout))?;
+    let mut io = &socket;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut io)?;
+    }
+    socket.set_read_timeout(None)?;
+    socket.set_write_timeout(None)?;
+    Ok(Link::Tls(
+        Arc::new(socket),
+        Arc::new(parking_lot::Mutex::new(Connection::Client(conn))),
+        None,
+    ))
+}
