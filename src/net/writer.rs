@@ -53,8 +53,6 @@ struct Mailbox {
     /// TLS: the state shared with the connection's reader; what is framed is
     /// encrypted under its lock, and `pending` then holds TLS records.
     tls: Option<Arc<Session>>,
-    /// Framed lines on their way to `tls` (kept empty without TLS).
-    plain: Vec<u8>,
     /// Its protocol's `BYE` for a peer dropped because it took nothing.
     goodbye: Bytes,
     /// A WebSocket connection's close frame is in `pending` (it goes last).
@@ -112,7 +110,6 @@ impl Mailbox {
             socket,
             framing,
             tls: None,
-            plain: Vec::new(),
             goodbye,
             closing: false,
             pending: Vec::new(),
@@ -145,30 +142,36 @@ impl Mailbox {
         self.inbox.clear_ready();
         let mut taken = 0;
         let mut full = false;
-        // What the reader made rustls want to send (an alert, a key update) goes first.
-        self.seal(&[], false);
+        // TLS: the turn's lines are framed here first, then encrypted at once
+        // (full-size records); without TLS they are framed straight into `pending`.
+        let mut plain = Vec::new();
+        let out = if self.tls.is_some() {
+            &mut plain
+        } else {
+            &mut self.pending
+        };
+        let mut ends_last = false;
         while let Some(item) = self.inbox.try_recv() {
-            let start = self.pending.len();
-            if self.tls.is_some() {
-                let mut plain = std::mem::take(&mut self.plain);
-                put(&mut plain, &item, self.framing);
-                self.seal(&plain, matches!(item, Item::Last(_)));
-                plain.clear();
-                self.plain = plain;
-            } else {
-                put(&mut self.pending, &item, self.framing);
-            }
-            self.ends.push(self.pending.len());
+            let start = out.len();
+            put(out, &item, self.framing);
+            self.ends.push(out.len());
             if matches!(item, Item::Last(_)) {
-                self.last = Some((start, self.pending.len()));
+                self.last = Some((start, out.len()));
+                ends_last = true;
             }
             taken += 1;
-            if self.pending.len() >= TURN_BYTES {
+            if out.len() >= TURN_BYTES {
                 full = true;
                 break;
             }
         }
         self.inbox.done(taken);
+        if self.tls.is_some() {
+            // What the reader made rustls want to send (an alert) goes out too.
+            // A WebSocket's close_notify follows its close frame, later.
+            self.seal(&plain, ends_last && self.framing == Framing::Raw);
+            // `ends` and `last` count plain bytes: TLS keeps what it encrypted (cut_off).
+        }
         if taken == 0 {
             if self.inbox.is_closed() && self.framing == Framing::WebSocket && !self.closing {
                 // Everything up to the BYE has gone: end the WebSocket properly.
@@ -214,14 +217,27 @@ impl Mailbox {
             return;
         };
         let mut conn = tls.lock();
-        // Writing into rustls' own buffer (unbounded: the outbox bounds it).
-        let _ = conn.writer().write_all(framed);
-        if last {
-            conn.send_close_notify();
-        }
-        while conn.wants_write() {
-            // Writing into a Vec cannot fail.
-            if conn.write_tls(&mut self.pending).is_err() {
+        let mut rest = framed;
+        loop {
+            // rustls takes what its send buffer's limit allows; the records
+            // go into `pending` and it takes the rest.
+            let took = conn.writer().write(rest).unwrap_or(0);
+            rest = &rest[took..];
+            if rest.is_empty() && last {
+                conn.send_close_notify();
+            }
+            while conn.wants_write() {
+                // Writing into a Vec cannot fail.
+                if conn.write_tls(&mut self.pending).is_err() {
+                    break;
+                }
+            }
+            if rest.is_empty() {
+                break;
+            }
+            if took == 0 && !conn.wants_write() {
+                // Only after close_notify, which ends what is sent.
+                warn!("TLS refused {} bytes after its close", rest.len());
                 break;
             }
         }
