@@ -29,6 +29,9 @@ use std::time::Duration;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (tests).
     pub listen: SocketAddr,
+    /// CHAT/1 in plain text on `listen`; false (`--listen off`): CHAT/1 over
+    /// TLS only, and `listen` only names the host of the TLS port's default.
+    pub plain_chat: bool,
     /// Address of the IRC front door, if open.
     pub irc_listen: Option<SocketAddr>,
     /// An IRC client quiet this long gets a `PING`; quiet as long again, it is dropped.
@@ -99,6 +102,7 @@ impl Config {
     /// Every default, in one place: the server binary's flags show and use these.
     pub const DEFAULT: Config = Config {
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 44765),
+        plain_chat: true,
         irc_listen: None,
         irc_ping: Duration::from_secs(120),
         web_listen: None,
@@ -250,8 +254,13 @@ impl Server {
     /// An address cannot be bound, the store cannot be opened, or a thread
     /// cannot be started.
     pub fn start(config: Config) -> crate::Result<Server> {
-        let (listener, local_addr) = listen_named("--listen", config.listen, config.backlog)?;
-        info!("listening on {local_addr}");
+        let plain = if config.plain_chat {
+            let (listener, addr) = listen_named("--listen", config.listen, config.backlog)?;
+            info!("listening on {addr}");
+            Some((listener, addr))
+        } else {
+            None
+        };
         let (web_listener, web_addr) =
             listen_if("--web-listen", config.web_listen, config.backlog)?;
         if let Some(addr) = web_addr {
@@ -287,6 +296,17 @@ impl Server {
         if let Some(addr) = irc_tls_addr {
             info!("IRC over TLS on {addr}");
         }
+        // The CHAT/1 acceptor that supervises: the plain one, or with
+        // `--listen off` the TLS one.
+        let (listener, local_addr, tls_listener, tls_main) = match (plain, tls_listener, tls_addr) {
+            (Some((listener, addr)), tls_listener, _) => (listener, addr, tls_listener, false),
+            (None, Some(listener), Some(addr)) => (listener, addr, None, true),
+            (None, _, _) => {
+                return Err(crate::Error::Tls(
+                    "--listen off leaves no CHAT/1 door: turn TLS on (--tls-cert or --tls-self-signed)".into(),
+                ));
+            }
+        };
         let store: Box<dyn Store> = match &config.data_dir {
             Some(dir) => Box::new(SqliteStore::open(dir)?),
             None => Box::new(MemoryStore::new(config.history)),
@@ -311,7 +331,7 @@ impl Server {
             web_addr
                 .into_iter()
                 .chain(irc_addr)
-                .chain(tls_addr)
+                .chain(tls_addr.filter(|_| !tls_main))
                 .chain(irc_tls_addr)
                 .chain([local_addr]),
         );
@@ -358,11 +378,11 @@ impl Server {
             ping_after: config.irc_ping,
             tls: None,
         };
+        let handshakes = tls.map(Handshakes::new);
         let chat1 = Chat1Door {
             flood: config.flood,
-            tls: None,
+            tls: handshakes.clone().filter(|_| tls_main),
         };
-        let handshakes = tls.map(Handshakes::new);
         if let Some(listener) = irc_listener {
             doors.push(acceptor("irc-acceptor", listener, irc.clone(), &admission)?);
         }
@@ -404,7 +424,8 @@ impl Server {
         })
     }
 
-    /// The address the server listens on (with the real port when 0 was asked).
+    /// The address the server listens on for CHAT/1 (with the real port
+    /// when 0 was asked): in plain text, or over TLS with `--listen off`.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

@@ -430,3 +430,108 @@ fn a_handshake_holds_a_place_under_the_limits() {
     ana.rename("ana");
     server.shutdown();
 }
+
+#[test]
+fn listen_off_serves_chat1_over_tls_only_and_needs_tls() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (server, cert) = start_tls(dir.path(), |c| c.plain_chat = false);
+    assert_eq!(Some(server.local_addr()), server.tls_addr());
+    let mut ana = chat_tls(server.local_addr(), &cert);
+    ana.rename("ana");
+    server.shutdown();
+    let refused = sala::Server::start(sala::Config {
+        plain_chat: false,
+        ..common::config()
+    });
+    let err = refused.expect_err("no CHAT/1 door at all");
+    assert!(err.to_string().contains("--listen off"), "{err}");
+}
+
+/// The server binary's log (stderr), line by line, read by a thread.
+fn log_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let err = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (bounded) for a log line containing `want`; returns it.
+fn log_line(log: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
+    let until = Instant::now() + READ_TIMEOUT;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let line = log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no log line with {want:?}"));
+        if line.contains(want) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn sighup_reloads_the_binarys_certificate_while_a_client_stays() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (cert, key, old) = certificate(dir.path(), "server");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--web-listen",
+            "off",
+            "--no-persist",
+        ])
+        .args(["--tls-listen", "127.0.0.1:0", "--flood-rate", "0"])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let log = log_lines(&mut child);
+    let line = log_line(&log, "CHAT/1 over TLS on ");
+    let addr: SocketAddr = line
+        .rsplit(' ')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("the TLS address in the log");
+    let mut ana = chat_tls(addr, &old);
+    ana.rename("ana");
+    ana.join("lobby");
+    let (new_cert, new_key, new) = certificate(dir.path(), "renewed");
+    std::fs::copy(&new_cert, &cert).expect("replace the certificate");
+    std::fs::copy(&new_key, &key).expect("replace the key");
+    // SAFETY: kill(2) with the pid of our own child.
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    log_line(
+        &log,
+        &format!(
+            "reloaded from {} (SHA-256 {})",
+            cert.display(),
+            tls::fingerprint(&new)
+        ),
+    );
+    let mut bob = chat_tls(addr, &new);
+    bob.rename("bob");
+    bob.join("lobby");
+    ana.wait_line("JOIN lobby bob");
+    ana.send("SAY lobby through the renewal");
+    bob.wait_line("MSG lobby ana through the renewal");
+    // SAFETY: as above; SIGTERM stops it.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    if status.is_none() {
+        common::kill(&mut child);
+    }
+    assert!(status.is_some_and(|s| s.success()));
+}

@@ -24,9 +24,11 @@ const DEFAULTS: Config = Config::DEFAULT;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Flags {
-    /// Address and port to listen on (port 0 picks a free one).
-    #[arg(long, default_value_t = DEFAULTS.listen)]
-    listen: SocketAddr,
+    /// Address and port to listen on (port 0 picks a free one), or `off`:
+    /// with TLS on, CHAT/1 over TLS only (--tls-listen's port stays on the
+    /// default host).
+    #[arg(long, value_name = "ADDR|off", default_value_t = Listen::At(DEFAULTS.listen))]
+    listen: Listen,
     /// Address and port of the web client (HTTP and WebSocket), or `off`.
     /// [default: port 8080 on the host of --listen; port 0 if --listen asks for port 0]
     #[arg(long, value_name = "ADDR|off")]
@@ -134,6 +136,43 @@ struct Flags {
     irc_tls_listen: Option<SocketAddr>,
 }
 
+/// The value of `--listen`.
+#[derive(Debug, Clone, Copy)]
+enum Listen {
+    Off,
+    At(SocketAddr),
+}
+
+impl Listen {
+    /// The address, or for `off` the default one (whose host the TLS port's default uses).
+    fn addr(self) -> SocketAddr {
+        match self {
+            Listen::Off => DEFAULTS.listen,
+            Listen::At(addr) => addr,
+        }
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Off => f.write_str("off"),
+            Listen::At(addr) => write!(f, "{addr}"),
+        }
+    }
+}
+
+impl FromStr for Listen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Listen, String> {
+        match s.parse::<WebListen>()? {
+            WebListen::Off => Ok(Listen::Off),
+            WebListen::At(addr) => Ok(Listen::At(addr)),
+        }
+    }
+}
+
 /// The value of `--web-listen`.
 #[derive(Debug, Clone, Copy)]
 enum WebListen {
@@ -171,10 +210,11 @@ fn main() -> ExitCode {
         Some(WebListen::Off) => None,
         Some(WebListen::At(addr)) => Some(addr),
         // With --listen HOST:0 (tests, scripts) the web port is picked freely too.
-        None => Some(Config::web_beside(flags.listen)),
+        None => Some(Config::web_beside(flags.listen.addr())),
     };
     let config = Config {
-        listen: flags.listen,
+        listen: flags.listen.addr(),
+        plain_chat: !matches!(flags.listen, Listen::Off),
         web_listen,
         irc_listen: flags.irc_listen,
         irc_ping: Duration::from_secs(flags.irc_ping.max(1)),
@@ -204,7 +244,7 @@ fn main() -> ExitCode {
         tls_listen: Some(
             flags
                 .tls_listen
-                .unwrap_or_else(|| Config::tls_beside(flags.listen)),
+                .unwrap_or_else(|| Config::tls_beside(flags.listen.addr())),
         ),
         irc_tls_listen: flags.irc_tls_listen,
         ..Config::default()
