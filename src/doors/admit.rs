@@ -222,7 +222,7 @@ impl Handshakes {
     /// The handshake failed or was too slow.
     pub fn run(&self, id: ConnId, socket: Arc<TcpStream>, until: Instant) -> io::Result<Link> {
         self.pending.lock().insert(id, Arc::clone(&socket));
-        let done = tls::handshake(&self.config, &socket, until);
+        let done = tls::handshake(&self.config, (&format!("conn {id}"), &socket), until);
         self.pending.lock().remove(&id);
         let session = done?;
         Ok(Link::Tls(socket, Arc::new(Mutex::new(session)), None))

@@ -198,7 +198,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// then has queued an alert, which is sent before the error is returned).
 pub fn handshake(
     config: &Arc<ServerConfig>,
-    socket: &TcpStream,
+    (who, socket): (&str, &TcpStream),
     until: Instant,
 ) -> io::Result<Connection> {
     let mut conn = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
@@ -207,7 +207,8 @@ pub fn handshake(
     while conn.is_handshaking() {
         while conn.wants_write() {
             // send(2), blocking: the server's flight (ServerHello, certificate...).
-            conn.write_tls(&mut io)?;
+            let n = conn.write_tls(&mut io)?;
+            debug!("send() {who}: {n} bytes of TLS handshake");
         }
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -219,9 +220,11 @@ pub fn handshake(
         // SO_RCVTIMEO: the recv(2) below returns EAGAIN at the deadline.
         socket.set_read_timeout(Some(left))?;
         // recv(2): the client's next flight; 0 bytes means it closed.
-        if conn.read_tls(&mut io)? == 0 {
+        let n = conn.read_tls(&mut io)?;
+        if n == 0 {
             return Err(ErrorKind::UnexpectedEof.into());
         }
+        debug!("recv() {who}: {n} bytes of TLS handshake");
         if let Err(e) = conn.process_new_packets() {
             // The alert saying why, then the error.
             let _ = conn.write_tls(&mut io);
@@ -230,11 +233,12 @@ pub fn handshake(
     }
     while conn.wants_write() {
         // send(2): the last of the handshake (TLS 1.3 session tickets).
-        conn.write_tls(&mut io)?;
+        let n = conn.write_tls(&mut io)?;
+        debug!("send() {who}: {n} bytes of TLS session tickets");
     }
     socket.set_write_timeout(None)?;
     debug!(
-        "TLS handshake done: {:?}, {:?}",
+        "{who}: TLS handshake done: {:?}, {:?}",
         conn.protocol_version(),
         conn.negotiated_cipher_suite().map(|s| s.suite())
     );

@@ -217,14 +217,16 @@ impl Visit {
         // HTTPS: the handshake first, within the same time as the head.
         let link = match &self.tls {
             None => Link::Plain(socket),
-            Some(config) => match tls::handshake(config, &socket, head_by) {
-                Ok(conn) => Link::Tls(socket, Arc::new(Mutex::new(conn)), None),
-                Err(e) => {
-                    debug!("web {peer}: no TLS handshake: {e}");
-                    self.leave();
-                    return;
+            Some(config) => {
+                match tls::handshake(config, (&format!("web {}", self.key), &socket), head_by) {
+                    Ok(conn) => Link::Tls(socket, Arc::new(Mutex::new(conn)), None),
+                    Err(e) => {
+                        debug!("web {peer}: no TLS handshake: {e}");
+                        self.leave();
+                        return;
+                    }
                 }
-            },
+            }
         };
         let head = match http::read_head(&mut http::Deadline::new(&link, head_by)) {
             Ok(head) => head,
