@@ -54,6 +54,11 @@ const IRSSI_CONFIG: &str = r#"settings = {
 impl Irssi {
     /// Starts irssi connecting to `port` on 127.0.0.1 as `nick`.
     fn start(port: u16, nick: &str) -> Irssi {
+        Irssi::start_with(nick, &format!("-c 127.0.0.1 -p {port}"))
+    }
+
+    /// Starts irssi as `nick` with `args` on its command line.
+    fn start_with(nick: &str, args: &str) -> Irssi {
         let home = tempfile::tempdir().expect("a temp dir for irssi's home");
         let socket = home.path().join("tmux.sock");
         let irssi = Irssi { socket, home };
@@ -63,7 +68,7 @@ impl Irssi {
         std::fs::create_dir_all(&dir).expect("irssi's home");
         std::fs::write(dir.join("config"), IRSSI_CONFIG).expect("irssi's config");
         let command = format!(
-            "TERM=screen exec irssi --home={} -n {nick} -c 127.0.0.1 -p {port}",
+            "TERM=screen exec irssi --home={} -n {nick} {args}",
             irssi.home.path().join("irssi").display()
         );
         let out = irssi.tmux(&[
@@ -198,5 +203,45 @@ fn irssi_joins_talks_with_a_chat_client_parts_and_quits() {
     carla.wait_line("QUIT irsa bye");
     irssi.wait_exit();
     carla.assert_silent();
+    server.shutdown();
+}
+
+#[test]
+fn irssi_over_tls_trusts_the_servers_certificate_and_talks() {
+    require("tmux", "-V");
+    require("irssi", "--version");
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("rcgen makes a certificate");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).expect("write the certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write the key");
+    let server = start_irc(|c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+        c.irc_tls_listen = Some("127.0.0.1:0".parse().expect("an address"));
+    });
+    let port = server.irc_tls_addr().expect("IRC over TLS").port();
+    let mut carla = Client::login(server.local_addr(), "carla");
+    carla.join("lobby");
+
+    // No server on the command line: /connect -tls, trusting our certificate.
+    let irssi = Irssi::start_with("irtls", "");
+    irssi.wait_screen("irssi's prompt", |s| s.contains("[(status)]"));
+    irssi.type_line(&format!(
+        "/connect -tls -tls_cafile {} -tls_verify localhost {port}",
+        cert.display()
+    ));
+    irssi.wait_screen("the end of the MOTD", |s| s.contains("End of /MOTD"));
+    irssi.type_line("/join #lobby");
+    carla.wait_line("JOIN lobby irtls");
+    irssi.type_line("hello over tls");
+    carla.wait_line("MSG lobby irtls hello over tls");
+    carla.send("SAY lobby and back");
+    carla.wait_line("MSG lobby carla and back");
+    irssi.wait_screen("carla's message", |s| s.contains("<@carla> and back"));
+    irssi.type_line("/quit bye");
+    carla.wait_line("QUIT irtls bye");
+    irssi.wait_exit();
     server.shutdown();
 }
