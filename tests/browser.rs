@@ -7,7 +7,8 @@
 //! kick) on a server of its own, in parallel with the first. A third runs it
 //! with `--history` on a server keeping its data in a temporary directory, the
 //! same directory again after each restart: a registered user's room and its
-//! saved history, shown once when the page rejoins.
+//! saved history, shown once when the page rejoins. A fourth runs it with
+//! `--tls`: the page over HTTPS and its WebSocket over WSS (issue 12).
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: `scripts/test.sh`
 //! installs both. Without them this test fails, saying so.
@@ -164,5 +165,36 @@ fn an_account_rooms_history_shows_once_after_a_restart() {
     assert!(
         run_mode(Some("--history"), &[], Some(data.path())),
         "the browser test (--history) failed"
+    );
+}
+
+/// The page over HTTPS, a secure context, and CHAT/1 over WSS, meeting a
+/// plain TCP client (`--tls`, a fourth run, on a server with TLS on and a
+/// certificate made here).
+#[test]
+fn a_browser_chats_over_https_and_wss() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    check_installed(&dir);
+    let keys = tempfile::tempdir().expect("a temp dir");
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("rcgen makes a certificate");
+    let (cert, key) = (keys.path().join("cert.pem"), keys.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).expect("write the certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write the key");
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
+    let server = common::start(|c| {
+        c.web_listen = Some(loopback);
+        c.tls_cert = Some(cert);
+        c.tls_key = Some(key);
+    });
+    let web = server.web_addr().expect("the web listener is on");
+    let args = vec![
+        "--tls".to_string(),
+        format!("https://{web}/"),
+        server.local_addr().to_string(),
+    ];
+    assert!(
+        run_script(&dir, &args, server, None),
+        "the browser test (--tls) failed"
     );
 }

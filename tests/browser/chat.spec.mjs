@@ -3,6 +3,7 @@
 //   node chat.spec.mjs <page-url> <tcp-host:port> <screenshot.png>
 //   node chat.spec.mjs --features <page-url> <tcp-host:port>
 //   node chat.spec.mjs --history <page-url> <tcp-host:port>
+//   node chat.spec.mjs --tls <https-page-url> <tcp-host:port>
 //
 // Two Chromium users (ana, bob) and one CHAT/1 TCP client (carl) chat; a room
 // is created, joined, left and deleted; whispers; a broadcast; a message with
@@ -26,6 +27,11 @@
 // see history() below): a registered user's room, its saved history across a
 // restart, each message shown once when the page rejoins and pages back.
 //
+// With --tls (a fourth run, on a server with TLS on; see tls() below): the
+// page over HTTPS (a secure context) and its WebSocket over WSS, chatting
+// with a TCP client; the test's certificate is self-signed, so the browser
+// context is told to accept it.
+//
 // The restart needs the Rust side: this script prints "STOP" and waits for
 // "STOPPED" on stdin, then prints "START" and waits for "GO". Every wait is for
 // something visible on the page (or a line from the server), with a timeout;
@@ -41,11 +47,13 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 
 const featuresRun = process.argv[2] === '--features';
 const historyRun = process.argv[2] === '--history';
-const [url, tcpAddr, screenshot] = process.argv.slice(featuresRun || historyRun ? 3 : 2);
-if (!url || !tcpAddr || (!screenshot && !featuresRun && !historyRun)) {
+const tlsRun = process.argv[2] === '--tls';
+const [url, tcpAddr, screenshot] = process.argv.slice(featuresRun || historyRun || tlsRun ? 3 : 2);
+if (!url || !tcpAddr || (!screenshot && !featuresRun && !historyRun && !tlsRun)) {
   console.error('usage: node chat.spec.mjs <page-url> <tcp-host:port> <screenshot.png>');
   console.error('       node chat.spec.mjs --features <page-url> <tcp-host:port>');
   console.error('       node chat.spec.mjs --history <page-url> <tcp-host:port>');
+  console.error('       node chat.spec.mjs --tls <https-page-url> <tcp-host:port>');
   process.exit(2);
 }
 const WAIT = 15_000; // ms any one visible state may take to appear
@@ -565,6 +573,39 @@ async function history(browser) {
   }
 }
 
+// ---- the fourth run (--tls) ------------------------------------------------------------
+// The page over HTTPS and CHAT/1 over WSS, meeting a plain TCP client.
+async function tls(browser) {
+  const carl = new LineClient('carl');
+  const problems = [];
+  try {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, ignoreHTTPSErrors: true });
+    const tana = await context.newPage();
+    watch('tana', tana, problems);
+    step('the page over HTTPS');
+    await login(tana, 'tana');
+    if (!tana.url().startsWith('https://')) throw new Error(`not over HTTPS: ${tana.url()}`);
+    if (!(await tana.evaluate(() => window.isSecureContext))) throw new Error('not a secure context');
+    await tcpLogin(carl, 'carl');
+    step('over WSS, with a TCP client');
+    await joinByForm(tana, 'lobby');
+    carl.send('JOIN lobby');
+    await carl.waitLine('END HISTORY lobby');
+    await say(tana, 'hello over wss');
+    await carl.waitLine('MSG lobby tana hello over wss');
+    carl.send('SAY lobby hi tana, carl on plain TCP');
+    await seesMessage(tana, '#lobby', 'carl', 'hi tana, carl on plain TCP');
+    if (problems.length) throw new Error(problems.join('\n'));
+    console.error('browser test (--tls): all steps passed');
+    return 0;
+  } catch (e) {
+    console.error(`browser test (--tls) FAILED: ${e.stack || e}`);
+    return 1;
+  } finally {
+    carl.close();
+  }
+}
+
 // ---- the test --------------------------------------------------------------------
 // launch() starts Chromium with a fresh temporary profile (its own
 // --user-data-dir), deleted when the browser closes.
@@ -582,8 +623,8 @@ const browser = await chromium.launch({
     '--disable-sync',
   ],
 });
-if (featuresRun || historyRun) {
-  const status = await (featuresRun ? features(browser) : history(browser));
+if (featuresRun || historyRun || tlsRun) {
+  const status = await (featuresRun ? features(browser) : historyRun ? history(browser) : tls(browser));
   await browser.close();
   stdin.close();
   process.exit(status);
