@@ -164,6 +164,18 @@ fn chat1_over_tls_meets_plain_chat1_in_the_same_room() {
     for n in 0..40 {
         ana.wait_line(&format!("MSG lobby bob {n} {long}"));
     }
+    // And the other way: 100 KiB at once from a TLS client, so that whole
+    // 16 KiB records arrive in one recv (rustls holds at most 16 KiB of text).
+    let mut burst = String::new();
+    for n in 0..64 {
+        burst.push_str(&format!("SAY lobby back {n} {long}\n"));
+    }
+    let stream = ana.io().reader.get_mut();
+    stream.write_all(burst.as_bytes()).expect("send a burst");
+    stream.flush().expect("flush the burst");
+    for n in 0..64 {
+        bob.wait_line(&format!("MSG lobby ana back {n} {long}"));
+    }
     ana.send("QUIT");
     ana.wait_prefix("BYE");
     server.shutdown();

@@ -225,7 +225,7 @@ impl Handshakes {
         let done = tls::handshake(&self.config, (&format!("conn {id}"), &socket), until);
         self.pending.lock().remove(&id);
         let session = done?;
-        Ok(Link::Tls(socket, Arc::new(Mutex::new(session)), None))
+        Ok(Link::secure(socket, session))
     }
 
     /// The server stops: connections still in their handshake end now.

@@ -9,7 +9,7 @@
 
 use super::outbox::{Post, Session};
 use log::{debug, info, warn};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rustls::crypto::ring::{default_provider, sign};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -253,9 +253,25 @@ pub fn handshake(
 pub enum Link {
     /// Bytes as they come.
     Plain(Arc<TcpStream>),
-    /// TLS: the socket, the shared state, and what to tell the writer when
-    /// reading made rustls want to send (an alert, a key update).
-    Tls(Arc<TcpStream>, Arc<Session>, Option<Wake>),
+    /// TLS: the socket, the shared state, what to tell the writer when
+    /// reading made rustls want to send (an alert, a key update), and the
+    /// plain text decrypted but not yet read.
+    Tls(
+        Arc<TcpStream>,
+        Arc<Session>,
+        Option<Wake>,
+        Arc<Mutex<Inbound>>,
+    ),
+}
+
+/// Plain text a TLS link has decrypted and its reader not yet taken: rustls
+/// refuses more bytes while it holds 16 KiB of plain text, so each record's
+/// text is taken out of it at once, into here.
+#[derive(Debug, Default)]
+pub struct Inbound {
+    plain: Vec<u8>,
+    /// The peer's close_notify came: after `plain`, the end.
+    closed: bool,
 }
 
 /// How a reader tells the writer a TLS connection has bytes to send.
@@ -266,10 +282,15 @@ pub struct Wake {
 }
 
 impl Link {
+    /// A TLS link over `socket` whose handshake `conn` has done.
+    pub fn secure(socket: Arc<TcpStream>, conn: Connection) -> Link {
+        Link::Tls(socket, Arc::new(Mutex::new(conn)), None, Arc::default())
+    }
+
     /// The socket under the link (for timeouts and `shutdown`).
     pub fn socket(&self) -> &Arc<TcpStream> {
         match self {
-            Link::Plain(socket) | Link::Tls(socket, _, _) => socket,
+            Link::Plain(socket) | Link::Tls(socket, ..) => socket,
         }
     }
 
@@ -277,7 +298,7 @@ impl Link {
     pub fn session(&self) -> Option<&Arc<Session>> {
         match self {
             Link::Plain(_) => None,
-            Link::Tls(_, session, _) => Some(session),
+            Link::Tls(_, session, ..) => Some(session),
         }
     }
 
@@ -285,7 +306,9 @@ impl Link {
     #[must_use]
     pub fn waking(self, wake: Wake) -> Link {
         match self {
-            Link::Tls(socket, session, _) => Link::Tls(socket, session, Some(wake)),
+            Link::Tls(socket, session, _, inbound) => {
+                Link::Tls(socket, session, Some(wake), inbound)
+            }
             plain @ Link::Plain(_) => plain,
         }
     }
@@ -293,7 +316,7 @@ impl Link {
     /// Sends rustls' pending bytes: through the writer once it knows the
     /// connection, else here, blocking (taken out under the lock, sent after).
     fn push_out(&self) -> io::Result<()> {
-        let Link::Tls(socket, session, wake) = self else {
+        let Link::Tls(socket, session, wake, _) = self else {
             return Ok(());
         };
         if let Some(wake) = wake {
@@ -315,7 +338,7 @@ impl Link {
 
     /// Ends a TLS link properly (close_notify) before the socket is shut.
     pub fn close_notify(&self) {
-        if let Link::Tls(_, session, _) = self {
+        if let Link::Tls(_, session, ..) = self {
             session.lock().send_close_notify();
             let _ = self.push_out();
         }
@@ -324,17 +347,28 @@ impl Link {
 
 impl Read for &Link {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let (socket, session) = match self {
+        let (socket, session, inbound) = match self {
             // recv(2): blocks until the peer sends; 0 bytes means it closed its side.
             Link::Plain(socket) => return (&**socket).read(buf),
-            Link::Tls(socket, session, _) => (socket, session),
+            Link::Tls(socket, session, _, inbound) => (socket, session, inbound),
         };
         let mut raw = [0u8; RECV_TLS];
         loop {
-            match session.lock().reader().read(buf) {
-                Ok(n) => return Ok(n), // n == 0: the peer's close_notify.
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+            {
+                let mut inbound = inbound.lock();
+                if !inbound.plain.is_empty() {
+                    let n = buf.len().min(inbound.plain.len());
+                    buf[..n].copy_from_slice(&inbound.plain[..n]);
+                    inbound.plain.drain(..n);
+                    if inbound.plain.is_empty() {
+                        // An idle connection keeps no buffer.
+                        inbound.plain = Vec::new();
+                    }
+                    return Ok(n);
+                }
+                if inbound.closed {
+                    return Ok(0); // The peer's close_notify.
+                }
             }
             // recv(2), without the lock: blocks until the peer sends; 0 bytes means it closed.
             let n = (&**socket).read(&mut raw)?;
@@ -343,13 +377,21 @@ impl Read for &Link {
             }
             let processed = {
                 let mut conn = session.lock();
+                let mut inbound = inbound.lock();
                 let mut fresh = &raw[..n];
                 let mut done = Ok(());
                 while !fresh.is_empty() && done.is_ok() {
                     done = conn
                         .read_tls(&mut fresh)
                         .and_then(|_| conn.process_new_packets().map_err(io::Error::other))
-                        .map(|_| ());
+                        .and_then(|_| match conn.reader().read_to_end(&mut inbound.plain) {
+                            Ok(_) => {
+                                inbound.closed = true;
+                                Ok(())
+                            }
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+                            Err(e) => Err(e),
+                        });
                 }
                 done
             };
@@ -365,7 +407,7 @@ impl Write for &Link {
         match self {
             // send(2), blocking.
             Link::Plain(socket) => (&**socket).write(buf),
-            Link::Tls(_, session, _) => {
+            Link::Tls(_, session, ..) => {
                 session.lock().writer().write_all(buf)?;
                 self.push_out()?;
                 Ok(buf.len())
@@ -555,9 +597,5 @@ pub fn connect(
     }
     socket.set_read_timeout(None)?;
     socket.set_write_timeout(None)?;
-    Ok(Link::Tls(
-        Arc::new(socket),
-        Arc::new(parking_lot::Mutex::new(Connection::Client(conn))),
-        None,
-    ))
+    Ok(Link::secure(Arc::new(socket), Connection::Client(conn)))
 }

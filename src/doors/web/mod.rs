@@ -219,7 +219,7 @@ impl Visit {
             None => Link::Plain(socket),
             Some(config) => {
                 match tls::handshake(config, (&format!("web {}", self.key), &socket), head_by) {
-                    Ok(conn) => Link::Tls(socket, Arc::new(Mutex::new(conn)), None),
+                    Ok(conn) => Link::secure(socket, conn),
                     Err(e) => {
                         debug!("web {peer}: no TLS handshake: {e}");
                         self.leave();
