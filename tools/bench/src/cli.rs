@@ -22,6 +22,10 @@ TARGET
                    read the port it picked from its log (RUST_LOG=info,
                    \"listening on ADDR\"), and stop it at the end (SIGTERM, then
                    SIGKILL).
+  --tls            every client over TLS; with --spawn the server also gets
+                   --tls-cert/--tls-key (a self-signed certificate made in a
+                   temporary directory) and --tls-listen 127.0.0.1:0, and the
+                   clients go to that port (\"CHAT/1 over TLS on ADDR\").
 
 KEY JSON FIELDS
   clients_ready, setup_s            clients held, connect+nick+join time
@@ -114,6 +118,14 @@ pub struct Common {
     /// Log every client failure to stderr.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Every client speaks TLS. With --spawn the server gets a self-signed
+    /// certificate (made in a temporary directory) and the clients go to its
+    /// --tls-listen port; with --addr (the server's TLS port) give --tls-ca.
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// With --tls and --addr: the certificate (PEM) the clients trust.
+    #[arg(long, global = true, value_name = "PATH", requires = "tls")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

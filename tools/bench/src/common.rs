@@ -11,6 +11,8 @@ use std::time::Instant;
 /// Settings shared by all scenarios.
 pub struct Ctx {
     pub addr: SocketAddr,
+    /// TLS: every client trusts the server as this says
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     pub pid: Option<u32>,
     pub window: usize,
     pub timeout_ns: u64,
@@ -29,6 +31,7 @@ impl Ctx {
         let mut net = Net::new(self.addr, self.window, self.base, self.hard_deadline_ns)
             .map_err(|e| format!("creating the poller: {e}"))?;
         net.set_output(self.progress, self.verbose);
+        net.set_tls(self.tls.clone());
         Ok(net)
     }
 

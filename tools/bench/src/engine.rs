@@ -10,14 +10,21 @@
 //! at most `window` clients in setup at once, and hands room messages and
 //! whispers from *other* users to a scenario `Handler`. The client's own
 //! `MSG`/`WHISPER` echoes are counted here and never reach the handler.
+//!
+//! With TLS (`Net::set_tls`), each connection carries a rustls client: what
+//! a scenario writes is plain text, encrypted when flushed; what is read is
+//! decrypted before the splitter sees it.
 
 use crate::wire::{self, Event};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use rustls::ClientConnection;
+use rustls::pki_types::ServerName;
 use sala::proto::lines::{Frame, LineSplitter, MAX_LINE};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const READ_BUF: usize = 256 * 1024;
@@ -51,6 +58,8 @@ impl St {
 
 pub struct Conn {
     sock: Option<TcpStream>,
+    /// TLS: the client's rustls state (`wbuf` then holds plain text)
+    tls: Option<Box<ClientConnection>>,
     pub st: St,
     pub nick: String,
     /// room to join after registering; empty: register only
@@ -72,6 +81,7 @@ impl Conn {
     fn new(nick: String, room: String) -> Conn {
         Conn {
             sock: None,
+            tls: None,
             st: St::Idle,
             nick,
             room,
@@ -179,6 +189,8 @@ pub struct Net {
     /// failures so far (a reopened client can fail again)
     pub failures: u64,
     window: usize,
+    /// TLS: every connection is a TLS client with this configuration
+    tls: Option<Arc<rustls::ClientConfig>>,
     pub c: Counters,
     scratch: Vec<u8>,
     hard_deadline: u64,
@@ -208,6 +220,7 @@ impl Net {
             ready: 0,
             failures: 0,
             window: window.max(1),
+            tls: None,
             c: Counters::default(),
             scratch: vec![0u8; READ_BUF],
             hard_deadline,
@@ -216,6 +229,11 @@ impl Net {
             last_progress: 0,
             verbose: false,
         })
+    }
+
+    /// Every connection opened from now on speaks TLS, trusting as `config` says.
+    pub fn set_tls(&mut self, config: Option<Arc<rustls::ClientConfig>>) {
+        self.tls = config;
     }
 
     pub fn set_output(&mut self, progress: bool, verbose: bool) {
@@ -344,6 +362,17 @@ impl Net {
                     if let Err(e) = reg {
                         self.fail(idx, format!("register: {}", e.kind()));
                     }
+                    if let Some(config) = &self.tls {
+                        let name = ServerName::try_from("localhost").expect("a valid name");
+                        match ClientConnection::new(Arc::clone(config), name) {
+                            Ok(mut tls) => {
+                                // The scenario bounds what it writes; rustls need not.
+                                tls.set_buffer_limit(None);
+                                self.conns[idx].tls = Some(Box::new(tls));
+                            }
+                            Err(e) => self.fail(idx, format!("tls: {e}")),
+                        }
+                    }
                 }
                 Err(e) => self.fail(idx, format!("connect: {e}")),
             }
@@ -389,6 +418,30 @@ impl Net {
         let Some(s) = c.sock.as_mut() else {
             return false;
         };
+        if let Some(tls) = c.tls.as_mut() {
+            // Plain text into rustls (held until the handshake is done), records out.
+            if c.wpos < c.wbuf.len() {
+                let _ = tls.writer().write_all(&c.wbuf[c.wpos..]);
+                c.wbuf.clear();
+                c.wpos = 0;
+            }
+            while tls.wants_write() {
+                match tls.write_tls(s) {
+                    Ok(n) => self.c.bytes_out += n as u64,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        c.blocked = true;
+                        return true;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.fail(idx, format!("write: {}", e.kind()));
+                        return false;
+                    }
+                }
+            }
+            c.blocked = false;
+            return true;
+        }
         while c.wpos < c.wbuf.len() {
             match s.write(&c.wbuf[c.wpos..]) {
                 Ok(0) => break,
@@ -543,7 +596,24 @@ impl Net {
                 Ok(n) => {
                     self.c.bytes_in += n as u64;
                     let now = self.now();
-                    lines.feed(&scratch[..n], |f| self.on_frame(idx, f, now, h));
+                    if let Some(mut tls) = self.conns[idx].tls.take() {
+                        let plain = match decrypt(&mut tls, &scratch[..n]) {
+                            Ok(plain) => plain,
+                            Err(e) => {
+                                self.fail(idx, format!("tls: {e}"));
+                                break;
+                            }
+                        };
+                        let answer = tls.wants_write();
+                        self.conns[idx].tls = Some(tls);
+                        if answer {
+                            // The handshake's next flight (or an alert).
+                            self.mark_dirty(idx);
+                        }
+                        lines.feed(&plain, |f| self.on_frame(idx, f, now, h));
+                    } else {
+                        lines.feed(&scratch[..n], |f| self.on_frame(idx, f, now, h));
+                    }
                     // A short read drained the socket; on Linux any later data
                     // raises a new edge, so skip the extra EAGAIN read.
                     if n < scratch.len() && !closing {
@@ -593,8 +663,14 @@ impl Net {
     }
 
     fn handle_writable(&mut self, idx: usize, h: &mut dyn Handler) {
-        if self.conns[idx].st == St::Connecting && !self.finish_connect(idx) {
-            return;
+        if self.conns[idx].st == St::Connecting {
+            if !self.finish_connect(idx) {
+                return;
+            }
+            if self.conns[idx].tls.is_some() {
+                // The ClientHello.
+                self.flush(idx);
+            }
         }
         if self.conns[idx].blocked {
             self.conns[idx].blocked = false;
@@ -708,4 +784,19 @@ impl Net {
         }
         (self.c.closed_clean - before, dropped)
     }
+}
+
+/// Feeds received TLS bytes to `tls` and returns the plain text they held.
+fn decrypt(tls: &mut ClientConnection, mut raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut plain = Vec::new();
+    while !raw.is_empty() {
+        tls.read_tls(&mut raw)?;
+        tls.process_new_packets().map_err(std::io::Error::other)?;
+        match tls.reader().read_to_end(&mut plain) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(plain)
 }

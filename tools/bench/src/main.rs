@@ -60,6 +60,8 @@ struct Target {
     addr: SocketAddr,
     pid: Option<u32>,
     spawned: Option<server::Spawned>,
+    /// With --tls: the certificate the clients trust.
+    ca: Option<std::path::PathBuf>,
 }
 
 fn main() {
@@ -161,28 +163,50 @@ fn resolve_target(c: &cli::Common) -> Result<Target, String> {
             Some(b) => b.clone(),
             None => server::default_bin()?,
         };
-        let extra: Vec<String> = c.server_args.split_whitespace().map(String::from).collect();
+        let mut extra: Vec<String> = c.server_args.split_whitespace().map(String::from).collect();
+        let mut ca = None;
+        if c.tls {
+            // A certificate of our own, in a directory of this run's.
+            let dir = std::env::temp_dir().join(format!("sala-bench-tls-{}", std::process::id()));
+            let files = sala::net::tls::self_signed(&dir, &["localhost".to_string()])
+                .map_err(|e| format!("a certificate for --tls: {e}"))?;
+            extra.extend([
+                "--tls-cert".to_string(),
+                files.cert.display().to_string(),
+                "--tls-key".to_string(),
+                files.key.display().to_string(),
+                "--tls-listen".to_string(),
+                "127.0.0.1:0".to_string(),
+            ]);
+            ca = Some(files.cert);
+        }
         let s = server::spawn(&bin, &extra, c.server_log.as_deref(), SPAWN_WAIT)?;
         return Ok(Target {
             addr: s.addr,
             pid: Some(s.pid()),
             spawned: Some(s),
+            ca,
         });
     }
     let addr = sys::loopback_addr(c.addr.as_deref().unwrap_or(DEFAULT_ADDR))?;
     if let Some(pid) = c.pid {
         sys::proc_sample(pid).ok_or_else(|| format!("--pid {pid}: no readable /proc/{pid}"))?;
     }
+    if c.tls && c.tls_ca.is_none() {
+        return Err("--tls with --addr needs --tls-ca (the server's certificate)".into());
+    }
     Ok(Target {
         addr,
         pid: c.pid,
         spawned: None,
+        ca: c.tls_ca.clone(),
     })
 }
 
 fn describe_target(c: &cli::Common, t: &Target, r: &mut Report) {
     r.s("addr", &t.addr.to_string())
-        .b("spawned", t.spawned.is_some());
+        .b("spawned", t.spawned.is_some())
+        .b("tls", t.ca.is_some());
     match t.pid {
         Some(p) => r.u("server_pid", u64::from(p)),
         None => r.opt_f("server_pid", None),
@@ -230,7 +254,15 @@ fn make_ctx(c: &cli::Common, t: &Target, base: Instant) -> Result<Ctx, String> {
     if !(c.timeout.is_finite() && c.timeout > 0.0) {
         return Err("--timeout must be > 0".into());
     }
+    let tls = match &t.ca {
+        Some(ca) => Some(
+            sala::net::tls::client_config(&sala::net::tls::Trust::Ca(ca.clone()))
+                .map_err(|e| format!("--tls: {e}"))?,
+        ),
+        None => None,
+    };
     Ok(Ctx {
+        tls,
         addr: t.addr,
         pid: t.pid,
         window: c.window.max(1),

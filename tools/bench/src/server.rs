@@ -26,6 +26,8 @@ const LOG_DRAIN_WAIT: Duration = Duration::from_secs(1);
 const LOG_TAIL_LINES: usize = 5;
 /// The log line that tells the bound address (`sala::Server::start`).
 const LISTENING: &str = "listening on ";
+/// What the server logs for its CHAT/1 over TLS port (wanted with `--tls-listen`).
+const TLS_LISTENING: &str = "CHAT/1 over TLS on ";
 
 /// A running server started by the bench; stopped on drop.
 pub struct Spawned {
@@ -36,6 +38,8 @@ pub struct Spawned {
     pub args: Vec<String>,
     /// tells when the log reader has reached the end of the server's stderr
     log_done: Receiver<()>,
+    /// `addr` is a TLS port
+    tls: bool,
 }
 
 impl Spawned {
@@ -87,8 +91,8 @@ pub fn default_bin() -> Result<PathBuf, String> {
 }
 
 /// The address in a server log line `... listening on ADDR`, if it is one.
-fn listening_addr(line: &str) -> Option<SocketAddr> {
-    line.split(LISTENING).nth(1)?.trim().parse().ok()
+fn listening_addr(line: &str, marker: &str) -> Option<SocketAddr> {
+    line.split(marker).nth(1)?.trim().parse().ok()
 }
 
 /// What the log reader found while the server started.
@@ -102,7 +106,7 @@ enum Startup {
 /// `listening on` line (or the last lines, if it never comes), copy every
 /// line to `log`, then signal `done`.
 fn read_log(
-    stderr: ChildStderr,
+    (stderr, marker): (ChildStderr, &str),
     mut log: Option<File>,
     found: mpsc::Sender<Startup>,
     done: mpsc::Sender<()>,
@@ -129,7 +133,7 @@ fn read_log(
             continue;
         }
         let text = String::from_utf8_lossy(&line);
-        if let Some(addr) = listening_addr(&text) {
+        if let Some(addr) = listening_addr(&text, marker) {
             told = true;
             // The bench may have given up waiting: nobody to tell then.
             let _ = found.send(Startup::Listening(addr));
@@ -182,6 +186,12 @@ pub fn spawn(
     };
     let t0 = Instant::now();
     let args = start_args(extra);
+    // With a TLS port, the clients go there.
+    let marker = if extra.iter().any(|a| a == "--tls-listen") {
+        TLS_LISTENING
+    } else {
+        LISTENING
+    };
     let mut cmd = Command::new(bin);
     cmd.args(&args)
         .env("RUST_LOG", "info")
@@ -210,11 +220,12 @@ pub fn spawn(
         bin: bin.to_path_buf(),
         args,
         log_done,
+        tls: marker == TLS_LISTENING,
     };
     let stderr = stderr.ok_or("the server's stderr was not piped")?;
     std::thread::Builder::new()
         .name("server-log".into())
-        .spawn(move || read_log(stderr, log, found_tx, done_tx))
+        .spawn(move || read_log((stderr, marker), log, found_tx, done_tx))
         .map_err(|e| format!("starting the server log reader: {e}"))?;
     s.addr = match found.recv_timeout(wait) {
         Ok(Startup::Listening(addr)) => addr,
@@ -227,7 +238,7 @@ pub fn spawn(
         }
         Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
             return Err(format!(
-                "server did not log '{LISTENING}ADDR' within {wait:?} (RUST_LOG=info)"
+                "server did not log '{marker}ADDR' within {wait:?} (RUST_LOG=info)"
             ));
         }
     };
@@ -254,10 +265,15 @@ fn exit_status(child: &mut Child, limit: Duration) -> String {
 /// True when a connection to `addr` gets its first line (`WELCOME …`)
 /// within `limit`: the kernel completes a connect as soon as the server
 /// listens, but only a line proves that its accept loop runs.
-fn greets(addr: &SocketAddr, limit: Duration) -> bool {
+/// A TLS port says nothing first: it is sent a line that is not TLS, and
+/// its alert is the greeting.
+fn greets(addr: &SocketAddr, limit: Duration, tls: bool) -> bool {
     let Ok(mut sock) = TcpStream::connect_timeout(addr, Duration::from_millis(200)) else {
         return false;
     };
+    if tls && sock.write_all(b"hello?\n").is_err() {
+        return false;
+    }
     if sock
         .set_read_timeout(Some(limit.max(Duration::from_millis(10))))
         .is_err()
@@ -278,7 +294,7 @@ fn wait_accepting(s: &mut Spawned, wait: Duration) -> Result<(), String> {
                 "server exited during startup ({st}); try --server-log FILE"
             ));
         }
-        if greets(&s.addr, wait.saturating_sub(t0.elapsed())) {
+        if greets(&s.addr, wait.saturating_sub(t0.elapsed()), s.tls) {
             std::thread::sleep(SETTLE_AFTER_START);
             return Ok(());
         }
@@ -300,14 +316,14 @@ mod tests {
     fn reads_the_address_from_the_servers_log_line() {
         let line = "[2026-12-01T15:00:00Z INFO  sala::server] listening on 127.0.0.1:40123\n";
         assert_eq!(
-            listening_addr(line),
+            listening_addr(line, LISTENING),
             Some(SocketAddr::from(([127, 0, 0, 1], 40123)))
         );
         assert_eq!(
-            listening_addr("[.. INFO sala] web client on http://x/"),
+            listening_addr("[.. INFO sala] web client on http://x/", LISTENING),
             None
         );
-        assert_eq!(listening_addr("listening on nowhere"), None);
+        assert_eq!(listening_addr("listening on nowhere", LISTENING), None);
     }
 
     #[test]
