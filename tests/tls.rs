@@ -547,3 +547,30 @@ fn sighup_reloads_the_binarys_certificate_while_a_client_stays() {
     }
     assert!(status.is_some_and(|s| s.success()));
 }
+
+#[test]
+fn a_first_line_in_the_same_packet_as_the_handshakes_end_is_read() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (server, cert) = start_tls(dir.path(), |_| {});
+    let addr = server.tls_addr().expect("the TLS port");
+    let name = ServerName::try_from("localhost").expect("a name");
+    let mut conn = ClientConnection::new(trusting(&cert), name).expect("a client connection");
+    // Written before the handshake: rustls sends it right behind its Finished.
+    conn.writer()
+        .write_all(b"NICK early\n")
+        .expect("buffer a line");
+    let mut stream = StreamOwned::new(conn, connect(addr));
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .expect("the TLS handshake succeeds");
+    }
+    let mut early = Chat1::new(Tls {
+        reader: BufReader::new(stream),
+        ending: Ending::Lf,
+    });
+    early.welcome();
+    early.wait_prefix("NICK guest");
+    server.shutdown();
+}

@@ -282,9 +282,16 @@ pub struct Wake {
 }
 
 impl Link {
-    /// A TLS link over `socket` whose handshake `conn` has done.
-    pub fn secure(socket: Arc<TcpStream>, conn: Connection) -> Link {
-        Link::Tls(socket, Arc::new(Mutex::new(conn)), None, Arc::default())
+    /// A TLS link over `socket` whose handshake `conn` has done. What the
+    /// peer sent right behind its handshake (its first line, often in the
+    /// same packet) was decrypted already: it is read first.
+    pub fn secure(socket: Arc<TcpStream>, mut conn: Connection) -> Link {
+        let mut inbound = Inbound::default();
+        if conn.reader().read_to_end(&mut inbound.plain).is_ok() {
+            inbound.closed = true;
+        }
+        let inbound = Arc::new(Mutex::new(inbound));
+        Link::Tls(socket, Arc::new(Mutex::new(conn)), None, inbound)
     }
 
     /// The socket under the link (for timeouts and `shutdown`).
