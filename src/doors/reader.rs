@@ -123,6 +123,7 @@ pub fn arrive<S: Speech>(
                         return;
                     }
                 };
+                crate::net::tls::shed_stack();
                 // The server began to stop during the handshake: nobody would say BYE.
                 if admission.is_stopping() {
                     return;

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 /// reads nothing at all).
 const HANDSHAKE_SEND: Duration = Duration::from_secs(5);
 /// Bytes asked of one `recv` of encrypted bytes.
-const RECV_TLS: usize = 4096;
+const RECV_TLS: usize = 2048;
 
 /// Where the certificate and its key are read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,6 +243,39 @@ pub fn handshake(
         conn.negotiated_cipher_suite().map(|s| s.suite())
     );
     Ok(Connection::Server(conn))
+}
+
+/// Gives the kernel back the pages of the calling thread's stack below its
+/// current frame (with a 4 KiB margin), so that the depth a handshake
+/// reached (key exchange and signature) costs no memory for the rest of a
+/// long, idle connection; a later deeper call just touches fresh zeroed pages.
+/// Called by a connection's thread right after its handshake.
+pub fn shed_stack() {
+    const PAGE: usize = 4096;
+    const MARGIN: usize = 4 * 1024;
+    // SAFETY: pthread_getattr_np fills `attr`, which we destroy after reading
+    // the stack's bounds; madvise(MADV_DONTNEED) only drops pages of our own
+    // stack that lie below every live frame (the stack grows down), which
+    // read back as zeros if touched again.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return;
+        }
+        let mut base: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let found = libc::pthread_attr_getstack(&attr, &mut base, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if !found {
+            return;
+        }
+        let here = std::ptr::addr_of!(base) as usize;
+        let low = (base as usize).div_ceil(PAGE) * PAGE;
+        let high = here.saturating_sub(MARGIN) / PAGE * PAGE;
+        if high > low && here < base as usize + size {
+            libc::madvise(low as *mut libc::c_void, high - low, libc::MADV_DONTNEED);
+        }
+    }
 }
 
 /// A connection's socket as its reader thread sees it: plain, or TLS whose

@@ -219,7 +219,10 @@ impl Visit {
             None => Link::Plain(socket),
             Some(config) => {
                 match tls::handshake(config, (&format!("web {}", self.key), &socket), head_by) {
-                    Ok(conn) => Link::secure(socket, conn),
+                    Ok(conn) => {
+                        tls::shed_stack();
+                        Link::secure(socket, conn)
+                    }
                     Err(e) => {
                         debug!("web {peer}: no TLS handshake: {e}");
                         self.leave();
