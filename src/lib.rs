@@ -70,6 +70,9 @@
 //!                                            ▼    │  room → outboxes           poll(2) when stalled
 //!                              [password workers] (Argon2; a pool, a bounded queue)
 //!
+//!  TLS (--tls-cert): a connection's own thread does its handshake before admission; then its
+//!  reader decrypts and the writer encrypts, sharing its rustls state (docs/architecture.md).
+//!
 //!  [supervisor] = the CHAT/1 acceptor: once stopped, joins the other acceptors,
 //!  sends Shutdown to the dispatcher (BYE to all), joins it, then the writer, then every reader.
 //! ```

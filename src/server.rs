@@ -263,9 +263,7 @@ impl Server {
         };
         let (web_listener, web_addr) =
             listen_if("--web-listen", config.web_listen, config.backlog)?;
-        if let Some(addr) = web_addr {
-            info!("web client on http://{addr}/");
-        }
+
         let (irc_listener, irc_addr) =
             listen_if("--irc-listen", config.irc_listen, config.backlog)?;
         if let Some(addr) = irc_addr {
@@ -289,6 +287,10 @@ impl Server {
                 "TLS on; certificate SHA-256 fingerprint {}",
                 certificates.fingerprint()
             );
+        }
+        if let Some(addr) = web_addr {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            info!("web client on {scheme}://{addr}/");
         }
         if let Some(addr) = tls_addr {
             info!("CHAT/1 over TLS on {addr}");

@@ -574,3 +574,83 @@ fn a_first_line_in_the_same_packet_as_the_handshakes_end_is_read() {
     early.wait_prefix("NICK guest");
     server.shutdown();
 }
+
+#[test]
+fn a_tls_reader_cut_off_by_the_send_timeout_gets_whole_lines_then_its_bye() {
+    use socket2::{Domain, Protocol, Socket, Type};
+    const LINES: usize = 6000;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (server, cert) = start_tls(dir.path(), |c| {
+        c.send_queue = 1_000_000;
+        c.send_timeout = Duration::from_millis(300);
+    });
+    let mut ana = Client::login(server.local_addr(), "ana");
+    ana.join("lobby");
+    // A TLS member that reads nothing, with a small receive buffer.
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let addr = server.tls_addr().expect("the TLS port");
+    socket.connect(&addr.into()).expect("connect");
+    let name = ServerName::try_from("localhost").expect("a name");
+    let conn = ClientConnection::new(trusting(&cert), name).expect("a client connection");
+    let mut stream = StreamOwned::new(conn, common::with_timeouts(socket.into()));
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .expect("the handshake");
+    }
+    let mut stuck = Chat1::new(Tls {
+        reader: BufReader::new(stream),
+        ending: Ending::Lf,
+    });
+    stuck.welcome();
+    stuck.send("JOIN lobby");
+    ana.expect(&format!("JOIN lobby {}", stuck.nick));
+    let text = "z".repeat(1000);
+    let out = ana.stream().try_clone().expect("clone the socket");
+    let mut burst = Vec::new();
+    for n in 0..LINES {
+        burst.extend_from_slice(format!("SAY lobby {n} {text}\n").as_bytes());
+    }
+    let sender = std::thread::spawn(move || (&out).write_all(&burst).expect("send the burst"));
+    ana.wait_line(&format!("QUIT {} connection closed", stuck.nick));
+    sender.join().expect("the sender");
+    // Whatever was encrypted stays, in order; the BYE comes after it.
+    let mut n = 0;
+    loop {
+        let line = stuck.next();
+        if let Some(bye) = line.strip_prefix("BYE ") {
+            assert_eq!(bye, "send timeout: you took nothing for 300ms");
+            break;
+        }
+        if n == 0 && !line.starts_with("MSG ") {
+            continue; // JOIN, MEMBERS, END MEMBERS, END HISTORY
+        }
+        assert_eq!(
+            line,
+            format!("MSG lobby ana {n} {text}"),
+            "whole lines, in order"
+        );
+        n += 1;
+    }
+    assert!(n < LINES, "got all {n} lines: it was never cut off");
+    eventually("the cut-off one to be gone", || server.clients() == 1);
+    server.shutdown();
+}
+
+#[test]
+fn a_handshake_in_progress_does_not_hold_up_the_stop() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (server, _cert) = start_tls(dir.path(), |_| {});
+    let mut silent = connect(server.tls_addr().expect("the TLS port"));
+    eventually("the silent one to be accepted", || server.clients() == 1);
+    let start = Instant::now();
+    server.shutdown();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(closed_within(&mut silent, Duration::from_secs(1)));
+}
