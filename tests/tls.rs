@@ -654,3 +654,22 @@ fn a_handshake_in_progress_does_not_hold_up_the_stop() {
     );
     assert!(closed_within(&mut silent, Duration::from_secs(1)));
 }
+
+#[test]
+fn the_binary_refuses_tls_ports_without_a_certificate() {
+    for args in [
+        &["--irc-tls-listen", "127.0.0.1:0"][..],
+        &["--tls-listen", "127.0.0.1:0"][..],
+        &["--listen", "off"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--web-listen", "off", "--no-persist"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the server");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--tls-self-signed"), "{args:?}: {err}");
+    }
+}

@@ -20,9 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Flags {
-    /// Server address.
-    #[arg(default_value = "127.0.0.1:44765")]
-    addr: String,
+    /// Server address. [default: 127.0.0.1:44765; with --tls 127.0.0.1:44766]
+    addr: Option<String>,
     /// Nickname to take after connecting.
     #[arg(long)]
     nick: Option<String>,
@@ -60,20 +59,24 @@ fn main() -> ExitCode {
         eprintln!("client: --password: {e}");
         return ExitCode::from(2);
     }
-    let stream = match TcpStream::connect(&flags.addr) {
+    let addr = flags.addr.clone().unwrap_or_else(|| {
+        let port = if flags.tls { 44766 } else { 44765 };
+        format!("127.0.0.1:{port}")
+    });
+    let stream = match TcpStream::connect(&addr) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("client: cannot connect to {}: {e}", flags.addr);
+            eprintln!("client: cannot connect to {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
     // Each line is one write already; Nagle's delay would only hold it back.
     let _ = stream.set_nodelay(true);
     let link = if flags.tls {
-        match secure(&flags, stream) {
+        match secure(&flags, &addr, stream) {
             Ok(link) => link,
             Err(e) => {
-                eprintln!("client: TLS with {}: {e}", flags.addr);
+                eprintln!("client: TLS with {addr}: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -142,7 +145,7 @@ fn main() -> ExitCode {
 }
 
 /// The TLS link over `stream`, verified as the flags say.
-fn secure(flags: &Flags, stream: TcpStream) -> Result<Link, String> {
+fn secure(flags: &Flags, addr: &str, stream: TcpStream) -> Result<Link, String> {
     let trust = match (&flags.ca, &flags.fingerprint) {
         (Some(ca), _) => Trust::Ca(ca.clone()),
         (None, Some(pin)) => Trust::Fingerprint(pin.clone()),
@@ -150,10 +153,7 @@ fn secure(flags: &Flags, stream: TcpStream) -> Result<Link, String> {
     };
     let config = tls::client_config(&trust).map_err(|e| e.to_string())?;
     // The host part of HOST:PORT is the name the certificate must carry.
-    let host = flags
-        .addr
-        .rsplit_once(':')
-        .map_or(flags.addr.as_str(), |(host, _)| host);
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     tls::connect(&config, host, stream, Duration::from_secs(10)).map_err(|e| {
         let hint = match trust {

@@ -205,6 +205,19 @@ fn server_name(s: &str) -> Result<String, String> {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let flags = Flags::parse();
+    let tls_on = flags.tls_cert.is_some() || flags.tls_self_signed;
+    if !tls_on && (flags.tls_listen.is_some() || flags.irc_tls_listen.is_some()) {
+        eprintln!(
+            "server: --tls-listen and --irc-tls-listen need TLS: give --tls-cert and --tls-key, or --tls-self-signed"
+        );
+        return ExitCode::from(2);
+    }
+    if !tls_on && matches!(flags.listen, Listen::Off) {
+        eprintln!(
+            "server: --listen off leaves no CHAT/1 door without TLS: give --tls-cert and --tls-key, or --tls-self-signed"
+        );
+        return ExitCode::from(2);
+    }
     raise_fd_limit();
     let web_listen = match flags.web_listen {
         Some(WebListen::Off) => None,
