@@ -436,6 +436,18 @@ fn a_handshake_holds_a_place_under_the_limits() {
     refused.expect("ERR SERVER_FULL the server holds at most 1 clients; try again later");
     refused.expect_prefix("BYE");
     drop(refused);
+    // On the TLS ports a refusal is no plain text a TLS client would choke on: a close.
+    for secure in [tls_addr, server.web_addr().expect("the web door")] {
+        let mut s = connect(secure);
+        s.write_all(&client_hello()).expect("send a ClientHello");
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        assert!(
+            got.is_empty(),
+            "{secure}: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
     drop(_silent);
     eventually("its place to come back", || server.clients() == 0);
     let mut ana = chat_tls(tls_addr, &cert);

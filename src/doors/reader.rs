@@ -103,7 +103,13 @@ pub fn arrive<S: Speech>(
         Ok(place) => place,
         Err(why) => {
             warn!("conn {id} from {peer} refused: {why:?}");
-            turn_away(stream, &refusal(why));
+            // A TLS client could not read plain words: it is just closed.
+            let words = if tls.is_some() {
+                Vec::new()
+            } else {
+                refusal(why)
+            };
+            turn_away(stream, &words);
             return None;
         }
     };

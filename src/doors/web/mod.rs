@@ -88,6 +88,11 @@ impl WebDoor {
         max_clients: usize,
     ) -> Option<JoinHandle<()>> {
         warn!("web {seq} from {peer} refused: {why:?}");
+        if self.tls.is_some() {
+            // An HTTPS client could not read a plain answer: it is just closed.
+            turn_away(stream, &[]);
+            return None;
+        }
         let free = self
             .refusing
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
