@@ -92,6 +92,9 @@ pub struct Config {
     /// Names (and addresses) of a self-signed certificate; empty: `localhost`
     /// and the listen address.
     pub tls_names: Vec<String>,
+    /// Where a self-signed certificate is kept; `None`: the data directory.
+    /// (The binary names its `--data-dir`, used for this even with `--no-persist`.)
+    pub tls_dir: Option<PathBuf>,
     /// With TLS on: where CHAT/1 over TLS is served.
     pub tls_listen: Option<SocketAddr>,
     /// With TLS on: where IRC over TLS is served, if anywhere.
@@ -131,6 +134,7 @@ impl Config {
         tls_key: None,
         tls_self_signed: false,
         tls_names: Vec::new(),
+        tls_dir: None,
         tls_listen: None,
         irc_tls_listen: None,
     };
@@ -185,9 +189,9 @@ impl Config {
                 "--tls-cert and --tls-key go together".into(),
             )),
             (None, None) if self.tls_self_signed => {
-                let Some(dir) = &self.data_dir else {
+                let Some(dir) = self.tls_dir.as_ref().or(self.data_dir.as_ref()) else {
                     return Err(crate::Error::Tls(
-                        "--tls-self-signed keeps its certificate in the data directory: not with --no-persist".into(),
+                        "--tls-self-signed keeps its certificate in a directory: name one".into(),
                     ));
                 };
                 let mut names = self.tls_names.clone();

@@ -389,6 +389,16 @@ fn a_self_signed_certificate_is_made_once_kept_private_and_reused() {
         "the same certificate again"
     );
     again.shutdown();
+    // Memory only (--no-persist): the certificate is still kept, where told.
+    let kept = dir.path().join("kept");
+    let memory = start(|c| {
+        c.data_dir = None;
+        c.tls_dir = Some(kept.clone());
+        c.tls_self_signed = true;
+        c.tls_listen = Some(free);
+    });
+    assert!(kept.join("tls-self-signed.key").is_file());
+    memory.shutdown();
 }
 
 #[test]

@@ -118,8 +118,9 @@ struct Flags {
     #[arg(long, value_name = "PATH", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// With no --tls-cert: turn TLS on with a self-signed certificate, made
-    /// once and kept in the data directory; its SHA-256 fingerprint is printed
-    /// at start (for client --fingerprint).
+    /// once and kept in the data directory (--data-dir, even with
+    /// --no-persist); its SHA-256 fingerprint is printed at start (for client
+    /// --fingerprint).
     #[arg(long, conflicts_with = "tls_cert")]
     tls_self_signed: bool,
     /// A name (or address) of the self-signed certificate; repeatable.
@@ -254,6 +255,7 @@ fn main() -> ExitCode {
         tls_key: flags.tls_key.clone(),
         tls_self_signed: flags.tls_self_signed,
         tls_names: flags.tls_name.clone(),
+        tls_dir: Some(flags.data_dir.clone()),
         tls_listen: Some(
             flags
                 .tls_listen
