@@ -695,3 +695,51 @@ fn the_binary_refuses_tls_ports_without_a_certificate() {
         assert!(err.contains("--tls-self-signed"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn junk_and_cut_handshakes_on_the_tls_ports_cost_nothing_lasting() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (server, cert) = start_tls(dir.path(), |_| {});
+    let ports = [
+        server.tls_addr().expect("the TLS port"),
+        server.irc_tls_addr().expect("the IRC TLS port"),
+        server.web_addr().expect("the web door"),
+    ];
+    let hello = client_hello();
+    // A fixed xorshift: the same junk every run.
+    let mut seed: u64 = 0x5a1a_7e57;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..30 {
+        let addr = ports[round % ports.len()];
+        let mut s = connect(addr);
+        let bytes: Vec<u8> = match round % 3 {
+            // Random bytes.
+            0 => (0..(next() % 600)).map(|_| next() as u8).collect(),
+            // A real ClientHello cut short.
+            1 => hello[..(next() as usize % hello.len())].to_vec(),
+            // A real ClientHello, then junk where the next flight should be.
+            _ => {
+                let mut b = hello.clone();
+                b.extend((0..64).map(|_| next() as u8));
+                b
+            }
+        };
+        let _ = s.write_all(&bytes);
+        // Half of them hang up at once, half leave it to the server.
+        if round % 2 == 0 {
+            drop(s);
+        } else {
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            assert!(closed_within(&mut s, READ_TIMEOUT), "round {round}");
+        }
+    }
+    eventually("every junk connection to be gone", || server.clients() == 0);
+    let mut ana = chat_tls(ports[0], &cert);
+    ana.rename("ana");
+    server.shutdown();
+}
