@@ -57,11 +57,18 @@ fn trusting(cert: &[u8]) -> Arc<rustls::ClientConfig> {
     tls::client_config(&Trust::Fingerprint(tls::fingerprint(cert))).expect("a client config")
 }
 
-/// A TLS connection to `addr`, handshake done, reads and writes timing out.
-fn dial_tls(addr: SocketAddr, cert: &[u8]) -> StreamOwned<ClientConnection, TcpStream> {
+/// A rustls client of "localhost" that trusts exactly `cert`, not yet connected.
+fn client_of(cert: &[u8]) -> ClientConnection {
     let name = ServerName::try_from("localhost").expect("a name");
-    let conn = ClientConnection::new(trusting(cert), name).expect("a client connection");
-    let mut stream = StreamOwned::new(conn, connect(addr));
+    ClientConnection::new(trusting(cert), name).expect("a client connection")
+}
+
+/// `conn` over `socket`, its handshake done.
+fn handshake(
+    conn: ClientConnection,
+    socket: TcpStream,
+) -> StreamOwned<ClientConnection, TcpStream> {
+    let mut stream = StreamOwned::new(conn, socket);
     while stream.conn.is_handshaking() {
         stream
             .conn
@@ -69,6 +76,19 @@ fn dial_tls(addr: SocketAddr, cert: &[u8]) -> StreamOwned<ClientConnection, TcpS
             .expect("the TLS handshake succeeds");
     }
     stream
+}
+
+/// A TLS connection to `addr`, handshake done, reads and writes timing out.
+fn dial_tls(addr: SocketAddr, cert: &[u8]) -> StreamOwned<ClientConnection, TcpStream> {
+    handshake(client_of(cert), connect(addr))
+}
+
+/// CHAT/1 lines over an established TLS stream.
+fn chat_over(stream: StreamOwned<ClientConnection, TcpStream>) -> Chat1<Tls> {
+    Chat1::new(Tls {
+        reader: BufReader::new(stream),
+        ending: Ending::Lf,
+    })
 }
 
 /// Lines over TLS, as [`common::Tcp`] over TCP.
@@ -101,11 +121,7 @@ impl Transport for Tls {
 
 /// A CHAT/1 client over TLS, its WELCOME read.
 fn chat_tls(addr: SocketAddr, cert: &[u8]) -> Chat1<Tls> {
-    let reader = BufReader::new(dial_tls(addr, cert));
-    let mut c = Chat1::new(Tls {
-        reader,
-        ending: Ending::Lf,
-    });
+    let mut c = chat_over(dial_tls(addr, cert));
     c.welcome();
     c
 }
@@ -134,8 +150,7 @@ fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
 
 /// The first bytes of a real TLS ClientHello.
 fn client_hello() -> Vec<u8> {
-    let name = ServerName::try_from("localhost").expect("a name");
-    let mut conn = ClientConnection::new(trusting(b"none"), name).expect("a client connection");
+    let mut conn = client_of(b"none");
     let mut hello = Vec::new();
     conn.write_tls(&mut hello).expect("write into a Vec");
     hello
@@ -575,23 +590,12 @@ fn a_first_line_in_the_same_packet_as_the_handshakes_end_is_read() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (server, cert) = start_tls(dir.path(), |_| {});
     let addr = server.tls_addr().expect("the TLS port");
-    let name = ServerName::try_from("localhost").expect("a name");
-    let mut conn = ClientConnection::new(trusting(&cert), name).expect("a client connection");
+    let mut conn = client_of(&cert);
     // Written before the handshake: rustls sends it right behind its Finished.
     conn.writer()
         .write_all(b"NICK early\n")
         .expect("buffer a line");
-    let mut stream = StreamOwned::new(conn, connect(addr));
-    while stream.conn.is_handshaking() {
-        stream
-            .conn
-            .complete_io(&mut stream.sock)
-            .expect("the TLS handshake succeeds");
-    }
-    let mut early = Chat1::new(Tls {
-        reader: BufReader::new(stream),
-        ending: Ending::Lf,
-    });
+    let mut early = chat_over(handshake(conn, connect(addr)));
     early.welcome();
     early.wait_prefix("NICK guest");
     server.shutdown();
@@ -613,19 +617,8 @@ fn a_tls_reader_cut_off_by_the_send_timeout_gets_whole_lines_then_its_bye() {
     socket.set_recv_buffer_size(4096).expect("a small buffer");
     let addr = server.tls_addr().expect("the TLS port");
     socket.connect(&addr.into()).expect("connect");
-    let name = ServerName::try_from("localhost").expect("a name");
-    let conn = ClientConnection::new(trusting(&cert), name).expect("a client connection");
-    let mut stream = StreamOwned::new(conn, common::with_timeouts(socket.into()));
-    while stream.conn.is_handshaking() {
-        stream
-            .conn
-            .complete_io(&mut stream.sock)
-            .expect("the handshake");
-    }
-    let mut stuck = Chat1::new(Tls {
-        reader: BufReader::new(stream),
-        ending: Ending::Lf,
-    });
+    let socket = common::with_timeouts(socket.into());
+    let mut stuck = chat_over(handshake(client_of(&cert), socket));
     stuck.welcome();
     stuck.send("JOIN lobby");
     ana.expect(&format!("JOIN lobby {}", stuck.nick));
@@ -639,23 +632,7 @@ fn a_tls_reader_cut_off_by_the_send_timeout_gets_whole_lines_then_its_bye() {
     ana.wait_line(&format!("QUIT {} connection closed", stuck.nick));
     sender.join().expect("the sender");
     // Whatever was encrypted stays, in order; the BYE comes after it.
-    let mut n = 0;
-    loop {
-        let line = stuck.next();
-        if let Some(bye) = line.strip_prefix("BYE ") {
-            assert_eq!(bye, "send timeout: you took nothing for 300ms");
-            break;
-        }
-        if n == 0 && !line.starts_with("MSG ") {
-            continue; // JOIN, MEMBERS, END MEMBERS, END HISTORY
-        }
-        assert_eq!(
-            line,
-            format!("MSG lobby ana {n} {text}"),
-            "whole lines, in order"
-        );
-        n += 1;
-    }
+    let n = stuck.burst_then_bye(&text, "send timeout: you took nothing for 300ms");
     assert!(n < LINES, "got all {n} lines: it was never cut off");
     eventually("the cut-off one to be gone", || server.clients() == 1);
     server.shutdown();

@@ -140,6 +140,30 @@ impl<T: Transport> Chat1<T> {
         text
     }
 
+    /// What a member of `lobby` cut off during ana's burst of `MSG lobby ana
+    /// <n> <text>` lines reads: the lines before the burst, then whole burst
+    /// lines from 0 on, in order, then `BYE <bye>`. Returns how many burst
+    /// lines came.
+    pub fn burst_then_bye(&mut self, text: &str, bye: &str) -> usize {
+        let mut n = 0;
+        loop {
+            let line = self.next();
+            if let Some(said) = line.strip_prefix("BYE ") {
+                assert_eq!(said, bye);
+                return n;
+            }
+            if n == 0 && !line.starts_with("MSG ") {
+                continue; // JOIN, MEMBERS, END MEMBERS, END HISTORY
+            }
+            assert_eq!(
+                line,
+                format!("MSG lobby ana {n} {text}"),
+                "whole lines, in order"
+            );
+            n += 1;
+        }
+    }
+
     /// Sends `QUIT`, expects `BYE goodbye` and EOF.
     pub fn quit(&mut self) {
         self.send("QUIT");
