@@ -53,7 +53,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt_get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules ]; then
-    echo "install-test-deps: npm ci in tests/browser" >&2
-    (cd tests/browser && npm ci --no-audit --no-fund)
+# npm ci where node_modules is missing or was installed from another lock file
+# (a checkout that gained a package, such as axe-core, must not keep the old set).
+if [ -f tests/browser/package.json ]; then
+    want=$(sha256sum tests/browser/package-lock.json | cut -d' ' -f1)
+    have=$(cat tests/browser/node_modules/.sala-lock-sha256 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+        echo "install-test-deps: npm ci in tests/browser" >&2
+        (cd tests/browser && npm ci --no-audit --no-fund)
+        echo "$want" >tests/browser/node_modules/.sala-lock-sha256
+    fi
 fi
