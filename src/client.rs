@@ -2,7 +2,7 @@
 //! client remembers (its nick, rooms, current room), and how each server line
 //! is shown to a person.
 
-use crate::proto::chat1::{Event, parse_event};
+use crate::proto::chat1::{Event, Shift, parse_event};
 use crate::proto::lines::MAX_LINE;
 use crate::proto::refusal::ErrCode;
 use crate::proto::text::{FORMATTING, is_forbidden};
@@ -500,6 +500,87 @@ pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -
         Event::Ok { verb, detail } => notice(format!("ok: {verb} {}", detail.unwrap_or(""))),
         Event::Err { code, text } => Some(style.paint("31", &format!("{now} !! {code}: {text}"))),
         Event::Bye { text } => notice(format!("server says goodbye: {text}")),
+        Event::Topic {
+            room,
+            by,
+            at,
+            text: Some(text),
+        } => notice(format!(
+            "topic of {room}: {text} (set by {by}, {})",
+            clock(Some(at))
+        )),
+        Event::Topic {
+            room,
+            by,
+            text: None,
+            ..
+        } => notice(format!("{by} cleared the topic of {room}")),
+        Event::Change { room, by, shift } => notice(describe_shift(room, by, &shift)),
+        Event::Changes { room, by, shifts } => notice(
+            shifts
+                .iter()
+                .map(|s| describe_shift(room, by, s))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Event::Setting {
+            room,
+            setting,
+            value,
+        } => notice(format!(
+            "{room}: {setting}{}",
+            value.map(|v| format!(" {v}")).unwrap_or_default()
+        )),
+        Event::Role { room, nick, role } => notice(format!("{room}: {nick} is {role}")),
+        Event::Listed {
+            list,
+            room,
+            mask,
+            by,
+            at,
+        } => notice(format!(
+            "{room}: {} {mask} (by {by}, {})",
+            list.to_ascii_lowercase(),
+            clock(Some(at))
+        )),
+        Event::EndSettings { .. } => None,
+        Event::Invited { room, nick, by } => {
+            notice(format!("{by} invited {nick} to {room} (/join {room})"))
+        }
+    }
+}
+
+/// One change of a room's moderation, in words.
+fn describe_shift(room: &str, by: &str, shift: &Shift<'_>) -> String {
+    match *shift {
+        Shift::Flag { name, on: true } => format!("{by} turned {name} on in {room}"),
+        Shift::Flag { name, on: false } => format!("{by} turned {name} off in {room}"),
+        Shift::Value {
+            name,
+            value: Some(v),
+        } => format!("{by} set {name} of {room} to {v}"),
+        Shift::Value { name, value: None } => format!("{by} turned {name} off in {room}"),
+        Shift::Key { on: true, .. } => format!("{by} set a key on {room}"),
+        Shift::Key { on: false, .. } => format!("{by} removed the key of {room}"),
+        Shift::Role { role, nick, on } => format!(
+            "{by} {} {nick} {} {room}",
+            if on { "made" } else { "no longer lets" },
+            match (role, on) {
+                ("op", true) => "an operator of",
+                ("op", false) => "be an operator of",
+                (_, true) => "a voiced member of",
+                (_, false) => "speak as a voiced member of",
+            }
+        ),
+        Shift::List { list, mask, on } => format!(
+            "{by} {} {mask} in {room}",
+            match (list, on) {
+                ("ban", true) => "banned",
+                ("ban", false) => "lifted the ban on",
+                (_, true) => "muted",
+                (_, false) => "unmuted",
+            }
+        ),
     }
 }
 

@@ -51,6 +51,9 @@ pub struct Config {
     pub max_rooms: usize,
     /// Most rooms one account or guest may own at once (0: no such limit).
     pub max_rooms_per_user: usize,
+    /// Accounts whose logged-in users are server admins: operators of
+    /// every room, able to delete any room and disconnect users.
+    pub admins: Vec<String>,
     /// An account's room with no member and no message for this long is
     /// removed with its history (zero: never).
     pub room_expiry: Duration,
@@ -114,6 +117,7 @@ impl Config {
         max_per_ip: 64,
         max_rooms: 1000,
         max_rooms_per_user: 10,
+        admins: Vec::new(),
         room_expiry: Duration::from_secs(30 * 86_400),
         history: 100,
         data_dir: None,
@@ -320,8 +324,10 @@ impl Server {
         let routes = Arc::new(Routes::default());
         let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
         let (jobs, work) = crossbeam_channel::bounded(config.password_queue.max(1));
+        let mut chat = Chat::new(config.max_rooms, config.max_rooms_per_user);
+        chat.set_admins(&config.admins);
         let mut dispatcher = Dispatcher::new(
-            Chat::new(config.max_rooms, config.max_rooms_per_user),
+            chat,
             store,
             Arc::clone(&routes),
             Settings {

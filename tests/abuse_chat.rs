@@ -111,6 +111,7 @@ fn old_data(dir: &Path) {
             key: None,
             created: now - 40 * DAY,
             last_stamp: 0,
+            settings: String::new(),
         };
         store.save_room(&saved).expect("a room");
         let entry = Entry {

@@ -62,6 +62,11 @@ struct Flags {
     /// with ERR TOO_MANY_ROOMS (0: no limit but --max-rooms).
     #[arg(long, value_name = "N", default_value_t = DEFAULTS.max_rooms_per_user)]
     max_rooms_per_user: usize,
+    /// An account whose logged-in users are server admins (repeatable): operators
+    /// of every room, able to delete any room and disconnect users (KILL; on IRC
+    /// also OPER NICK PASSWORD). [default: none]
+    #[arg(long, value_name = "NICK")]
+    admin: Vec<String>,
     /// Days after which a registered user's room with no member and no new message
     /// is removed, with its history (0: never). Checked at start and every hour.
     #[arg(long, value_name = "DAYS", default_value_t = DEFAULTS.room_expiry.as_secs() / 86_400)]
@@ -237,6 +242,7 @@ fn main() -> ExitCode {
         max_per_ip: flags.max_per_ip,
         max_rooms: flags.max_rooms,
         max_rooms_per_user: flags.max_rooms_per_user,
+        admins: flags.admin.clone(),
         room_expiry: Duration::from_secs(flags.room_expiry.saturating_mul(86_400)),
         history: flags.history,
         data_dir: (!flags.no_persist).then(|| flags.data_dir.clone()),

@@ -1,10 +1,14 @@
 //! Chat state as plain data: users, their nicknames, rooms, members, owners
-//! and keys. No sockets and no channels here; the dispatcher is its only
-//! writer, and every method is tested without a network.
+//! and keys, and who may do what in a room ([`moderation`]). No sockets and
+//! no channels here; the dispatcher is its only writer, and every method is
+//! tested without a network.
+
+pub mod moderation;
 
 pub use crate::ids::{ConnId, RoomId};
 use crate::proto::refusal::{ErrCode, Reason, Refusal};
 use crate::store::StoredRoom;
+use moderation::{Change, Flag, List, Moderation, Role, Topic};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -16,6 +20,15 @@ pub struct User {
     pub rooms: Vec<RoomId>,
     /// Logged in to the account of `nick` (by `NICK nick password` or `REGISTER`).
     pub account: bool,
+    /// Made a server admin by IRC's `OPER` (an admin account's login makes
+    /// one too: [`Chat::is_admin`]).
+    pub oper: bool,
+    /// The username IRC's `USER` gave, for ban masks (`None`: the nick).
+    pub username: Option<String>,
+    /// The address the connection comes from, for ban masks.
+    pub host: String,
+    /// Rooms it is invited to.
+    pub invited_to: Vec<RoomId>,
 }
 
 /// A room: its name as first written, owner, optional key, members in join order.
@@ -33,6 +46,8 @@ pub struct Room {
     pub members: Vec<ConnId>,
     /// Unix ms of creation.
     pub created: u64,
+    /// Topic, settings, roles, bans and mutes.
+    pub mods: Moderation,
     last_stamp: u64,
 }
 
@@ -71,6 +86,7 @@ impl Room {
             key: self.key.clone(),
             created: self.created,
             last_stamp: self.last_stamp,
+            settings: self.mods.saved(),
         })
     }
 
@@ -132,6 +148,8 @@ pub struct Chat {
     max_rooms: usize,
     /// Most rooms one account or guest may own at once (0: no limit).
     per_user: usize,
+    /// The accounts (lower case) whose logged-in users are server admins.
+    admins: Vec<String>,
 }
 
 impl Chat {
@@ -145,6 +163,57 @@ impl Chat {
             guests: 0,
             max_rooms,
             per_user,
+            admins: Vec::new(),
+        }
+    }
+
+    /// Names the accounts whose logged-in users are server admins (`--admin`).
+    pub fn set_admins(&mut self, admins: &[String]) {
+        self.admins = admins.iter().map(|a| a.to_ascii_lowercase()).collect();
+    }
+
+    /// True if `nick` is an admin account (`--admin`).
+    pub fn is_admin_account(&self, nick: &str) -> bool {
+        self.admins.iter().any(|a| a.eq_ignore_ascii_case(nick))
+    }
+
+    /// True if `id` is a server admin: logged in to an admin account, or made
+    /// one by `OPER`.
+    pub fn is_admin(&self, id: ConnId) -> bool {
+        self.users
+            .get(&id)
+            .is_some_and(|u| u.oper || (u.account && self.is_admin_account(&u.nick)))
+    }
+
+    /// Makes `id` a server admin (IRC's `OPER`).
+    pub fn make_oper(&mut self, id: ConnId) {
+        if let Some(user) = self.users.get_mut(&id) {
+            user.oper = true;
+        }
+    }
+
+    /// Records where `id` comes from and, for IRC, the username it gave.
+    pub fn set_ident(&mut self, id: ConnId, username: Option<&str>, host: &str) {
+        if let Some(user) = self.users.get_mut(&id) {
+            if let Some(name) = username {
+                user.username = Some(name.to_string());
+            }
+            if !host.is_empty() {
+                user.host = host.to_string();
+            }
+        }
+    }
+
+    /// `nick!user@host` of `id`, what ban and mute masks are matched against.
+    pub fn ident(&self, id: ConnId) -> String {
+        match self.users.get(&id) {
+            Some(u) => format!(
+                "{}!{}@{}",
+                u.nick,
+                u.username.as_deref().unwrap_or(&u.nick),
+                u.host
+            ),
+            None => String::new(),
         }
     }
 
@@ -162,6 +231,10 @@ impl Chat {
             nick,
             rooms: Vec::new(),
             account: false,
+            oper: false,
+            username: None,
+            host: String::new(),
+            invited_to: Vec::new(),
         });
         &user.nick
     }
@@ -232,9 +305,16 @@ impl Chat {
         let user = self.users.get_mut(&id).ok_or_else(unknown)?;
         let old = std::mem::replace(&mut user.nick, nick.to_string());
         // A new name is a new identity: logging in to it is the caller's business.
-        user.account = false;
+        let had_account = std::mem::replace(&mut user.account, false);
+        let rooms = user.rooms.clone();
         self.nicks.remove(&old.to_ascii_lowercase());
         self.nicks.insert(key, id);
+        // The roles held in its rooms go with the connection.
+        for room_id in &rooms {
+            if let Some(room) = self.rooms.get_mut(room_id) {
+                room.mods.renamed(&old, nick, had_account);
+            }
+        }
         Ok(old)
     }
 
@@ -256,6 +336,7 @@ impl Chat {
                 key: saved.key.clone(),
                 members: Vec::new(),
                 created: saved.created,
+                mods: Moderation::restore(&saved.settings),
                 last_stamp: saved.last_stamp,
             },
         );
@@ -309,6 +390,253 @@ impl Chat {
             .unwrap_or_else(|| self.nick(room.owner))
     }
 
+    /// True if `id` is an operator of `room`: its owner, a user given `op`
+    /// there, or a server admin.
+    pub fn is_operator(&self, id: ConnId, room: &Room) -> bool {
+        self.owns(id, room) || self.holds(id, room, Role::Op) || self.is_admin(id)
+    }
+
+    /// True if `id` holds `role` in `room` (given to it, not by ownership).
+    pub fn holds(&self, id: ConnId, room: &Room, role: Role) -> bool {
+        self.users
+            .get(&id)
+            .is_some_and(|u| room.mods.has(&u.nick, u.account, role))
+    }
+
+    /// True if `id` may see `room`: it is not secret, or `id` is a member or an admin.
+    pub fn visible(&self, id: ConnId, room: &Room) -> bool {
+        !room.mods.is(Flag::Secret) || room.has(id) || self.is_admin(id)
+    }
+
+    /// True if a `JOIN` of `name` by `id` needs no key: it is invited, or an admin.
+    pub fn passes_locks(&self, id: ConnId, name: &str) -> bool {
+        self.is_admin(id)
+            || self
+                .room(name)
+                .is_some_and(|r| r.mods.invited.contains(&id))
+    }
+
+    /// The room `name` where `by` may act as an operator.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER` (an admin need not be one), `NOT_OPERATOR`.
+    pub fn check_operator(&self, by: ConnId, name: &str) -> Result<RoomId, Refusal> {
+        let room_id = RoomId::of(name);
+        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
+        if !room.has(by) && !self.is_admin(by) {
+            return Err(not_member(&room.name));
+        }
+        if !self.is_operator(by, room) {
+            return Err(not_operator(&room.name));
+        }
+        Ok(room_id)
+    }
+
+    /// An operator `by` changes a setting, a role or a list of room `name`
+    /// at `now_ms`. Returns the change as made (the member's nick as
+    /// written, the mask as kept), or `None` if it changed nothing.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER`, `NOT_OPERATOR`; for a role,
+    /// `NO_SUCH_USER`, `NOT_MEMBER` ([`Reason::TargetNotMember`]) and
+    /// `NOT_OWNER` (the owner's `op`); `BAD_SETTING` for a value out of
+    /// range, a malformed mask or a full list.
+    pub fn change(
+        &mut self,
+        by: ConnId,
+        name: &str,
+        change: Change,
+        now_ms: u64,
+    ) -> Result<Option<Change>, Refusal> {
+        let room_id = self.check_operator(by, name)?;
+        let by_nick = self.nick(by).to_string();
+        if let Change::Role(role, nick, on) = change {
+            let target = self.find(&nick).ok_or_else(|| no_user(&nick))?;
+            let room = self.rooms.get(&room_id).ok_or_else(unknown)?;
+            if !room.has(target) {
+                return Err(Refusal::new(
+                    ErrCode::NotMember,
+                    format!("{nick} is not in {}", room.name),
+                )
+                .because(Reason::TargetNotMember));
+            }
+            if role == Role::Op && !on && self.owns(target, room) {
+                return Err(Refusal::new(
+                    ErrCode::NotOwner,
+                    format!("the owner of {} is always one of its operators", room.name),
+                ));
+            }
+            let user = self.users.get(&target).ok_or_else(unknown)?;
+            let (nick, account) = (user.nick.clone(), user.account);
+            let room = self.rooms.get_mut(&room_id).ok_or_else(unknown)?;
+            let changed = room.mods.grant(&nick, account, role, on);
+            return Ok(changed.then_some(Change::Role(role, nick, on)));
+        }
+        let room = self.rooms.get_mut(&room_id).ok_or_else(unknown)?;
+        let mods = &mut room.mods;
+        let changed = match &change {
+            Change::Flag(flag, on) => mods.set(*flag, *on),
+            Change::Limit(limit) => {
+                if let Some(n) = limit.filter(|n| !(1..=moderation::MAX_LIMIT).contains(n)) {
+                    return Err(bad_setting(&format!(
+                        "a limit is 1 to {} members, not {n}",
+                        moderation::MAX_LIMIT
+                    )));
+                }
+                std::mem::replace(&mut mods.limit, *limit) != *limit
+            }
+            Change::Slow(slow) => {
+                if let Some(n) = slow.filter(|n| !(1..=moderation::MAX_SLOW).contains(n)) {
+                    return Err(bad_setting(&format!(
+                        "slow mode is 1 to {} seconds, not {n}",
+                        moderation::MAX_SLOW
+                    )));
+                }
+                if slow.is_none() {
+                    mods.last_said.clear();
+                }
+                std::mem::replace(&mut mods.slow, *slow) != *slow
+            }
+            // A new key always replaces the old one; no key to remove is no change.
+            Change::Key(hash) => {
+                std::mem::replace(&mut room.key, hash.clone()).is_some() || hash.is_some()
+            }
+            Change::List(list, mask, on) => {
+                let mask = moderation::normalize(mask)?;
+                let changed = mods.mark(*list, &mask, *on, &by_nick, now_ms)?;
+                return Ok(changed.then_some(Change::List(*list, mask, *on)));
+            }
+            Change::Role(..) => false,
+        };
+        Ok(changed.then_some(change))
+    }
+
+    /// `by` sets the topic of room `name` at `now_ms`, or clears it (`None`);
+    /// returns the topic as it is now (an empty text: cleared).
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER`, `NOT_OPERATOR` (a topic-locked room),
+    /// `BAD_SETTING` (longer than [`moderation::TOPIC_LEN`] bytes).
+    pub fn set_topic(
+        &mut self,
+        by: ConnId,
+        name: &str,
+        text: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Topic, Refusal> {
+        let room_id = RoomId::of(name);
+        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
+        if !room.has(by) && !self.is_admin(by) {
+            return Err(not_member(&room.name));
+        }
+        if room.mods.is(Flag::TopicLock) && !self.is_operator(by, room) {
+            return Err(not_operator(&room.name));
+        }
+        if text.is_some_and(|t| t.len() > moderation::TOPIC_LEN) {
+            return Err(bad_setting(&format!(
+                "a topic is at most {} bytes",
+                moderation::TOPIC_LEN
+            )));
+        }
+        let topic = Topic {
+            text: text.unwrap_or_default().to_string(),
+            by: self.nick(by).to_string(),
+            at: now_ms,
+        };
+        let room = self.rooms.get_mut(&room_id).ok_or_else(unknown)?;
+        room.mods.topic = text.map(|_| topic.clone());
+        Ok(topic)
+    }
+
+    /// `by` invites `nick` into room `name`; returns the invited connection.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER`, `NOT_OPERATOR` (an invite-only room),
+    /// `NO_SUCH_USER`, `ALREADY_MEMBER` (that user is in the room).
+    pub fn invite(&mut self, by: ConnId, name: &str, nick: &str) -> Result<ConnId, Refusal> {
+        let room_id = RoomId::of(name);
+        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
+        if !room.has(by) && !self.is_admin(by) {
+            return Err(not_member(&room.name));
+        }
+        if room.mods.is(Flag::InviteOnly) && !self.is_operator(by, room) {
+            return Err(not_operator(&room.name));
+        }
+        let target = self.find(nick).ok_or_else(|| no_user(nick))?;
+        if room.has(target) {
+            return Err(Refusal::new(
+                ErrCode::AlreadyMember,
+                format!("{nick} is already in {}", room.name),
+            )
+            .because(Reason::TargetMember));
+        }
+        let room = self.rooms.get_mut(&room_id).ok_or_else(unknown)?;
+        if !room.mods.invited.contains(&target) {
+            room.mods.invited.push(target);
+        }
+        if let Some(user) = self.users.get_mut(&target)
+            && !user.invited_to.contains(&room_id)
+        {
+            user.invited_to.push(room_id);
+        }
+        Ok(target)
+    }
+
+    /// The room `name`, if `id` may say something in it at `now_ms`; starts
+    /// its slow-mode wait.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`; `NOT_MEMBER` (unless `no-outside` is off); for anyone
+    /// but an operator, `BANNED`, `MUTED`, `MODERATED`, `SLOW_MODE`.
+    pub fn may_say(&mut self, id: ConnId, name: &str, now_ms: u64) -> Result<&mut Room, Refusal> {
+        let room_id = RoomId::of(name);
+        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
+        let member = room.has(id);
+        if !member && room.mods.is(Flag::NoOutside) {
+            return Err(not_member(&room.name));
+        }
+        let free = self.is_operator(id, room);
+        if !free {
+            let ident = self.ident(id);
+            if room.mods.listed(List::Ban, &ident) {
+                return Err(Refusal::new(
+                    ErrCode::Banned,
+                    format!("you are banned from {}", room.name),
+                ));
+            }
+            if room.mods.listed(List::Mute, &ident) {
+                return Err(Refusal::new(
+                    ErrCode::Muted,
+                    format!("you are muted in {}", room.name),
+                ));
+            }
+            if room.mods.is(Flag::Moderated) && !self.holds(id, room, Role::Voice) {
+                return Err(Refusal::new(
+                    ErrCode::Moderated,
+                    format!(
+                        "{} is moderated: only its operators and voiced members speak",
+                        room.name
+                    ),
+                ));
+            }
+            let wait = room.mods.wait_left(id, now_ms);
+            if wait > 0 {
+                return Err(Refusal::new(
+                    ErrCode::SlowMode,
+                    format!(
+                        "{wait} slow mode in {}: you may write again in {wait} s",
+                        room.name
+                    ),
+                ));
+            }
+        }
+        let room = self.rooms.get_mut(&room_id).ok_or_else(unknown)?;
+        if !free && member && room.mods.slow.is_some() {
+            room.mods.last_said.insert(id, now_ms);
+        }
+        Ok(room)
+    }
+
     /// Puts `id` in room `name` (already validated), creating it at `now_ms`,
     /// locked by `key`, if missing; a room created by a logged-in user
     /// belongs to the account. Returns the room's id and whether it was created.
@@ -330,6 +658,9 @@ impl Chat {
         if !self.rooms.contains_key(&room_id) {
             self.may_create(id)?;
         }
+        let admin = self.is_admin(id);
+        let never_banned = admin || self.room(name).is_some_and(|r| self.is_operator(id, r));
+        let ident = self.ident(id);
         let created = match self.rooms.entry(room_id.clone()) {
             Entry::Occupied(mut e) => {
                 let room = e.get_mut();
@@ -339,12 +670,39 @@ impl Chat {
                         format!("you are already in {}", room.name),
                     ));
                 }
-                if room.key.as_deref().is_some_and(|hash| !key.opens(hash)) {
+                let passes = admin || room.mods.invited.contains(&id);
+                if !never_banned && room.mods.listed(List::Ban, &ident) {
+                    return Err(Refusal::new(
+                        ErrCode::Banned,
+                        format!("you are banned from {}", room.name),
+                    ));
+                }
+                if !passes && room.mods.is(Flag::InviteOnly) {
+                    return Err(Refusal::new(
+                        ErrCode::InviteOnly,
+                        format!(
+                            "{} is invite-only: ask one of its operators for an invitation",
+                            room.name
+                        ),
+                    ));
+                }
+                if let Some(limit) = room
+                    .mods
+                    .limit
+                    .filter(|&l| !passes && room.members.len() >= l as usize)
+                {
+                    return Err(Refusal::new(
+                        ErrCode::RoomFull,
+                        format!("{} is full: it takes at most {limit} members", room.name),
+                    ));
+                }
+                if !passes && room.key.as_deref().is_some_and(|hash| !key.opens(hash)) {
                     return Err(Refusal::new(
                         ErrCode::BadKey,
                         format!("{} is locked: wrong or missing key", room.name),
                     ));
                 }
+                room.mods.invited.retain(|&i| i != id);
                 room.members.push(id);
                 false
             }
@@ -361,6 +719,7 @@ impl Chat {
                     key: key.lock(),
                     members: vec![id],
                     created: now_ms,
+                    mods: Moderation::default(),
                     last_stamp: 0,
                 });
                 true
@@ -368,6 +727,7 @@ impl Chat {
         };
         if let Some(user) = self.users.get_mut(&id) {
             user.rooms.push(room_id.clone());
+            user.invited_to.retain(|r| *r != room_id);
         }
         Ok((room_id, created))
     }
@@ -416,22 +776,27 @@ impl Chat {
         Ok(self.leave(id, &RoomId::of(name)))
     }
 
-    /// The owner `by` removes `nick` from room `name`; returns the kicked id too.
+    /// The owner or an operator `by` removes `nick` from room `name`;
+    /// returns the kicked id too. A server admin may kick from outside.
     ///
     /// # Errors
-    /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER`, `NO_SUCH_USER`,
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER` (neither
+    /// owner nor operator; an operator kicking the owner), `NO_SUCH_USER`,
     /// `MISSING_ARGUMENT` ([`Reason::KickSelf`]) when `nick` is the kicker's own.
     pub fn kick(&mut self, by: ConnId, name: &str, nick: &str) -> Result<(ConnId, Left), Refusal> {
-        let room = self.member_room(by, name)?;
-        let room_name = room.name.clone();
-        if !self.owns(
-            by,
-            self.rooms
-                .get(&RoomId::of(name))
-                .ok_or_else(|| no_room(name))?,
-        ) {
-            return Err(not_owner(&room_name));
+        let room_id = RoomId::of(name);
+        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
+        let admin = self.is_admin(by);
+        if !admin && !room.has(by) {
+            return Err(not_member(&room.name));
         }
+        if !admin && !self.is_operator(by, room) {
+            return Err(Refusal::new(
+                ErrCode::NotOwner,
+                format!("only the owner or an operator of {} may kick", room.name),
+            ));
+        }
+        let room_name = room.name.clone();
         let target = self.find(nick).ok_or_else(|| no_user(nick))?;
         if target == by {
             // The contract has no code for it; like a malformed HISTORY time,
@@ -445,24 +810,29 @@ impl Chat {
             )
             .because(Reason::KickSelf));
         }
-        let room_id = RoomId::of(name);
-        if !self.rooms.get(&room_id).is_some_and(|r| r.has(target)) {
+        if !room.has(target) {
             return Err(
                 Refusal::new(ErrCode::NotMember, format!("{nick} is not in {room_name}"))
                     .because(Reason::TargetNotMember),
             );
         }
+        if !admin && self.owns(target, room) && !self.owns(by, room) {
+            return Err(Refusal::new(
+                ErrCode::NotOwner,
+                format!("the owner of {room_name} cannot be kicked by an operator"),
+            ));
+        }
         Ok((target, self.leave(target, &room_id)))
     }
 
-    /// The owner `by` deletes room `name`; returns the room as it was.
+    /// The owner `by` (or a server admin) deletes room `name`; returns the room as it was.
     ///
     /// # Errors
     /// `NO_SUCH_ROOM`, `NOT_OWNER` (members and strangers alike).
     pub fn delete(&mut self, by: ConnId, name: &str) -> Result<(RoomId, Room), Refusal> {
         let room_id = RoomId::of(name);
         let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
-        if !self.owns(by, room) {
+        if !self.owns(by, room) && !self.is_admin(by) {
             return Err(not_owner(&room.name));
         }
         let room = self.rooms.remove(&room_id).ok_or_else(unknown)?;
@@ -477,6 +847,11 @@ impl Chat {
     /// Removes a connection and all its memberships.
     pub fn disconnect(&mut self, id: ConnId) -> Option<Departure> {
         let rooms = self.users.get(&id)?.rooms.clone();
+        for invited in self.users.get(&id)?.invited_to.clone() {
+            if let Some(room) = self.rooms.get_mut(&invited) {
+                room.mods.invited.retain(|&i| i != id);
+            }
+        }
         let peers: Vec<ConnId> = self.audience(id).into_iter().filter(|&p| p != id).collect();
         let left = rooms.iter().map(|r| self.leave(id, r)).collect();
         let user = self.users.remove(&id)?;
@@ -490,8 +865,12 @@ impl Chat {
 
     /// Takes a member out of a room it is in; drops the room when empty.
     fn leave(&mut self, id: ConnId, room_id: &RoomId) -> Left {
+        let mut guest = None;
         if let Some(user) = self.users.get_mut(&id) {
             user.rooms.retain(|r| r != room_id);
+            if !user.account {
+                guest = Some(user.nick.clone());
+            }
         }
         let Some(room) = self.rooms.get_mut(room_id) else {
             return Left {
@@ -502,6 +881,11 @@ impl Chat {
             };
         };
         let told = room.members.clone();
+        room.mods.left(id);
+        if let Some(nick) = guest {
+            // A role of a user not logged in lasts while they are in the room.
+            room.mods.forget_guest(&nick);
+        }
         let gone = room.remove(id);
         let name = room.name.clone();
         if gone {
@@ -530,6 +914,17 @@ fn no_user(nick: &str) -> Refusal {
 
 fn not_member(room: &str) -> Refusal {
     Refusal::new(ErrCode::NotMember, format!("you are not in {room}"))
+}
+
+fn not_operator(room: &str) -> Refusal {
+    Refusal::new(
+        ErrCode::NotOperator,
+        format!("only an operator of {room} may do that"),
+    )
+}
+
+fn bad_setting(text: &str) -> Refusal {
+    Refusal::new(ErrCode::BadSetting, text)
 }
 
 fn not_owner(room: &str) -> Refusal {

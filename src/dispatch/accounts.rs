@@ -48,11 +48,20 @@ pub enum Job {
         key: String,
         hash: String,
     },
-    /// Hash `key` for a `JOIN room key` that creates the room.
+    /// Hash `key` for a `JOIN room key` that creates the room, or for a
+    /// `SET room key key` (`set`).
     HashKey {
         id: ConnId,
         room: String,
         key: String,
+        set: bool,
+    },
+    /// Check `password` against the admin `account`'s `hash` for IRC's `OPER`.
+    Oper {
+        id: ConnId,
+        account: String,
+        password: String,
+        hash: String,
     },
 }
 
@@ -110,11 +119,22 @@ pub fn work(jobs: &Receiver<Job>, inputs: &Sender<Input>) {
                     rehash,
                 }
             }
-            Job::HashKey { id, room, key } => Input::KeyHashed {
+            Job::HashKey { id, room, key, set } => Input::KeyHashed {
                 id,
                 hash: secret::hash_key(&key),
                 room,
                 key,
+                set,
+            },
+            Job::Oper {
+                id,
+                account,
+                password,
+                hash,
+            } => Input::OperChecked {
+                id,
+                ok: secret::verify_password(&password, &hash),
+                account,
             },
         };
         if inputs.send(answer).is_err() {

@@ -7,6 +7,7 @@ use super::voice::Voice;
 use super::{Dispatcher, no_room};
 use crate::chat::ConnId;
 use crate::chat::Room;
+use crate::chat::moderation::{Flag, Role};
 use crate::ids::RoomId;
 use crate::proto::irc::replies::{self, Listed, MOTD, Seen, Whois};
 use crate::proto::irc::sasl::Turn;
@@ -70,6 +71,7 @@ impl Dispatcher {
             Query::Cap { sub, arg } => self.cap(id, o, &me, &sub, arg.as_deref()),
             Query::Authenticate { data } => self.authenticate(id, o, &me, &data),
             Query::User { user, real } => {
+                self.chat.set_ident(id, Some(&user), "");
                 if let Some(irc) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
                     irc.user = user;
                     irc.real = real;
@@ -78,28 +80,40 @@ impl Dispatcher {
             Query::Ping { token } => replies::pong(o, &token),
             Query::PingPeer => replies::ping(o),
             Query::LoginTimeout { limit } => self.registration_deadline(id, limit),
-            Query::Names { room } => self.names(o, &me, room.as_deref(), caps),
-            Query::Who { mask, whox } => self.who_irc(o, &me, &mask, whox.as_deref()),
-            Query::Whois { nick } => self.whois(o, &me, &nick),
+            Query::Names { room } => self.names(id, o, &me, room.as_deref(), caps),
+            Query::Who { mask, whox } => self.who_irc(id, o, &me, &mask, whox.as_deref()),
+            Query::Whois { nick } => self.whois(id, o, &me, &nick),
             Query::Ison { nicks } => self.ison(o, &me, &nicks),
             Query::Userhost { nicks } => self.userhost(o, &me, &nicks),
-            Query::ChannelMode { room, change } => {
-                let room = self.chat.room(&room).ok_or_else(|| no_room(&room))?;
-                replies::channel_mode(o, &me, &room.name, room.key.is_some(), change.as_deref());
+            Query::ChannelMode { room, modes } => {
+                // Changes are told to the whole channel, not only the asker.
+                return self.channel_mode(id, &me, &room, &modes);
             }
             Query::UserMode { nick, change } => {
                 replies::user_mode(o, &me, &nick, change.as_deref());
             }
-            Query::Topic { room, set } => {
-                let room = self.chat.room(&room).ok_or_else(|| no_room(&room))?;
-                replies::topic(o, &me, &room.name, set);
+            Query::Topic { room } => {
+                let room = self
+                    .chat
+                    .room(&room)
+                    .filter(|r| self.chat.visible(id, r))
+                    .ok_or_else(|| no_room(&room))?;
+                let topic = room.mods.topic.as_ref();
+                replies::topic(
+                    o,
+                    &me,
+                    &room.name,
+                    topic.map(|t| (t.text.as_str(), t.by.as_str(), t.at)),
+                );
             }
+            // Applied as a command of its own, in `Dispatcher::command`.
+            Query::Oper { .. } => {}
             Query::Lusers => irc::lusers(o, &me, &self.counts()),
             Query::Motd => irc::motd(o, &me, MOTD),
             Query::Away { text } => self.set_away(id, o, &me, text),
             // Applied as the message it carries, in `Dispatcher::command`.
             Query::Notice { .. } => {}
-            Query::List { filter } => self.list(o, &me, filter.as_deref()),
+            Query::List { filter } => self.list(id, o, &me, filter.as_deref()),
         }
         if costly {
             self.reply_charged(id, out);
@@ -146,18 +160,26 @@ impl Dispatcher {
 
     /// The members of `room` as `NAMES` shows them, the owner as operator.
     pub(super) fn members_of<'a>(&'a self, room: &'a Room) -> Vec<Member<'a>> {
-        let owner = self.chat.owner_nick(room);
         room.members
             .iter()
             .map(|&m| {
                 let nick = self.chat.nick(m);
+                let (op, voice) = self.roles_in(m, room);
                 Member {
                     nick,
                     from: self.source(nick),
-                    op: nick.eq_ignore_ascii_case(owner),
+                    op,
+                    voice,
                 }
             })
             .collect()
+    }
+
+    /// Whether `id` shows as an operator (owner, or given `op`) and as
+    /// voiced in `room`.
+    pub(super) fn roles_in(&self, id: ConnId, room: &Room) -> (bool, bool) {
+        let op = self.chat.owns(id, room) || self.chat.holds(id, room, Role::Op);
+        (op, self.chat.holds(id, room, Role::Voice))
     }
 
     /// What `LUSERS` says.
@@ -312,14 +334,17 @@ impl Dispatcher {
             .is_some_and(|account| account.eq_ignore_ascii_case(nick))
     }
 
-    fn names(&self, o: &mut Out<'_>, me: &str, chans: Option<&str>, caps: Caps) {
+    fn names(&self, id: ConnId, o: &mut Out<'_>, me: &str, chans: Option<&str>, caps: Caps) {
         let Some(chans) = chans else {
             return replies::no_names(o, me, "*");
         };
-        let userhost = caps.has(Cap::UserhostInNames);
         for chan in chans.split(',').take(irc::MAX_TARGETS) {
-            if let Some(room) = irc::room_of(chan).and_then(|r| self.chat.room(r)) {
-                irc::name_lines(o, me, &room.name, &self.members_of(room), userhost);
+            if let Some(room) = irc::room_of(chan)
+                .and_then(|r| self.chat.room(r))
+                .filter(|r| self.chat.visible(id, r))
+            {
+                let style = names_style(caps, room);
+                irc::name_lines(o, me, &room.name, &self.members_of(room), style);
             }
         }
         replies::no_names(o, me, chans);
@@ -327,8 +352,10 @@ impl Dispatcher {
 
     /// `WHO`: the members of a channel, or the users whose nick matches a
     /// mask (`*` and `?`; `*` or `0` alone: everyone registered).
-    fn who_irc(&self, o: &mut Out<'_>, me: &str, mask: &str, whox: Option<&str>) {
-        let room = irc::room_of(mask).and_then(|r| self.chat.room(r));
+    fn who_irc(&self, asker: ConnId, o: &mut Out<'_>, me: &str, mask: &str, whox: Option<&str>) {
+        let room = irc::room_of(mask)
+            .and_then(|r| self.chat.room(r))
+            .filter(|r| self.chat.visible(asker, r));
         let (chan, ids): (String, Vec<ConnId>) = match room {
             Some(room) => (irc::channel(&room.name), room.members.clone()),
             None if mask.starts_with(['#', '&']) => ("*".to_string(), Vec::new()),
@@ -354,7 +381,10 @@ impl Dispatcher {
                     user,
                     real,
                     away: self.away(id).is_some(),
-                    op: room.is_some_and(|room| self.chat.owns(id, room)),
+                    prefix: room.map_or("", |room| {
+                        let (op, voice) = self.roles_in(id, room);
+                        irc::prefixes(op, voice, true)
+                    }),
                     account: self.account_of(id),
                 }
             })
@@ -369,7 +399,7 @@ impl Dispatcher {
             .is_some_and(|c| c.irc.as_ref().is_none_or(|user| user.welcomed))
     }
 
-    fn whois(&self, o: &mut Out<'_>, me: &str, nick: &str) {
+    fn whois(&self, asker: ConnId, o: &mut Out<'_>, me: &str, nick: &str) {
         let Some(id) = self.chat.find(nick) else {
             return replies::whois_nobody(o, me, nick);
         };
@@ -379,7 +409,11 @@ impl Dispatcher {
                 u.rooms
                     .iter()
                     .filter_map(|r| self.chat.room(r.as_str()))
-                    .map(|room| (room.name.as_str(), self.chat.owns(id, room)))
+                    .filter(|room| self.chat.visible(asker, room))
+                    .map(|room| {
+                        let (op, voice) = self.roles_in(id, room);
+                        (room.name.as_str(), irc::prefixes(op, voice, true))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -462,10 +496,11 @@ impl Dispatcher {
             .is_some_and(|user| user.caps.has(cap))
     }
 
-    fn list(&self, o: &mut Out<'_>, me: &str, filter: Option<&str>) {
+    fn list(&self, id: ConnId, o: &mut Out<'_>, me: &str, filter: Option<&str>) {
         let mut rooms: Vec<_> = self
             .chat
             .rooms()
+            .filter(|r| self.chat.visible(id, r))
             .filter(|r| {
                 filter.is_none_or(|f| replies::listed(f, &irc::channel(&r.name), r.members.len()))
             })
@@ -478,8 +513,18 @@ impl Dispatcher {
                 members: room.members.len(),
                 owner: self.chat.owner_nick(room),
                 keyed: room.key.is_some(),
+                topic: room.mods.topic.as_ref().map(|t| t.text.as_str()),
             })
             .collect();
         replies::list(o, me, &listed);
+    }
+}
+
+/// How a client that enabled `caps` is shown the members of `room`.
+pub(super) fn names_style(caps: Caps, room: &Room) -> irc::NamesStyle {
+    irc::NamesStyle {
+        userhost: caps.has(Cap::UserhostInNames),
+        multi: caps.has(Cap::MultiPrefix),
+        secret: room.mods.is(Flag::Secret),
     }
 }

@@ -41,6 +41,8 @@ impl Dispatcher {
     pub(super) fn key_work(&self, id: ConnId, name: &str, key: &str, found: &Found) -> Option<Job> {
         match self.chat.room(name) {
             Some(room) if room.has(id) => None,
+            // An invitation (or an admin) needs no key.
+            Some(_) if self.chat.passes_locks(id, name) => None,
             Some(room) => {
                 let hash = room.key.as_ref()?;
                 let known = found.checked.as_ref().is_some_and(|(h, _)| h == hash);
@@ -55,6 +57,7 @@ impl Dispatcher {
                 id,
                 room: name.to_string(),
                 key: key.to_string(),
+                set: false,
             }),
         }
     }

@@ -28,9 +28,11 @@ use std::time::{Duration, Instant};
 
 pub mod accounts;
 mod delivery;
+mod irc_modes;
 mod irc_queries;
 mod keys;
 mod logins;
+mod moderation;
 mod tokens;
 mod verbs;
 mod voice;
@@ -92,12 +94,20 @@ pub enum Input {
         ok: bool,
         rehash: Option<String>,
     },
-    /// A password worker hashed the key of a `JOIN room key` that creates the room.
+    /// A password worker hashed the key of a `JOIN room key` that creates
+    /// the room, or of a `SET room key key` (`set`).
     KeyHashed {
         id: ConnId,
         room: String,
         key: String,
         hash: crate::Result<String>,
+        set: bool,
+    },
+    /// The password worker checked the password of IRC's `OPER account password`.
+    OperChecked {
+        id: ConnId,
+        account: String,
+        ok: bool,
     },
     /// The server is stopping: say `BYE` to everyone and return.
     Shutdown,
@@ -380,7 +390,16 @@ impl Dispatcher {
                 room,
                 key,
                 hash,
+                set: false,
             } => self.key_hashed(id, &room, &key, hash),
+            Input::KeyHashed {
+                id,
+                room,
+                key,
+                hash,
+                set: true,
+            } => self.key_set(id, &room, &key, hash),
+            Input::OperChecked { id, account, ok } => self.oper_checked(id, &account, ok),
             Input::SaslChecked { id, account, ok } => {
                 self.sasl_checked(id, account, ok);
                 self.resume(id);
@@ -465,6 +484,18 @@ impl Dispatcher {
             Command::Kick { room, nick, text } => self.kick(id, &room, &nick, text.as_deref()),
             Command::Delete { room } => self.delete(id, &room),
             Command::History { room, before } => self.page(id, &room, before),
+            Command::Topic { room, text } => self.topic(id, &room, text.as_deref()),
+            Command::Set {
+                room,
+                setting,
+                value,
+            } => self.set(id, &room, &setting, value.as_deref(), true),
+            Command::Unset { room, setting } => self.set(id, &room, &setting, None, false),
+            Command::Settings { room } => self.settings(id, &room),
+            Command::Moderate { room, act, who } => self.moderate(id, &room, act, &who),
+            Command::Invite { room, nick } => self.invite(id, &room, &nick),
+            Command::Kill { nick, text } => self.kill(id, &nick, text.as_deref()),
+            Command::Irc(Query::Oper { name, password }) => self.oper(id, &name, password),
             Command::Ping { token } => self.pong(id, token.as_deref()),
             Command::Quit { text } => self.quit(id, text.as_deref()),
             Command::Irc(Query::Notice { message }) => {
@@ -494,6 +525,8 @@ impl Dispatcher {
         socket: Option<Arc<TcpStream>>,
     ) {
         let nick = self.chat.connect(id).to_string();
+        // Ban and mute masks match the address as the server sees it.
+        self.chat.set_ident(id, None, &peer.ip().to_string());
         info!("conn {id} from {peer} is {nick}");
         let door = outbox.protocol();
         self.clients.insert(
@@ -920,6 +953,7 @@ mod tests {
                 key: None,
                 created: now - 40 * DAY,
                 last_stamp: 0,
+                settings: String::new(),
             };
             store.save_room(&room).unwrap();
             let entry = Entry {
@@ -1354,6 +1388,7 @@ mod tests {
             key: Some(old.clone()),
             created: 1,
             last_stamp: 0,
+            settings: String::new(),
         };
         rig.dispatcher.store.save_room(&saved).unwrap();
         rig.dispatcher.chat.restore(&saved);

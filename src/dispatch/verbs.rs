@@ -7,6 +7,7 @@ use super::keys::Found;
 use super::voice::{Tone, bye};
 use super::{Dispatcher, no_room};
 use crate::chat::Left;
+use crate::chat::moderation::Flag;
 use crate::ids::{ConnId, RoomId};
 use crate::proto::chat1::{Event, HISTORY_PAGE};
 use crate::proto::refusal::{ErrCode, Refusal};
@@ -87,11 +88,8 @@ impl Dispatcher {
             room: &room.name,
             nick,
         });
-        // The joiner also gets the member list and the recent history.
+        // The joiner also gets the member list, the recent history and the topic.
         let mut intro = Vec::new();
-        let members = self.members_of(room);
-        let voice = self.voice(id);
-        voice.members(&room.name, &members, &mut intro);
         let recent = self
             .store
             .page(&room_id, None, HISTORY_PAGE)
@@ -99,7 +97,15 @@ impl Dispatcher {
                 error!("cannot read history of {name}: {e}");
                 Vec::new()
             });
-        voice.history(&room.name, &recent, true, &mut intro);
+        let members = self.members_of(room);
+        let voice = self.voice(id);
+        let topic = room
+            .mods
+            .topic
+            .as_ref()
+            .map(|t| (t.text.as_str(), t.by.as_str(), t.at));
+        let secret = room.mods.is(Flag::Secret);
+        voice.joined(&room.name, topic, &members, secret, &recent, &mut intro);
         if let Some(client) = self.clients.get(&id)
             && let Some(bytes) = line.pick(&client.outbox)
         {
@@ -138,9 +144,11 @@ impl Dispatcher {
         text: &str,
         tone: Tone,
     ) -> Result<(), Refusal> {
-        let room = self.chat.member_room(id, name)?;
-        let at = room.stamp(now_ms());
+        let now = now_ms();
+        let room = self.chat.may_say(id, name, now)?;
+        let at = room.stamp(now);
         let room_name = room.name.clone();
+        let outside = !room.has(id);
         let room_id = RoomId::of(name);
         let nick = self.chat.nick(id).to_string();
         let line = self
@@ -162,6 +170,10 @@ impl Dispatcher {
             error!("cannot store a message of {room_name}: {e}");
         }
         self.send_room(&room_id, &line);
+        if outside {
+            // With no-outside off: the sender's echo.
+            self.send_one(id, &line);
+        }
         Ok(())
     }
 
@@ -259,7 +271,11 @@ impl Dispatcher {
     }
 
     pub(super) fn rooms(&mut self, id: ConnId) -> Result<(), Refusal> {
-        let mut rooms: Vec<_> = self.chat.rooms().collect();
+        let mut rooms: Vec<_> = self
+            .chat
+            .rooms()
+            .filter(|r| self.chat.visible(id, r))
+            .collect();
         rooms.sort_by(|a, b| a.name.cmp(&b.name));
         let voice = self.voice(id);
         let mut out = Vec::new();
@@ -277,10 +293,16 @@ impl Dispatcher {
     }
 
     pub(super) fn who(&mut self, id: ConnId, name: &str) -> Result<(), Refusal> {
-        let room = self.chat.room(name).ok_or_else(|| no_room(name))?;
+        let room = self
+            .chat
+            .room(name)
+            .filter(|r| self.chat.visible(id, r))
+            .ok_or_else(|| no_room(name))?;
         let members = self.members_of(room);
         let mut out = Vec::new();
-        self.voice(id).members(&room.name, &members, &mut out);
+        let secret = room.mods.is(Flag::Secret);
+        self.voice(id)
+            .members(&room.name, &members, secret, &mut out);
         self.reply_charged(id, out);
         Ok(())
     }

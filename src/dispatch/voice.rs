@@ -64,17 +64,78 @@ impl Voice {
         }
     }
 
-    /// Appends the member list of `room`.
-    pub(super) fn members(&self, room: &str, members: &[Member<'_>], out: &mut Vec<u8>) {
+    /// Appends the member list of `room` (`secret`: IRC marks it `@`).
+    pub(super) fn members(
+        &self,
+        room: &str,
+        members: &[Member<'_>],
+        secret: bool,
+        out: &mut Vec<u8>,
+    ) {
         match self {
             Voice::Chat1 => {
                 let nicks: Vec<&str> = members.iter().map(|m| m.nick).collect();
                 chat1::encode_members(room, &nicks, out);
             }
             Voice::Irc { me, server, caps } => {
-                let userhost = caps.has(Cap::UserhostInNames);
-                irc::names(&mut Out::new(server, out), me, room, members, userhost);
+                let style = irc::NamesStyle {
+                    userhost: caps.has(Cap::UserhostInNames),
+                    multi: caps.has(Cap::MultiPrefix),
+                    secret,
+                };
+                irc::names(&mut Out::new(server, out), me, room, members, style);
             }
+        }
+    }
+
+    /// Appends what a joiner of `room` is told besides its `JOIN`: IRC the
+    /// topic (332, 333), the names and the history; CHAT/1 the members, the
+    /// history and then the topic, after the lines older clients wait for.
+    pub(super) fn joined(
+        &self,
+        room: &str,
+        topic: Option<(&str, &str, u64)>,
+        members: &[Member<'_>],
+        secret: bool,
+        recent: &[Entry],
+        out: &mut Vec<u8>,
+    ) {
+        match self {
+            Voice::Chat1 => {
+                self.members(room, members, secret, out);
+                self.history(room, recent, true, out);
+                if let Some((text, by, at)) = topic {
+                    let event = Event::Topic {
+                        room,
+                        by,
+                        at,
+                        text: Some(text),
+                    };
+                    self.event(&event, out);
+                }
+            }
+            Voice::Irc { me, server, .. } => {
+                if topic.is_some() {
+                    irc::replies::topic(&mut Out::new(server, out), me, room, topic);
+                }
+                self.members(room, members, secret, out);
+                self.history(room, recent, true, out);
+            }
+        }
+    }
+
+    /// Appends the answer to the inviter of `nick` into `room`: IRC's 341
+    /// (CHAT/1 inviters are members, and see the `INVITED` line).
+    pub(super) fn invited(&self, room: &str, nick: &str, out: &mut Vec<u8>) {
+        if let Voice::Irc { me, server, .. } = self {
+            irc::replies::inviting(&mut Out::new(server, out), me, nick, room);
+        }
+    }
+
+    /// Appends the answer to IRC's `OPER`: 381, or 464.
+    pub(super) fn opered(&self, ok: bool, out: &mut Vec<u8>) {
+        if let Voice::Irc { me, server, .. } = self {
+            irc::replies::opered(&mut Out::new(server, out), me, ok);
         }
     }
 

@@ -107,6 +107,117 @@ pub enum Event<'a> {
     Bye {
         text: &'a str,
     },
+    /// The topic changed (`text` `None`: cleared), or a joiner is told it.
+    Topic {
+        room: &'a str,
+        by: &'a str,
+        at: u64,
+        text: Option<&'a str>,
+    },
+    /// One change of a room's settings, roles or lists, by `by`.
+    Change {
+        room: &'a str,
+        by: &'a str,
+        shift: Shift<'a>,
+    },
+    /// Several changes made by one command: a CHAT/1 line each, one IRC `MODE`.
+    Changes {
+        room: &'a str,
+        by: &'a str,
+        shifts: &'a [Shift<'a>],
+    },
+    /// A setting that is on, for `SETTINGS`.
+    Setting {
+        room: &'a str,
+        setting: &'a str,
+        value: Option<&'a str>,
+    },
+    /// A role in a room (`owner`, `op`, `voice`), for `SETTINGS`.
+    Role {
+        room: &'a str,
+        nick: &'a str,
+        role: &'a str,
+    },
+    /// A ban or a mute (`list` is `BAN` or `MUTE`), for `SETTINGS`.
+    Listed {
+        list: &'a str,
+        room: &'a str,
+        mask: &'a str,
+        by: &'a str,
+        at: u64,
+    },
+    EndSettings {
+        room: &'a str,
+    },
+    /// `nick` was invited into `room` by `by`.
+    Invited {
+        room: &'a str,
+        nick: &'a str,
+        by: &'a str,
+    },
+}
+
+/// One change of a room's moderation, as `SET`/`UNSET`, `OPPED`... show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shift<'a> {
+    /// A setting without a value (`moderated`, `secret`...) on or off.
+    Flag { name: &'a str, on: bool },
+    /// `limit` or `slow` set to a value, or off (`None`).
+    Value { name: &'a str, value: Option<u32> },
+    /// The key set (or replaced) or removed. CHAT/1 never shows it; IRC
+    /// shows `shown` to the channel, as IRC servers do.
+    Key { on: bool, shown: Option<&'a str> },
+    /// `role` (`op` or `voice`) given to or taken from `nick`.
+    Role {
+        role: &'a str,
+        nick: &'a str,
+        on: bool,
+    },
+    /// `mask` added to or removed from `list` (`ban` or `mute`).
+    List {
+        list: &'a str,
+        mask: &'a str,
+        on: bool,
+    },
+}
+
+impl Shift<'_> {
+    /// The CHAT/1 line of this change by `by` in `room`, appended to `out`.
+    fn encode_into(&self, room: &str, by: &str, out: &mut Vec<u8>) {
+        let n;
+        let set = |on: bool| if on { "SET" } else { "UNSET" };
+        let parts: &[&str] = match *self {
+            Shift::Flag { name, on } => &[set(on), room, name, by],
+            Shift::Value {
+                name,
+                value: Some(v),
+            } => {
+                n = v.to_string();
+                &["SET", room, name, by, &n]
+            }
+            Shift::Value { name, value: None } => &["UNSET", room, name, by],
+            Shift::Key { on, .. } => &[set(on), room, "key", by],
+            Shift::Role { role, nick, on } => {
+                let verb = match (role, on) {
+                    ("op", true) => "OPPED",
+                    ("op", false) => "DEOPPED",
+                    (_, true) => "VOICED",
+                    (_, false) => "DEVOICED",
+                };
+                &[verb, room, nick, by]
+            }
+            Shift::List { list, mask, on } => {
+                let verb = match (list, on) {
+                    ("ban", true) => "BANNED",
+                    ("ban", false) => "UNBANNED",
+                    (_, true) => "MUTED",
+                    (_, false) => "UNMUTED",
+                };
+                &[verb, room, mask, by]
+            }
+        };
+        put(out, parts, None);
+    }
 }
 
 /// Renders `event` as one line, `\n` included, appended to `out`.
@@ -171,6 +282,38 @@ pub fn encode_into(event: &Event<'_>, out: &mut Vec<u8>) {
         E::Ok { verb, detail } => (&["OK", verb], *detail),
         E::Err { code, text } => (&["ERR", code.as_str()], Some(text)),
         E::Bye { text } => (&["BYE"], Some(text)),
+        E::Topic { room, by, at, text } => {
+            n = at.to_string();
+            (&["TOPIC", room, by, &n], *text)
+        }
+        E::Change { room, by, shift } => return shift.encode_into(room, by, out),
+        E::Changes { room, by, shifts } => {
+            for shift in *shifts {
+                shift.encode_into(room, by, out);
+            }
+            return;
+        }
+        E::Setting {
+            room,
+            setting,
+            value,
+        } => match value {
+            Some(v) => (&["SETTING", room, setting, v], None),
+            None => (&["SETTING", room, setting], None),
+        },
+        E::Role { room, nick, role } => (&["ROLE", room, nick, role], None),
+        E::Listed {
+            list,
+            room,
+            mask,
+            by,
+            at,
+        } => {
+            n = at.to_string();
+            (&[list, room, mask, by, &n], None)
+        }
+        E::EndSettings { room } => (&["END", "SETTINGS", room], None),
+        E::Invited { room, nick, by } => (&["INVITED", room, nick, by], None),
     };
     put(out, parts, text);
 }
@@ -349,9 +492,82 @@ pub fn parse_event(line: &str) -> crate::Result<Event<'_>> {
         "BYE" => Event::Bye {
             text: args.text().unwrap_or(""),
         },
+        "TOPIC" => Event::Topic {
+            room: word(&mut args)?,
+            by: word(&mut args)?,
+            at: word(&mut args)?.parse().map_err(|_| bad())?,
+            text: args.text(),
+        },
+        "SET" | "UNSET" => {
+            let on = verb == "SET";
+            let room = word(&mut args)?;
+            let name = word(&mut args)?;
+            let by = word(&mut args)?;
+            let shift = match name {
+                "key" => Shift::Key { on, shown: None },
+                "limit" | "slow" => Shift::Value {
+                    name,
+                    value: match on {
+                        true => Some(word(&mut args)?.parse().map_err(|_| bad())?),
+                        false => None,
+                    },
+                },
+                _ => Shift::Flag { name, on },
+            };
+            Event::Change { room, by, shift }
+        }
+        "OPPED" | "DEOPPED" | "VOICED" | "DEVOICED" => Event::Change {
+            room: word(&mut args)?,
+            shift: Shift::Role {
+                role: if verb.ends_with("OPPED") {
+                    "op"
+                } else {
+                    "voice"
+                },
+                nick: word(&mut args)?,
+                on: !verb.starts_with("DE"),
+            },
+            by: word(&mut args)?,
+        },
+        "BANNED" | "UNBANNED" | "MUTED" | "UNMUTED" => Event::Change {
+            room: word(&mut args)?,
+            shift: Shift::List {
+                list: if verb.ends_with("BANNED") {
+                    "ban"
+                } else {
+                    "mute"
+                },
+                mask: word(&mut args)?,
+                on: !verb.starts_with("UN"),
+            },
+            by: word(&mut args)?,
+        },
+        "SETTING" => Event::Setting {
+            room: word(&mut args)?,
+            setting: word(&mut args)?,
+            value: args.word(),
+        },
+        "ROLE" => Event::Role {
+            room: word(&mut args)?,
+            nick: word(&mut args)?,
+            role: word(&mut args)?,
+        },
+        "BAN" | "MUTE" => Event::Listed {
+            list: verb,
+            room: word(&mut args)?,
+            mask: word(&mut args)?,
+            by: word(&mut args)?,
+            at: word(&mut args)?.parse().map_err(|_| bad())?,
+        },
+        "INVITED" => Event::Invited {
+            room: word(&mut args)?,
+            nick: word(&mut args)?,
+            by: word(&mut args)?,
+        },
         "END" => match (word(&mut args)?, args.word()) {
             ("HISTORY", Some(room)) => Event::EndHistory { room },
             ("MEMBERS", Some(room)) => Event::EndMembers { room },
+            ("SETTINGS", Some(room)) => Event::EndSettings { room },
             ("OFFLINE", None) => Event::EndOffline,
             ("ROOMS", None) => Event::EndRooms,
             ("USERS", None) => Event::EndUsers,
@@ -489,6 +705,98 @@ mod tests {
             },
             Event::Bye { text: "goodbye" },
         ];
+        let mut events = events;
+        let shifts = [
+            Shift::Flag {
+                name: "moderated",
+                on: true,
+            },
+            Shift::Flag {
+                name: "secret",
+                on: false,
+            },
+            Shift::Value {
+                name: "slow",
+                value: Some(30),
+            },
+            Shift::Value {
+                name: "limit",
+                value: None,
+            },
+            Shift::Key {
+                on: true,
+                shown: None,
+            },
+            Shift::Role {
+                role: "op",
+                nick: "bob",
+                on: false,
+            },
+            Shift::Role {
+                role: "voice",
+                nick: "bob",
+                on: true,
+            },
+            Shift::List {
+                list: "ban",
+                mask: "*!*@10.0.0.7",
+                on: true,
+            },
+            Shift::List {
+                list: "mute",
+                mask: "bob!*@*",
+                on: false,
+            },
+        ];
+        for shift in shifts {
+            events.push(Event::Change {
+                room: "lobby",
+                by: "ana",
+                shift,
+            });
+        }
+        events.extend([
+            Event::Topic {
+                room: "lobby",
+                by: "ana",
+                at: 5,
+                text: Some("Week 3: sockets"),
+            },
+            Event::Topic {
+                room: "lobby",
+                by: "ana",
+                at: 6,
+                text: None,
+            },
+            Event::Setting {
+                room: "lobby",
+                setting: "slow",
+                value: Some("30"),
+            },
+            Event::Setting {
+                room: "lobby",
+                setting: "secret",
+                value: None,
+            },
+            Event::Role {
+                room: "lobby",
+                nick: "ana",
+                role: "owner",
+            },
+            Event::Listed {
+                list: "MUTE",
+                room: "lobby",
+                mask: "bob!*@*",
+                by: "ana",
+                at: 7,
+            },
+            Event::EndSettings { room: "lobby" },
+            Event::Invited {
+                room: "lobby",
+                nick: "bob",
+                by: "ana",
+            },
+        ]);
         for event in events {
             let bytes = encode(&event);
             assert_eq!(bytes.last(), Some(&b'\n'));

@@ -6,6 +6,9 @@ use super::lines::{Frame, MAX_LINE, clip};
 use super::refusal::{ErrCode, Refusal};
 use super::text;
 
+/// Most bytes of a room's topic (IRC's `TOPICLEN`).
+pub const TOPIC_LEN: usize = 390;
+
 /// One client line, parsed (protocol.md, "Client → server").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -68,8 +71,78 @@ pub enum Command {
     Quit {
         text: Option<String>,
     },
+    /// `TOPIC <room> [<text>]`: set the topic, or clear it.
+    Topic {
+        room: String,
+        text: Option<String>,
+    },
+    /// `SET <room> <setting> [<value>]`.
+    Set {
+        room: String,
+        setting: String,
+        value: Option<String>,
+    },
+    /// `UNSET <room> <setting>`.
+    Unset {
+        room: String,
+        setting: String,
+    },
+    /// `SETTINGS <room>`.
+    Settings {
+        room: String,
+    },
+    /// `OP`, `DEOP`, `VOICE`, `DEVOICE` (a nick), `MUTE`, `UNMUTE`, `BAN`,
+    /// `UNBAN` (a nick or mask).
+    Moderate {
+        room: String,
+        act: Act,
+        who: String,
+    },
+    Invite {
+        room: String,
+        nick: String,
+    },
+    Kill {
+        nick: String,
+        text: Option<String>,
+    },
     /// An IRC-only request from an IRC connection (see [`crate::proto::irc`]).
     Irc(Query),
+}
+
+/// What an operator does to a member, a nick or a mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Op,
+    Deop,
+    Voice,
+    Devoice,
+    Mute,
+    Unmute,
+    Ban,
+    Unban,
+}
+
+impl Act {
+    /// Every act, with its CHAT/1 verb.
+    pub const VERBS: [(&'static str, Act); 8] = [
+        ("OP", Act::Op),
+        ("DEOP", Act::Deop),
+        ("VOICE", Act::Voice),
+        ("DEVOICE", Act::Devoice),
+        ("MUTE", Act::Mute),
+        ("UNMUTE", Act::Unmute),
+        ("BAN", Act::Ban),
+        ("UNBAN", Act::Unban),
+    ];
+
+    /// The CHAT/1 verb.
+    pub fn verb(self) -> &'static str {
+        Act::VERBS
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map_or("", |(v, _)| v)
+    }
 }
 
 /// IRC-only requests: they read chat state the CHAT/1 verbs do not show, or
@@ -127,17 +200,23 @@ pub enum Query {
     Userhost {
         nicks: Vec<String>,
     },
+    /// `MODE #chan [modes [params...]]`: the words after the channel.
     ChannelMode {
         room: String,
-        change: Option<String>,
+        modes: Vec<String>,
     },
     UserMode {
         nick: String,
         change: Option<String>,
     },
+    /// `TOPIC #chan`: what the topic is (setting one is [`Command::Topic`]).
     Topic {
         room: String,
-        set: bool,
+    },
+    /// `OPER <account> <password>`: become a server admin.
+    Oper {
+        name: String,
+        password: String,
     },
     Lusers,
     Motd,
@@ -335,6 +414,58 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
         "QUIT" => Command::Quit {
             text: args.clean_text()?.map(own),
         },
+        "TOPIC" => Command::Topic {
+            room: own(args.need("TOPIC", "room")?),
+            text: args.clean_text()?.map(own),
+        },
+        "SET" => {
+            let room = own(args.need("SET", "room")?);
+            Command::Set {
+                room,
+                setting: own(args.need("SET", "setting")?),
+                value: args.word().map(own),
+            }
+        }
+        "UNSET" => {
+            let room = own(args.need("UNSET", "room")?);
+            Command::Unset {
+                room,
+                setting: own(args.need("UNSET", "setting")?),
+            }
+        }
+        "SETTINGS" => Command::Settings {
+            room: own(args.need("SETTINGS", "room")?),
+        },
+        "INVITE" => {
+            let room = own(args.need("INVITE", "room")?);
+            Command::Invite {
+                room,
+                nick: own(args.need("INVITE", "nick")?),
+            }
+        }
+        "KILL" => {
+            let nick = own(args.need("KILL", "nick")?);
+            Command::Kill {
+                nick,
+                text: args.clean_text()?.map(own),
+            }
+        }
+        _ if Act::VERBS.iter().any(|(v, _)| *v == upper) => {
+            let act = Act::VERBS
+                .iter()
+                .find(|(v, _)| *v == upper)
+                .map_or(Act::Op, |(_, a)| *a);
+            let what = match act {
+                Act::Op | Act::Deop | Act::Voice | Act::Devoice => "nick",
+                _ => "nick or mask",
+            };
+            let room = own(args.need(act.verb(), "room")?);
+            Command::Moderate {
+                room,
+                act,
+                who: own(args.need(act.verb(), what)?),
+            }
+        }
         _ => {
             return Err(Refusal::new(
                 ErrCode::UnknownCommand,

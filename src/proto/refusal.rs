@@ -28,11 +28,20 @@ pub enum ErrCode {
     TooManyConnections,
     BadText,
     BadToken,
+    NotOperator,
+    Banned,
+    InviteOnly,
+    RoomFull,
+    Moderated,
+    Muted,
+    SlowMode,
+    NotAdmin,
+    BadSetting,
 }
 
 impl ErrCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrCode; 22] = [
+    pub const ALL: [ErrCode; 31] = [
         ErrCode::BadName,
         ErrCode::NickTaken,
         ErrCode::NickReserved,
@@ -55,6 +64,15 @@ impl ErrCode {
         ErrCode::TooManyConnections,
         ErrCode::BadText,
         ErrCode::BadToken,
+        ErrCode::NotOperator,
+        ErrCode::Banned,
+        ErrCode::InviteOnly,
+        ErrCode::RoomFull,
+        ErrCode::Moderated,
+        ErrCode::Muted,
+        ErrCode::SlowMode,
+        ErrCode::NotAdmin,
+        ErrCode::BadSetting,
     ];
 
     /// The code as written on the wire.
@@ -82,6 +100,15 @@ impl ErrCode {
             ErrCode::TooManyConnections => "TOO_MANY_CONNECTIONS",
             ErrCode::BadText => "BAD_TEXT",
             ErrCode::BadToken => "BAD_TOKEN",
+            ErrCode::NotOperator => "NOT_OPERATOR",
+            ErrCode::Banned => "BANNED",
+            ErrCode::InviteOnly => "INVITE_ONLY",
+            ErrCode::RoomFull => "ROOM_FULL",
+            ErrCode::Moderated => "MODERATED",
+            ErrCode::Muted => "MUTED",
+            ErrCode::SlowMode => "SLOW_MODE",
+            ErrCode::NotAdmin => "NOT_ADMIN",
+            ErrCode::BadSetting => "BAD_SETTING",
         }
     }
 
@@ -107,6 +134,10 @@ pub enum Reason {
     Code,
     /// `NOT_MEMBER` about the user acted on (a kick's target), not the asker.
     TargetNotMember,
+    /// `NOT_ADMIN` for an `OPER` naming no admin account (IRC's 491).
+    NoOper,
+    /// `ALREADY_MEMBER` about the user acted on (an invitation's), not the asker.
+    TargetMember,
     /// A command before registration ended (IRC clients only).
     NotRegistered,
     /// `MISSING_ARGUMENT` for a kick whose target is the kicker: KICK needs

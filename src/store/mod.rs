@@ -35,6 +35,10 @@ pub struct StoredRoom {
     pub created: u64,
     /// Stamp of the room's newest stored message (0 if none).
     pub last_stamp: u64,
+    /// Topic, settings, account roles, bans and mutes, as
+    /// [`crate::chat::moderation::Moderation::saved`] writes them ("" for a
+    /// room saved before moderation existed: the defaults).
+    pub settings: String,
 }
 
 /// A whisper kept for an absent account.
@@ -130,6 +134,7 @@ pub(crate) fn exercise(store: &mut dyn Store) {
         key: Some("hash".into()),
         created: 7,
         last_stamp: 0,
+        settings: "flags moderated\ntopic 1 ana hello there\n".into(),
     };
     store.save_room(&saved).unwrap();
     let rooms = store.rooms().unwrap();
@@ -137,6 +142,13 @@ pub(crate) fn exercise(store: &mut dyn Store) {
     assert_eq!(rooms[0].name, "Lobby");
     assert_eq!(rooms[0].owner, "ana");
     assert_eq!(rooms[0].key.as_deref(), Some("hash"));
+    assert_eq!(rooms[0].settings, saved.settings);
+    let changed = StoredRoom {
+        settings: "flags \n".into(),
+        ..saved.clone()
+    };
+    store.save_room(&changed).unwrap();
+    assert_eq!(store.rooms().unwrap()[0].settings, "flags \n");
     store.forget_room(&room).unwrap();
     assert!(store.rooms().unwrap().is_empty());
     assert!(store.page(&room, None, 50).unwrap().is_empty());

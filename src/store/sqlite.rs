@@ -73,14 +73,19 @@ CREATE TABLE offline (
 CREATE INDEX offline_by_recipient ON offline (to_key, id);
 ";
 
-/// Login tokens (digests only), a table added after schema version 1: made
-/// if missing at every open. Older builds of version 1 leave it alone.
+/// Login tokens (digests only) and rooms' moderation (topic, settings,
+/// roles, bans, mutes), tables added after schema version 1: made if
+/// missing at every open. Older builds of version 1 leave them alone.
 const TOKENS_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tokens (
     digest  TEXT PRIMARY KEY,
     account TEXT NOT NULL,
     issued  INTEGER NOT NULL,
     expires INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS room_settings (
+    room_key TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
 );
 ";
 
@@ -167,9 +172,13 @@ impl SqliteStore {
         self.db
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| fail("cannot set synchronous on", &path, e))?;
-        self.db
-            .execute_batch(TOKENS_SCHEMA)
-            .map_err(|e| fail("cannot add the tokens table to", &path, e))?;
+        self.db.execute_batch(TOKENS_SCHEMA).map_err(|e| {
+            fail(
+                "cannot add the tokens and room_settings tables to",
+                &path,
+                e,
+            )
+        })?;
         let complete = match found {
             None | Some(Found::Sala) => return Ok(()),
             Some(Found::Blank) => {
@@ -360,7 +369,8 @@ impl Store for SqliteStore {
             .db
             .prepare(
                 "SELECT r.name, r.owner, r.key_hash, r.created,
-                        (SELECT max(at) FROM messages m WHERE m.room_key = r.room_key)
+                        (SELECT max(at) FROM messages m WHERE m.room_key = r.room_key),
+                        (SELECT settings FROM room_settings s WHERE s.room_key = r.room_key)
                  FROM rooms r ORDER BY r.room_key",
             )
             .map_err(|e| fail("database error in", &self.path, e))?;
@@ -371,6 +381,7 @@ impl Store for SqliteStore {
                 key: r.get(2)?,
                 created: to_u64(r.get(3)?),
                 last_stamp: to_u64(r.get::<_, Option<i64>>(4)?.unwrap_or(0)),
+                settings: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
             })
         })
         .and_then(Iterator::collect)
@@ -448,6 +459,13 @@ impl Store for SqliteStore {
                     to_i64(room.created)
                 ],
             )
+            .and_then(|_| {
+                self.db.execute(
+                    "INSERT INTO room_settings (room_key, settings) VALUES (?1, ?2)
+                     ON CONFLICT (room_key) DO UPDATE SET settings = ?2",
+                    params![RoomId::of(&room.name).as_str(), room.settings],
+                )
+            })
             .map(drop)
             .map_err(|e| self.err(e))
     }
@@ -456,6 +474,12 @@ impl Store for SqliteStore {
         self.begin()?;
         self.db
             .execute("DELETE FROM rooms WHERE room_key = ?1", [room.as_str()])
+            .and_then(|_| {
+                self.db.execute(
+                    "DELETE FROM room_settings WHERE room_key = ?1",
+                    [room.as_str()],
+                )
+            })
             .and_then(|_| {
                 self.db
                     .execute("DELETE FROM messages WHERE room_key = ?1", [room.as_str()])
@@ -598,6 +622,7 @@ mod tests {
             key: None,
             created: 1,
             last_stamp: 0,
+            settings: String::new(),
         };
         store.save_room(&kept).unwrap();
         store

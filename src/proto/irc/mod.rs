@@ -12,11 +12,13 @@
 //! - [`session`]: registration, and IRC commands into [`Command`](crate::proto::command::Command)s;
 //! - [`render`]: events, numerics and refusals as IRC lines;
 //! - [`sasl`]: the `AUTHENTICATE PLAIN` exchange;
+//! - [`modes`]: `MODE #chan` requests split into changes, and changes as mode strings;
 //! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...).
 //!
 //! Every IRC string lives in this folder.
 
 pub mod caps;
+pub mod modes;
 pub mod parse;
 pub mod render;
 pub mod replies;

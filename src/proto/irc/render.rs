@@ -112,7 +112,11 @@ pub fn source_nick<'a>(event: &Event<'a>) -> Option<&'a str> {
         | Event::Quit { nick, .. } => Some(nick),
         Event::Whisper { from, .. } | Event::Broadcast { from, .. } => Some(from),
         Event::Nick { old, .. } => Some(old),
-        Event::Kicked { by, .. } => Some(by),
+        Event::Kicked { by, .. }
+        | Event::Topic { by, .. }
+        | Event::Change { by, .. }
+        | Event::Changes { by, .. }
+        | Event::Invited { by, .. } => Some(by),
         _ => None,
     }
 }
@@ -172,9 +176,32 @@ pub fn render_shared(event: &Event<'_>, from: &Source<'_>) -> Option<Vec<u8>> {
             let text = visible(text);
             out.extend_from_slice(format!("ERROR :Closing link: {text}\r\n").as_bytes());
         }
+        Event::Topic { room, by, text, .. } => put(
+            &mut out,
+            &mask(by),
+            "TOPIC",
+            &[&channel(room)],
+            Some(text.unwrap_or("")),
+        ),
+        Event::Change { room, by, shift } => mode_line(&mut out, &mask(by), room, &[shift]),
+        Event::Changes { room, by, shifts } => mode_line(&mut out, &mask(by), room, shifts),
+        Event::Invited { room, nick, by } => {
+            put(&mut out, &mask(by), "INVITE", &[nick, &channel(room)], None);
+        }
         _ => return None,
     }
     Some(out)
+}
+
+/// `:by MODE #room +ov bob carl`, in as many lines as needed (12 parameters each).
+fn mode_line(out: &mut Vec<u8>, by: &str, room: &str, shifts: &[crate::proto::chat1::Shift<'_>]) {
+    let chan = channel(room);
+    for part in shifts.chunks(12) {
+        let (modes, params) = super::modes::write(part);
+        let mut all: Vec<&str> = vec![&chan, &modes];
+        all.extend(params.iter().map(String::as_str));
+        put(out, by, "MODE", &all, None);
+    }
 }
 
 /// Renders a message event as a `NOTICE` (what came as one from an IRC
@@ -346,6 +373,9 @@ pub enum Subject {
     Sending(String),
     /// A `KICK`: what concerns the kicked nick names it.
     Kick { channel: String, nick: String },
+    /// A command about a member of a channel (`INVITE`, `MODE +o`): what
+    /// concerns that nick names it.
+    Member { channel: String, nick: String },
 }
 
 /// Appends the numeric for a CHAT/1 refusal of a command about `subject`.
@@ -354,30 +384,44 @@ pub fn refusal(out: &mut Out<'_>, me: &str, refusal: &Refusal, subject: &Subject
     let name = match subject {
         Subject::Nothing => "*",
         Subject::Channel(s) | Subject::Nick(s) | Subject::Sending(s) => s,
-        Subject::Kick { channel, .. } => channel,
+        Subject::Kick { channel, .. } | Subject::Member { channel, .. } => channel,
     };
     match refusal.reason {
         Reason::NotRegistered => return put_numeric(out, 451, me, &[], text),
         // ERR_UNKNOWNERROR names the command: 461 would say a parameter is
         // missing, 482 that the kicker is no operator.
         Reason::KickSelf => return put_numeric(out, 400, me, &["KICK"], text),
+        Reason::NoOper => return put_numeric(out, 491, me, &[], text),
         // ERR_UNKNOWNERROR names the command the reader refused.
         Reason::Verb(verb) if code == ErrCode::BadText => {
             return put_numeric(out, 400, me, &[verb], text);
         }
-        Reason::Code | Reason::TargetNotMember | Reason::Verb(_) => {}
+        Reason::Code | Reason::TargetNotMember | Reason::TargetMember | Reason::Verb(_) => {}
     }
     match (subject, code) {
-        (Subject::Kick { nick, .. }, ErrCode::NoSuchUser) => {
+        (Subject::Kick { nick, .. } | Subject::Member { nick, .. }, ErrCode::NoSuchUser) => {
             return put_numeric(out, 401, me, &[nick], text);
         }
         // The kicked nick is not on the channel (not the kicker: that is 442).
-        (Subject::Kick { nick, .. }, ErrCode::NotMember)
+        (Subject::Kick { nick, .. } | Subject::Member { nick, .. }, ErrCode::NotMember)
             if refusal.reason == Reason::TargetNotMember =>
         {
             return put_numeric(out, 441, me, &[nick, name], text);
         }
-        (Subject::Sending(_), ErrCode::NotMember) => {
+        // The invited nick is on the channel already.
+        (Subject::Member { nick, .. }, ErrCode::AlreadyMember)
+            if refusal.reason == Reason::TargetMember =>
+        {
+            return put_numeric(out, 443, me, &[nick, name], text);
+        }
+        (
+            Subject::Sending(_),
+            ErrCode::NotMember
+            | ErrCode::Banned
+            | ErrCode::Muted
+            | ErrCode::Moderated
+            | ErrCode::SlowMode,
+        ) => {
             return put_numeric(out, 404, me, &[name], text);
         }
         _ => {}
@@ -404,6 +448,14 @@ pub fn refusal(out: &mut Out<'_>, me: &str, refusal: &Refusal, subject: &Subject
         ErrCode::TooManyConnections => (465, None),
         ErrCode::BadText => (400, Some(name)),
         ErrCode::BadToken => (464, None),
+        ErrCode::NotOperator => (482, Some(name)),
+        ErrCode::Banned => (474, Some(name)),
+        ErrCode::InviteOnly => (473, Some(name)),
+        ErrCode::RoomFull => (471, Some(name)),
+        ErrCode::Moderated | ErrCode::Muted | ErrCode::SlowMode => (404, Some(name)),
+        ErrCode::NotAdmin => (481, None),
+        // ERR_UNKNOWNERROR naming the channel; a MODE names its letter (696) itself.
+        ErrCode::BadSetting => (400, Some(name)),
     };
     match param {
         Some(p) => put_numeric(out, n, me, &[p], text),
@@ -492,14 +544,16 @@ pub fn welcome(out: &mut Out<'_>, me: &str, g: &Greeting<'_>) {
 }
 
 /// The `ISUPPORT` tokens, true to what the server does (sent 12 to a line).
-pub const ISUPPORT: [&str; 16] = [
+pub const ISUPPORT: [&str; 18] = [
     "CASEMAPPING=ascii",
     "CHANTYPES=#&",
-    "CHANMODES=,k,,",
+    "CHANMODES=b,k,lW,imnst",
+    "EXTBAN=,m",
+    "MODES=20",
     "PREFIX=(ov)@+",
     "NICKLEN=24",
     "CHANNELLEN=33",
-    "TOPICLEN=0",
+    "TOPICLEN=390",
     "KICKLEN=400",
     "AWAYLEN=200",
     "MAXTARGETS=4",
@@ -555,41 +609,68 @@ pub struct Member<'a> {
     pub nick: &'a str,
     /// Its `user@host`, shown with `userhost-in-names`.
     pub from: Source<'a>,
-    /// The room's owner: channel operator, `@`.
+    /// The room's owner or one of its operators: `@`.
     pub op: bool,
+    /// Voiced: `+`.
+    pub voice: bool,
 }
 
-/// 353/366: the members of `room`, the owner marked `@`, in lines of
-/// bounded length; each as `nick!user@host` if `userhost` (the client asked
-/// for `userhost-in-names`).
-pub fn names(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], userhost: bool) {
-    name_lines(out, me, room, members, userhost);
+/// The prefixes of a member: all it has with `multi-prefix`, else the highest.
+pub fn prefixes(op: bool, voice: bool, multi: bool) -> &'static str {
+    match (op, voice, multi) {
+        (true, true, true) => "@+",
+        (true, _, _) => "@",
+        (false, true, _) => "+",
+        (false, false, _) => "",
+    }
+}
+
+/// How a member list is written for one client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NamesStyle {
+    /// `nick!user@host` (the client asked for `userhost-in-names`).
+    pub userhost: bool,
+    /// Every prefix (`multi-prefix`).
+    pub multi: bool,
+    /// The channel is secret: `@` in 353, not `=`.
+    pub secret: bool,
+}
+
+/// 353/366: the members of `room`, operators `@` and voiced `+`, in lines
+/// of bounded length, written as `style` says.
+pub fn names(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], style: NamesStyle) {
+    name_lines(out, me, room, members, style);
     put_numeric(out, 366, me, &[&channel(room)], "End of /NAMES list.");
 }
 
 /// The 353 lines of [`names`], without the 366 that ends them (`NAMES #a,#b` ends once).
-pub fn name_lines(out: &mut Out<'_>, me: &str, room: &str, members: &[Member<'_>], userhost: bool) {
+pub fn name_lines(
+    out: &mut Out<'_>,
+    me: &str,
+    room: &str,
+    members: &[Member<'_>],
+    style: NamesStyle,
+) {
     let chan = channel(room);
+    let kind = if style.secret { "@" } else { "=" };
     let mut list = String::new();
     for m in members {
         if list.len() > 400 {
-            put_numeric(out, 353, me, &["=", &chan], &list);
+            put_numeric(out, 353, me, &[kind, &chan], &list);
             list.clear();
         }
         if !list.is_empty() {
             list.push(' ');
         }
-        if m.op {
-            list.push('@');
-        }
-        if userhost {
+        list.push_str(prefixes(m.op, m.voice, style.multi));
+        if style.userhost {
             list.push_str(&mask(m.nick, &m.from));
         } else {
             list.push_str(m.nick);
         }
     }
     if !list.is_empty() {
-        put_numeric(out, 353, me, &["=", &chan], &list);
+        put_numeric(out, 353, me, &[kind, &chan], &list);
     }
 }
 
@@ -806,7 +887,7 @@ mod tests {
     }
 
     #[test]
-    fn names_marks_the_owner_and_splits_long_lists() {
+    fn names_marks_operators_and_voiced_and_splits_long_lists() {
         let mut out = Vec::new();
         let member = |nick, op| Member {
             nick,
@@ -815,17 +896,34 @@ mod tests {
                 host: "sala",
             },
             op,
+            voice: false,
         };
+        let both = Member {
+            voice: true,
+            ..member("carl", true)
+        };
+        let dan = Member {
+            voice: true,
+            ..member("dan", false)
+        };
+        let all = [member("ana", true), member("bob", false), both, dan];
         names(
             &mut Out::new("sala", &mut out),
             "me",
             "lobby",
-            &[member("ana", true), member("bob", false)],
-            false,
+            &all,
+            NamesStyle::default(),
         );
+        let multi = NamesStyle {
+            multi: true,
+            secret: true,
+            ..NamesStyle::default()
+        };
+        names(&mut Out::new("sala", &mut out), "me", "lobby", &all, multi);
         assert_eq!(
             text(&out),
-            ":sala 353 me = #lobby :@ana bob\r\n:sala 366 me #lobby :End of /NAMES list.\r\n"
+            ":sala 353 me = #lobby :@ana bob @carl +dan\r\n:sala 366 me #lobby :End of /NAMES list.\r\n\
+             :sala 353 me @ #lobby :@ana bob @+carl +dan\r\n:sala 366 me #lobby :End of /NAMES list.\r\n"
         );
         let many: Vec<String> = (0..200).map(|i| format!("user{i}")).collect();
         let members: Vec<Member<'_>> = many
@@ -838,7 +936,7 @@ mod tests {
             "me",
             "big",
             &members,
-            false,
+            NamesStyle::default(),
         );
         let lines = text(&out);
         assert!(

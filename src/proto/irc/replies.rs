@@ -62,8 +62,8 @@ pub struct Seen<'a> {
     pub user: &'a str,
     pub real: &'a str,
     pub away: bool,
-    /// Owner of the channel asked about.
-    pub op: bool,
+    /// Its prefixes in the channel asked about (`@`, `+`, `@+`).
+    pub prefix: &'a str,
     /// The account it is logged in to.
     pub account: Option<&'a str>,
 }
@@ -82,7 +82,7 @@ pub fn who(
     for user in users {
         let nick = user.nick;
         let here = if user.away { "G" } else { "H" };
-        let flags = format!("{here}{}", if user.op { "@" } else { "" });
+        let flags = format!("{here}{}", user.prefix);
         let Some(whox) = whox else {
             put_numeric(
                 out,
@@ -154,8 +154,8 @@ pub struct Whois<'a> {
     pub nick: &'a str,
     pub user: &'a str,
     pub real: &'a str,
-    /// The rooms joined, each with whether the user owns it.
-    pub rooms: Vec<(&'a str, bool)>,
+    /// The rooms joined that the asker may see, each with the user's prefixes there.
+    pub rooms: Vec<(&'a str, &'a str)>,
     /// Connected over IRC (else CHAT/1).
     pub over_irc: bool,
     pub away: Option<&'a str>,
@@ -171,7 +171,7 @@ pub fn whois(out: &mut Out<'_>, me: &str, w: &Whois<'_>) {
     let chans: Vec<String> = w
         .rooms
         .iter()
-        .map(|(room, owns)| format!("{}{}", if *owns { "@" } else { "" }, channel(room)))
+        .map(|(room, prefix)| format!("{prefix}{}", channel(room)))
         .collect();
     if !chans.is_empty() {
         put_numeric(out, 319, me, &[nick], &chans.join(" "));
@@ -211,30 +211,69 @@ pub fn userhost(out: &mut Out<'_>, me: &str, online: &[(&str, &str, bool)]) {
     put_numeric(out, 302, me, &[], &hosts.join(" "));
 }
 
-/// `MODE #chan [change]`: a room's only mode is its key (`+k`), set when the
-/// room is created; the lists (`b`, `e`, `I`) are empty.
-pub fn channel_mode(out: &mut Out<'_>, me: &str, room: &str, keyed: bool, change: Option<&str>) {
+/// `MODE #chan`: 324 (its modes, and their parameters; a key is shown
+/// as `*`, Sala keeping only its hash), then 329 (when it was created).
+pub fn channel_modes(out: &mut Out<'_>, me: &str, room: &str, modes: &str, created_ms: u64) {
     let chan = channel(room);
-    match change.map(|c| c.trim_start_matches('+')) {
-        None => {
-            let modes = if keyed { "+k" } else { "+" };
-            put_numeric(out, 324, me, &[&chan, modes], "");
-            pop_empty_trailing(out.bytes);
+    let mut params: Vec<&str> = vec![&chan];
+    params.extend(modes.split(' '));
+    put_numeric(out, 324, me, &params, "");
+    pop_empty_trailing(out.bytes);
+    put_numeric(out, 329, me, &[&chan, &(created_ms / 1000).to_string()], "");
+    pop_empty_trailing(out.bytes);
+}
+
+/// `MODE #chan b` (or `+b`): 367 for each ban and mute (`m:mask`), then 368;
+/// `e` and `I`, lists Sala has no entries in, end at once.
+pub fn mode_list(
+    out: &mut Out<'_>,
+    me: &str,
+    room: &str,
+    letter: char,
+    entries: &[(String, &str, u64)],
+) {
+    let chan = channel(room);
+    match letter {
+        'b' => {
+            for (mask, by, at) in entries {
+                let at = (at / 1000).to_string();
+                put_numeric(out, 367, me, &[&chan, mask, by, &at], "");
+                pop_empty_trailing(out.bytes);
+            }
+            put_numeric(out, 368, me, &[&chan], "End of channel ban list");
         }
-        Some("b") => put_numeric(out, 368, me, &[&chan], "End of channel ban list"),
-        Some("e") => put_numeric(out, 349, me, &[&chan], "End of channel exception list"),
-        Some("I") => put_numeric(out, 347, me, &[&chan], "End of channel invite list"),
-        Some(other) => {
-            let c = other.chars().find(|c| *c != '-').unwrap_or('?').to_string();
-            put_numeric(
-                out,
-                472,
-                me,
-                &[&c],
-                "is unknown mode char to me: keys are set when a room is created (JOIN #room key)",
-            );
-        }
+        'e' => put_numeric(out, 349, me, &[&chan], "End of channel exception list"),
+        _ => put_numeric(out, 347, me, &[&chan], "End of channel invite list"),
     }
+}
+
+/// 472: a mode letter Sala does not have.
+pub fn unknown_mode(out: &mut Out<'_>, me: &str, letter: char) {
+    put_numeric(
+        out,
+        472,
+        me,
+        &[&letter.to_string()],
+        "is unknown mode char to me",
+    );
+}
+
+/// 696: a mode's parameter was refused.
+pub fn invalid_mode_param(
+    out: &mut Out<'_>,
+    me: &str,
+    room: &str,
+    letter: char,
+    param: &str,
+    why: &str,
+) {
+    put_numeric(
+        out,
+        696,
+        me,
+        &[&channel(room), &letter.to_string(), param],
+        why,
+    );
 }
 
 /// `MODE nick [change]`: only one's own, and only `i`, which changes nothing.
@@ -249,14 +288,31 @@ pub fn user_mode(out: &mut Out<'_>, me: &str, nick: &str, change: Option<&str>) 
     }
 }
 
-/// `TOPIC #chan [text]`: Sala rooms have no topic.
-pub fn topic(out: &mut Out<'_>, me: &str, room: &str, set: bool) {
+/// `TOPIC #chan` (and a `JOIN`): 332 and 333, or 331 when there is none.
+pub fn topic(out: &mut Out<'_>, me: &str, room: &str, topic: Option<(&str, &str, u64)>) {
     let chan = channel(room);
-    if set {
-        let text = format!("{chan}: Sala rooms have no topic");
-        out.put("NOTICE", &[me], Some(&text));
+    match topic {
+        Some((text, by, at)) => {
+            put_numeric(out, 332, me, &[&chan], text);
+            put_numeric(out, 333, me, &[&chan, by, &(at / 1000).to_string()], "");
+            pop_empty_trailing(out.bytes);
+        }
+        None => put_numeric(out, 331, me, &[&chan], "No topic is set"),
+    }
+}
+
+/// 341: the invitation was sent.
+pub fn inviting(out: &mut Out<'_>, me: &str, nick: &str, room: &str) {
+    put_numeric(out, 341, me, &[nick, &channel(room)], "");
+    pop_empty_trailing(out.bytes);
+}
+
+/// The answer to `OPER`: 381, or 464 for a wrong password.
+pub fn opered(out: &mut Out<'_>, me: &str, ok: bool) {
+    if ok {
+        put_numeric(out, 381, me, &[], "You are now an IRC operator");
     } else {
-        put_numeric(out, 331, me, &[&chan], "No topic is set");
+        put_numeric(out, 464, me, &[], "Password incorrect");
     }
 }
 
@@ -284,6 +340,7 @@ pub struct Listed<'a> {
     pub members: usize,
     pub owner: &'a str,
     pub keyed: bool,
+    pub topic: Option<&'a str>,
 }
 
 /// `LIST`: 321, 322 for each room, 323.
@@ -291,12 +348,16 @@ pub fn list(out: &mut Out<'_>, me: &str, rooms: &[Listed<'_>]) {
     put_numeric(out, 321, me, &["Channel"], "Users  Name");
     for r in rooms {
         let lock = if r.keyed { ", key needed" } else { "" };
+        let about = match r.topic {
+            Some(topic) => topic.to_string(),
+            None => format!("owner {}{lock}", r.owner),
+        };
         put_numeric(
             out,
             322,
             me,
             &[&channel(r.room), &r.members.to_string()],
-            &format!("owner {}{lock}", r.owner),
+            &about,
         );
     }
     put_numeric(out, 323, me, &[], "End of /LIST");
@@ -324,7 +385,7 @@ mod tests {
                 user: "ana",
                 real: "Ana A",
                 away: false,
-                op: true,
+                prefix: "@",
                 account: None,
             },
             Seen {
@@ -332,7 +393,7 @@ mod tests {
                 user: "bobby",
                 real: "bob",
                 away: true,
-                op: false,
+                prefix: "",
                 account: Some("bob"),
             },
         ];
@@ -358,7 +419,7 @@ mod tests {
             user: "bobby",
             real: "Bob B",
             away: false,
-            op: true,
+            prefix: "@",
             account: Some("bob"),
         }];
         let mut out = Vec::new();
@@ -388,21 +449,38 @@ mod tests {
     #[test]
     fn modes_without_a_text_end_with_their_parameter() {
         let mut out = Vec::new();
-        channel_mode(&mut Out::new("sala", &mut out), "ana", "vault", true, None);
-        user_mode(&mut Out::new("sala", &mut out), "ana", "ANA", Some("+i"));
-        user_mode(&mut Out::new("sala", &mut out), "ana", "bob", None);
-        channel_mode(
+        channel_modes(
             &mut Out::new("sala", &mut out),
             "ana",
             "vault",
-            false,
-            Some("+t"),
+            "+knt *",
+            5_000,
+        );
+        user_mode(&mut Out::new("sala", &mut out), "ana", "ANA", Some("+i"));
+        user_mode(&mut Out::new("sala", &mut out), "ana", "bob", None);
+        unknown_mode(&mut Out::new("sala", &mut out), "ana", 'x');
+        topic(
+            &mut Out::new("sala", &mut out),
+            "ana",
+            "vault",
+            Some(("Week 3", "bob", 7_000)),
+        );
+        topic(&mut Out::new("sala", &mut out), "ana", "vault", None);
+        mode_list(
+            &mut Out::new("sala", &mut out),
+            "ana",
+            "vault",
+            'b',
+            &[("m:bob!*@*".into(), "ana", 9_000)],
         );
         assert_eq!(
             text(&out),
-            ":sala 324 ana #vault +k\r\n:sala 221 ana +\r\n\
+            ":sala 324 ana #vault +knt *\r\n:sala 329 ana #vault 5\r\n:sala 221 ana +\r\n\
              :sala 502 ana :Cannot change mode for other users\r\n\
-             :sala 472 ana t :is unknown mode char to me: keys are set when a room is created (JOIN #room key)\r\n"
+             :sala 472 ana x :is unknown mode char to me\r\n\
+             :sala 332 ana #vault :Week 3\r\n:sala 333 ana #vault bob 7\r\n\
+             :sala 331 ana #vault :No topic is set\r\n\
+             :sala 367 ana #vault m:bob!*@* ana 9\r\n:sala 368 ana #vault :End of channel ban list\r\n"
         );
     }
 
@@ -414,6 +492,7 @@ mod tests {
             members: 2,
             owner: "ana",
             keyed: true,
+            topic: None,
         }];
         list(&mut Out::new("sala", &mut out), "bob", &rooms);
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use super::MAX_TARGETS;
 use super::parse::{Message, room_of};
-use crate::proto::command::{Command, Query, check_nick};
+use crate::proto::command::{Command, Query, TOPIC_LEN, check_nick};
 use crate::proto::lines::clip;
 use crate::proto::refusal::{Reason, Refusal};
 use crate::proto::text;
@@ -81,6 +81,16 @@ fn checked(verb: &'static str, s: Option<&&str>) -> Result<Option<String>, Step>
         Ok(_) => Ok(Some(t)),
         Err(refusal) => Err(refused(verb, refusal)),
     }
+}
+
+/// A topic cut to [`TOPIC_LEN`] bytes, at a
+/// character boundary, as IRC servers cut what is longer than `TOPICLEN`.
+fn clip_topic(text: &str) -> &str {
+    let mut end = text.len().min(TOPIC_LEN);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// IRC command `verb` refused by the one text rule.
@@ -345,19 +355,18 @@ impl Session {
                 let Some(target) = p.first() else {
                     return vec![need_more(cmd)];
                 };
-                let change = optional(p.get(1));
                 if target.starts_with('#') || target.starts_with('&') {
                     match room_of(target) {
                         Some(room) => query(Query::ChannelMode {
                             room: own(room),
-                            change,
+                            modes: p[1..].iter().map(|m| own(m)).collect(),
                         }),
                         None => vec![numeric(403, &[target], "No such channel")],
                     }
                 } else {
                     query(Query::UserMode {
                         nick: own(target),
-                        change,
+                        change: optional(p.get(1)),
                     })
                 }
             }
@@ -365,17 +374,46 @@ impl Session {
                 let Some(chan) = p.first() else {
                     return vec![need_more(cmd)];
                 };
+                let Some(room) = room_of(chan) else {
+                    return vec![numeric(403, &[chan], "No such channel")];
+                };
+                match p.get(1) {
+                    None => query(Query::Topic { room: own(room) }),
+                    // `TOPIC #chan :` clears it; a long one is cut to TOPICLEN.
+                    Some(text) => match checked("TOPIC", Some(&clip_topic(text))) {
+                        Ok(text) => send(Command::Topic {
+                            room: own(room),
+                            text,
+                        }),
+                        Err(refused) => vec![refused],
+                    },
+                }
+            }
+            "INVITE" => {
+                let (Some(nick), Some(chan)) = (p.first(), p.get(1)) else {
+                    return vec![need_more(cmd)];
+                };
                 match room_of(chan) {
-                    Some(room) => query(Query::Topic {
+                    Some(room) => send(Command::Invite {
                         room: own(room),
-                        set: p.len() > 1,
+                        nick: own(nick),
                     }),
                     None => vec![numeric(403, &[chan], "No such channel")],
                 }
             }
-            // No operator blocks: every OPER is refused as by a server without any.
             "OPER" if p.len() < 2 => vec![need_more(cmd)],
-            "OPER" => vec![numeric(491, &[], "No O-lines for your host")],
+            "OPER" => query(Query::Oper {
+                name: own(p[0]),
+                password: own(p[1]),
+            }),
+            "KILL" if p.is_empty() => vec![need_more(cmd)],
+            "KILL" => match checked("KILL", p.get(1)) {
+                Ok(text) => send(Command::Kill {
+                    nick: own(p[0]),
+                    text,
+                }),
+                Err(refused) => vec![refused],
+            },
             "LUSERS" => query(Query::Lusers),
             "MOTD" => query(Query::Motd),
             "AWAY" => match checked("AWAY", p.first()) {
@@ -640,6 +678,70 @@ mod tests {
     }
 
     #[test]
+    fn moderation_commands_become_chat_commands() {
+        let mut s = registered();
+        let long = "x".repeat(500);
+        let cases: Vec<(String, Command)> = vec![
+            (
+                "TOPIC #a :Week 3".into(),
+                Command::Topic {
+                    room: "a".into(),
+                    text: Some("Week 3".into()),
+                },
+            ),
+            (
+                "TOPIC #a :".into(),
+                Command::Topic {
+                    room: "a".into(),
+                    text: None,
+                },
+            ),
+            (
+                format!("TOPIC #a :{long}"),
+                Command::Topic {
+                    room: "a".into(),
+                    text: Some("x".repeat(TOPIC_LEN)),
+                },
+            ),
+            (
+                "TOPIC #a".into(),
+                Command::Irc(Query::Topic { room: "a".into() }),
+            ),
+            (
+                "INVITE bob #a".into(),
+                Command::Invite {
+                    room: "a".into(),
+                    nick: "bob".into(),
+                },
+            ),
+            (
+                "KILL bob :go away".into(),
+                Command::Kill {
+                    nick: "bob".into(),
+                    text: Some("go away".into()),
+                },
+            ),
+            (
+                "OPER root pw".into(),
+                Command::Irc(Query::Oper {
+                    name: "root".into(),
+                    password: "pw".into(),
+                }),
+            ),
+            (
+                "MODE #a +ob-v x y z".into(),
+                Command::Irc(Query::ChannelMode {
+                    room: "a".into(),
+                    modes: vec!["+ob-v".into(), "x".into(), "y".into(), "z".into()],
+                }),
+            ),
+        ];
+        for (line, command) in cases {
+            assert_eq!(steps(&mut s, &line), vec![Step::Send(command)], "{line}");
+        }
+    }
+
+    #[test]
     fn missing_parameters_and_unknown_commands_get_numerics() {
         let mut s = registered();
         for (line, code) in [
@@ -656,7 +758,8 @@ mod tests {
             ("PING", 409),
             ("CAP", 461),
             ("OPER x", 461),
-            ("OPER x y", 491),
+            ("INVITE bob", 461),
+            ("KILL", 461),
         ] {
             let got = steps(&mut s, line);
             let Some(Step::Send(Command::Irc(Query::Numeric { code: c, .. }))) = got.first() else {
