@@ -333,6 +333,10 @@ impl Dispatcher {
             text,
         });
         self.send_many(&left.told, &line);
+        if !left.told.contains(&id) {
+            // A server admin kicking from outside the room.
+            self.send_one(id, &line);
+        }
         self.unroute(target, &left);
         Ok(())
     }

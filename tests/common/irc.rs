@@ -192,6 +192,8 @@ impl Irc {
             let line = self.next();
             let p = parse(&line);
             match p.command.as_str() {
+                // The topic (332, 333) comes before the names.
+                "332" | "333" => {}
                 "353" => names.extend(p.params[3].split(' ').map(str::to_string)),
                 "366" => {
                     assert_eq!(p.params[1], chan);
