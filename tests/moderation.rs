@@ -56,7 +56,6 @@ fn the_owner_names_operators_who_share_the_job_but_cannot_depose_the_owner() {
     all_see(&mut [&mut ana, &mut bob, &mut carl], "VOICED lobby carl bob");
     // ... but not the owner.
     bob.refused("DEOP lobby ana", "NOT_OWNER");
-    bob.refused("KICK lobby ana", "NOT_OWNER");
     bob.refused("DELETE lobby", "NOT_OWNER");
     // The owner can take the role back.
     ana.send("DEOP lobby bob");

@@ -596,21 +596,23 @@ impl Chat {
             return Err(not_member(&room.name));
         }
         let free = self.is_operator(id, room);
+        // Voice lets a member speak past bans, mutes and moderation, as on IRC.
+        let voiced = self.holds(id, room, Role::Voice);
         if !free {
             let ident = self.ident(id);
-            if room.mods.listed(List::Ban, &ident) {
+            if !voiced && room.mods.listed(List::Ban, &ident) {
                 return Err(Refusal::new(
                     ErrCode::Banned,
                     format!("you are banned from {}", room.name),
                 ));
             }
-            if room.mods.listed(List::Mute, &ident) {
+            if !voiced && room.mods.listed(List::Mute, &ident) {
                 return Err(Refusal::new(
                     ErrCode::Muted,
                     format!("you are muted in {}", room.name),
                 ));
             }
-            if room.mods.is(Flag::Moderated) && !self.holds(id, room, Role::Voice) {
+            if room.mods.is(Flag::Moderated) && !voiced {
                 return Err(Refusal::new(
                     ErrCode::Moderated,
                     format!(
@@ -660,6 +662,8 @@ impl Chat {
         }
         let admin = self.is_admin(id);
         let never_banned = admin || self.room(name).is_some_and(|r| self.is_operator(id, r));
+        // The owner of an account's room comes back past its own locks.
+        let owner = self.room(name).is_some_and(|r| self.owns(id, r));
         let ident = self.ident(id);
         let created = match self.rooms.entry(room_id.clone()) {
             Entry::Occupied(mut e) => {
@@ -670,7 +674,7 @@ impl Chat {
                         format!("you are already in {}", room.name),
                     ));
                 }
-                let passes = admin || room.mods.invited.contains(&id);
+                let passes = admin || owner || room.mods.invited.contains(&id);
                 if !never_banned && room.mods.listed(List::Ban, &ident) {
                     return Err(Refusal::new(
                         ErrCode::Banned,
@@ -781,7 +785,7 @@ impl Chat {
     ///
     /// # Errors
     /// `NO_SUCH_ROOM`, `NOT_MEMBER` (either side), `NOT_OWNER` (neither
-    /// owner nor operator; an operator kicking the owner), `NO_SUCH_USER`,
+    /// owner nor operator), `NO_SUCH_USER`,
     /// `MISSING_ARGUMENT` ([`Reason::KickSelf`]) when `nick` is the kicker's own.
     pub fn kick(&mut self, by: ConnId, name: &str, nick: &str) -> Result<(ConnId, Left), Refusal> {
         let room_id = RoomId::of(name);
@@ -815,12 +819,6 @@ impl Chat {
                 Refusal::new(ErrCode::NotMember, format!("{nick} is not in {room_name}"))
                     .because(Reason::TargetNotMember),
             );
-        }
-        if !admin && self.owns(target, room) && !self.owns(by, room) {
-            return Err(Refusal::new(
-                ErrCode::NotOwner,
-                format!("the owner of {room_name} cannot be kicked by an operator"),
-            ));
         }
         Ok((target, self.leave(target, &room_id)))
     }

@@ -46,7 +46,8 @@ class SalaController(BaseServerController, DirectoryBasedController):
         "WHOX": None,
         "NETWORK": "Sala",
     }
-    extban_mute_char: Optional[str] = None
+    # Mutes are `MODE #chan +b m:mask` (ISUPPORT EXTBAN=,m).
+    extban_mute_char: Optional[str] = "m"
     # Sala answers every command in order (one dispatcher thread).
     sync_sleep_time = 0.0
 
@@ -73,6 +74,7 @@ class SalaController(BaseServerController, DirectoryBasedController):
         assert self.proc is None
         self.port = port
         self.hostname = hostname
+        self.oper_registered = False
         self.create_config()
         assert self.directory
         # The CHAT/1 door always listens: give it a free port of its own.
@@ -93,10 +95,22 @@ class SalaController(BaseServerController, DirectoryBasedController):
                 "--flood-rate",
                 "0",
                 "--no-persist",
+                # irctest's OPER tests use operuser/operpassword: an admin
+                # account, registered once the server is up.
+                "--admin",
+                "operuser",
             ],
             cwd=self.directory,
         )
 
+
+    def wait_for_port(self) -> None:
+        """Ready when the port is, once the admin account of irctest's OPER
+        tests (operuser, operpassword) exists on this server process."""
+        super().wait_for_port()
+        if not self.oper_registered:
+            self.oper_registered = True
+            self.registerUser(None, "operuser", "operpassword")
 
     def wait_for_services(self) -> None:
         """Accounts are part of the server: ready when its port is."""
@@ -106,7 +120,7 @@ class SalaController(BaseServerController, DirectoryBasedController):
         """Registers account `username` the CHAT/1 way: NICK, then REGISTER."""
         if password is None or " " in password:
             raise NotImplementedByController("account without a one-word password")
-        self.wait_for_port()
+        super().wait_for_port()
         with socket.create_connection(self.chat_address, timeout=10) as conn:
             conn.sendall(f"NICK {username}\nREGISTER {password}\n".encode())
             seen = b""
