@@ -107,7 +107,10 @@ fn moderated_rooms_and_mutes_silence_members_but_never_operators() {
     carl.refused("SAY lobby noise", "MUTED");
     bob.send("SAY lobby fine");
     all_see(&mut [&mut ana, &mut bob, &mut carl], "MSG lobby bob fine");
-    // ... or by address: everyone on 127.0.0.1 but the operators.
+    // ... or by address: everyone on 127.0.0.1 but the operators (and the
+    // voiced: voice passes a mute, as on IRC).
+    ana.send("DEVOICE lobby bob");
+    all_see(&mut [&mut ana, &mut bob, &mut carl], "DEVOICED lobby bob ana");
     ana.send("MUTE lobby *!*@127.0.0.1");
     all_see(
         &mut [&mut ana, &mut bob, &mut carl],
@@ -363,6 +366,12 @@ fn irc_users_see_modes_topics_invitations_and_get_the_numerics() {
     op.send("MODE #class +b m:stu!*@*");
     op.wait_for("MODE +b", |l| l.ends_with("MODE #class +b m:stu!*@*"));
     stu.wait_for("MODE +b", |l| l.ends_with("MODE #class +b m:stu!*@*"));
+    // Voice passes a mute: stu speaks until devoiced.
+    stu.send("PRIVMSG #class :still voiced");
+    op.wait_for("stu's message", |l| l.ends_with("PRIVMSG #class :still voiced"));
+    op.send("MODE #class -v stu");
+    op.wait_for("MODE -v", |l| l.ends_with("MODE #class -v stu"));
+    stu.wait_for("MODE -v", |l| l.ends_with("MODE #class -v stu"));
     stu.refused("PRIVMSG #class :hi", 404);
     op.send("MODE #class b");
     let listed = op.numeric(367);
