@@ -54,6 +54,8 @@ pub struct Config {
     /// Accounts whose logged-in users are server admins: operators of
     /// every room, able to delete any room and disconnect users.
     pub admins: Vec<String>,
+    /// The password the admin accounts that do not exist yet are created with at start.
+    pub admin_password: Option<String>,
     /// An account's room with no member and no message for this long is
     /// removed with its history (zero: never).
     pub room_expiry: Duration,
@@ -118,6 +120,7 @@ impl Config {
         max_rooms: 1000,
         max_rooms_per_user: 10,
         admins: Vec::new(),
+        admin_password: None,
         room_expiry: Duration::from_secs(30 * 86_400),
         history: 100,
         data_dir: None,
@@ -317,10 +320,11 @@ impl Server {
                 ));
             }
         };
-        let store: Box<dyn Store> = match &config.data_dir {
+        let mut store: Box<dyn Store> = match &config.data_dir {
             Some(dir) => Box::new(SqliteStore::open(dir)?),
             None => Box::new(MemoryStore::new(config.history)),
         };
+        create_admins(store.as_mut(), &config)?;
         let routes = Arc::new(Routes::default());
         let (inputs, queue) = crossbeam_channel::bounded(config.input_queue);
         let (jobs, work) = crossbeam_channel::bounded(config.password_queue.max(1));
@@ -668,4 +672,29 @@ impl Supervisor {
         }
         Stopped { joined, failure }
     }
+}
+
+/// Creates the `--admin` accounts that do not exist yet, with the password
+/// of `--admin-password-file`, if one was given.
+fn create_admins(store: &mut dyn Store, config: &Config) -> crate::Result<()> {
+    let Some(password) = &config.admin_password else {
+        return Ok(());
+    };
+    let existing = store.accounts()?;
+    let mut created = false;
+    for admin in &config.admins {
+        if existing
+            .iter()
+            .any(|(nick, _)| nick.eq_ignore_ascii_case(admin))
+        {
+            continue;
+        }
+        store.save_account(admin, &crate::secret::hash_password(password)?)?;
+        log::info!("created the admin account {admin}");
+        created = true;
+    }
+    if created {
+        store.commit()?;
+    }
+    Ok(())
 }

@@ -27,6 +27,17 @@ fn account(addr: SocketAddr, nick: &str, password: &str) -> Client {
     c
 }
 
+/// Logs in to the registered `nick` with `password`.
+fn log_in(addr: SocketAddr, nick: &str, password: &str) -> Client {
+    let mut c = Client::connect(addr);
+    let guest = c.nick.clone();
+    c.send(&format!("NICK {nick} {password}"));
+    c.expect(&format!("NICK {guest} {nick}"));
+    c.expect("END OFFLINE");
+    c.nick = nick.to_string();
+    c
+}
+
 /// Every member of `clients` reads `line`.
 fn all_see(clients: &mut [&mut Client], line: &str) {
     for c in clients.iter_mut() {
@@ -53,13 +64,19 @@ fn the_owner_names_operators_who_share_the_job_but_cannot_depose_the_owner() {
         assert!(line.ends_with(" Week 3: sockets"), "{line}");
     }
     bob.send("VOICE lobby carl");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "VOICED lobby carl bob");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "VOICED lobby carl bob",
+    );
     // ... but not the owner.
     bob.refused("DEOP lobby ana", "NOT_OWNER");
     bob.refused("DELETE lobby", "NOT_OWNER");
     // The owner can take the role back.
     ana.send("DEOP lobby bob");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "DEOPPED lobby bob ana");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "DEOPPED lobby bob ana",
+    );
     bob.refused("KICK lobby carl", "NOT_OWNER");
     // Roles of a member not logged in end when they leave.
     ana.send("OP lobby carl");
@@ -93,24 +110,36 @@ fn moderated_rooms_and_mutes_silence_members_but_never_operators() {
     let server = start_default();
     let (mut ana, mut bob, mut carl) = class(server.local_addr());
     ana.send("SET lobby moderated");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "SET lobby moderated ana");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "SET lobby moderated ana",
+    );
     bob.refused("SAY lobby may I?", "MODERATED");
     ana.send("VOICE lobby bob");
     all_see(&mut [&mut ana, &mut bob, &mut carl], "VOICED lobby bob ana");
     bob.send("SAY lobby thanks");
     all_see(&mut [&mut ana, &mut bob, &mut carl], "MSG lobby bob thanks");
     ana.send("UNSET lobby moderated");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "UNSET lobby moderated ana");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "UNSET lobby moderated ana",
+    );
     // A mute silences one user, by nick (kept as a mask).
     ana.send("MUTE lobby carl");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "MUTED lobby carl!*@* ana");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "MUTED lobby carl!*@* ana",
+    );
     carl.refused("SAY lobby noise", "MUTED");
     bob.send("SAY lobby fine");
     all_see(&mut [&mut ana, &mut bob, &mut carl], "MSG lobby bob fine");
     // ... or by address: everyone on 127.0.0.1 but the operators (and the
     // voiced: voice passes a mute, as on IRC).
     ana.send("DEVOICE lobby bob");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "DEVOICED lobby bob ana");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "DEVOICED lobby bob ana",
+    );
     ana.send("MUTE lobby *!*@127.0.0.1");
     all_see(
         &mut [&mut ana, &mut bob, &mut carl],
@@ -118,14 +147,20 @@ fn moderated_rooms_and_mutes_silence_members_but_never_operators() {
     );
     bob.refused("SAY lobby hm", "MUTED");
     ana.send("SAY lobby only me");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "MSG lobby ana only me");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "MSG lobby ana only me",
+    );
     ana.send("UNMUTE lobby *!*@127.0.0.1");
     all_see(
         &mut [&mut ana, &mut bob, &mut carl],
         "UNMUTED lobby *!*@127.0.0.1 ana",
     );
     ana.send("UNMUTE lobby carl");
-    all_see(&mut [&mut ana, &mut bob, &mut carl], "UNMUTED lobby carl!*@* ana");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut carl],
+        "UNMUTED lobby carl!*@* ana",
+    );
     carl.send("SAY lobby back");
     all_see(&mut [&mut ana, &mut bob, &mut carl], "MSG lobby carl back");
     ana.refused("MUTE lobby a!b", "BAD_SETTING");
@@ -302,15 +337,24 @@ fn a_joiner_is_told_the_topic_after_the_lines_older_clients_wait_for() {
 
 #[test]
 fn server_admins_act_in_every_room_and_disconnect_users() {
-    let server = start(|c| c.admins = vec!["root".into()]);
+    let server = start(|c| {
+        c.admins = vec!["root".into(), "boss".into()];
+        c.admin_password = Some("pw".into());
+    });
     let addr = server.local_addr();
     let (mut ana, mut bob) = ana_and_bob(addr);
-    let mut root = account(addr, "root", "pw");
+    let mut root = log_in(addr, "root", "pw");
     // From outside the room: settings, roles, kicks and the delete.
     root.send("SET lobby moderated");
-    all_see(&mut [&mut ana, &mut bob, &mut root], "SET lobby moderated root");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut root],
+        "SET lobby moderated root",
+    );
     root.send("KICK lobby ana");
-    all_see(&mut [&mut ana, &mut bob, &mut root], "KICKED lobby ana root");
+    all_see(
+        &mut [&mut ana, &mut bob, &mut root],
+        "KICKED lobby ana root",
+    );
     // ana's room passed to bob, who locks it; an admin joins past every lock.
     bob.send("SET lobby invite-only");
     bob.expect("SET lobby invite-only bob");
@@ -332,6 +376,19 @@ fn server_admins_act_in_every_room_and_disconnect_users() {
     // An admin account's name alone is nothing: it takes the login.
     let mut fake = Client::login(addr, "rooty");
     fake.refused("KILL ana", "NOT_ADMIN");
+    fake.refused("NICK boss", "BAD_PASSWORD");
+    server.shutdown();
+}
+
+#[test]
+fn nobody_but_the_servers_operator_makes_an_admins_account() {
+    let server = start(|c| c.admins = vec!["boss".into()]);
+    let addr = server.local_addr();
+    let mut sly = Client::login(addr, "boss");
+    sly.refused("REGISTER mine", "NICK_RESERVED");
+    sly.refused("KILL boss", "NOT_ADMIN");
+    // Other nicks register as ever.
+    let _ana = account(addr, "ana", "pw");
     server.shutdown();
 }
 
@@ -360,7 +417,10 @@ fn irc_users_see_modes_topics_invitations_and_get_the_numerics() {
     stu.send("TOPIC #class :Week 3");
     for c in [&mut op, &mut stu] {
         let line = c.wait_for("TOPIC", |l| l.contains(" TOPIC "));
-        assert!(line.starts_with(":stu!") && line.ends_with("TOPIC #class :Week 3"), "{line}");
+        assert!(
+            line.starts_with(":stu!") && line.ends_with("TOPIC #class :Week 3"),
+            "{line}"
+        );
     }
     // Mutes are `+b m:mask`; the ban list shows both lists.
     op.send("MODE #class +b m:stu!*@*");
@@ -368,7 +428,9 @@ fn irc_users_see_modes_topics_invitations_and_get_the_numerics() {
     stu.wait_for("MODE +b", |l| l.ends_with("MODE #class +b m:stu!*@*"));
     // Voice passes a mute: stu speaks until devoiced.
     stu.send("PRIVMSG #class :still voiced");
-    op.wait_for("stu's message", |l| l.ends_with("PRIVMSG #class :still voiced"));
+    op.wait_for("stu's message", |l| {
+        l.ends_with("PRIVMSG #class :still voiced")
+    });
     op.send("MODE #class -v stu");
     op.wait_for("MODE -v", |l| l.ends_with("MODE #class -v stu"));
     stu.wait_for("MODE -v", |l| l.ends_with("MODE #class -v stu"));
@@ -392,7 +454,10 @@ fn irc_users_see_modes_topics_invitations_and_get_the_numerics() {
     op.send("INVITE new #class");
     op.numeric(341);
     let invite = new.wait_for("INVITE", |l| l.contains(" INVITE "));
-    assert!(invite.starts_with(":op!") && invite.ends_with("INVITE new #class"), "{invite}");
+    assert!(
+        invite.starts_with(":op!") && invite.ends_with("INVITE new #class"),
+        "{invite}"
+    );
     new.send("JOIN #class");
     new.next();
     let topic = new.numeric(332);
@@ -400,7 +465,9 @@ fn irc_users_see_modes_topics_invitations_and_get_the_numerics() {
     new.numeric(333);
     new.send("TOPIC #class");
     new.wait_for("332", |l| is_numeric(l, 332));
-    op.wait_for("new's JOIN", |l| l.starts_with(":new!") && l.contains(" JOIN "));
+    op.wait_for("new's JOIN", |l| {
+        l.starts_with(":new!") && l.contains(" JOIN ")
+    });
     op.refused("INVITE new #class", 443);
     // Keys over MODE +k are hashed like JOIN's, then shown to the channel.
     op.send("MODE #class -i+k sesame");
@@ -426,9 +493,10 @@ fn irc_users_see_modes_topics_invitations_and_get_the_numerics() {
 
 #[test]
 fn oper_and_kill_over_irc() {
-    let server = start_irc(|c| c.admins = vec!["root".into()]);
-    let addr = server.local_addr();
-    let _root = account(addr, "root", "rootpw");
+    let server = start_irc(|c| {
+        c.admins = vec!["root".into()];
+        c.admin_password = Some("rootpw".into());
+    });
     let mut any = Irc::register(irc_addr(&server), "any");
     let mut victim = Irc::register(irc_addr(&server), "victim");
     any.refused("KILL victim :bye", 481);

@@ -65,8 +65,13 @@ struct Flags {
     /// An account whose logged-in users are server admins (repeatable): operators
     /// of every room, able to delete any room and disconnect users (KILL; on IRC
     /// also OPER NICK PASSWORD). [default: none]
-    #[arg(long, value_name = "NICK")]
+    #[arg(long, value_name = "NICK", value_parser = admin_nick)]
     admin: Vec<String>,
+    /// A file holding the password of the --admin accounts that do not exist yet:
+    /// they are created at start with it. Without it an admin account must exist
+    /// already (REGISTER of an --admin nick is refused, so no user can take it).
+    #[arg(long, value_name = "PATH", requires = "admin")]
+    admin_password_file: Option<PathBuf>,
     /// Days after which a registered user's room with no member and no new message
     /// is removed, with its history (0: never). Checked at start and every hour.
     #[arg(long, value_name = "DAYS", default_value_t = DEFAULTS.room_expiry.as_secs() / 86_400)]
@@ -208,6 +213,13 @@ fn server_name(s: &str) -> Result<String, String> {
     }
 }
 
+/// The value of `--admin`: a nickname one can register and log in with.
+fn admin_nick(s: &str) -> Result<String, String> {
+    sala::proto::command::check_nick(s)
+        .map(|()| s.to_string())
+        .map_err(|refusal| refusal.text)
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let flags = Flags::parse();
@@ -224,6 +236,25 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let admin_password = match &flags.admin_password_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() && !text.trim().contains(char::is_whitespace) => {
+                Some(text.trim().to_string())
+            }
+            Ok(_) => {
+                eprintln!(
+                    "server: --admin-password-file {}: the file must hold one word, the password",
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("server: --admin-password-file {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
     raise_fd_limit();
     let web_listen = match flags.web_listen {
         Some(WebListen::Off) => None,
@@ -243,6 +274,7 @@ fn main() -> ExitCode {
         max_rooms: flags.max_rooms,
         max_rooms_per_user: flags.max_rooms_per_user,
         admins: flags.admin.clone(),
+        admin_password,
         room_expiry: Duration::from_secs(flags.room_expiry.saturating_mul(86_400)),
         history: flags.history,
         data_dir: (!flags.no_persist).then(|| flags.data_dir.clone()),

@@ -286,6 +286,15 @@ impl Dispatcher {
             ));
         }
         let key = nick.to_ascii_lowercase();
+        if self.chat.is_admin_account(&nick) && !self.accounts.contains_key(&key) {
+            // Nobody but the server's operator makes an admin's account.
+            return Err(Refusal::new(
+                ErrCode::NickReserved,
+                format!(
+                    "{nick} is a server admin's name: its account is made by --admin-password-file"
+                ),
+            ));
+        }
         if self.accounts.contains_key(&key) || self.registering.contains(&key) {
             return Err(Refusal::new(
                 ErrCode::AlreadyRegistered,

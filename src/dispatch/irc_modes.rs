@@ -66,7 +66,11 @@ impl Dispatcher {
             let arg = arg.unwrap_or_default();
             let invalid = |o: &mut Out<'_>, why: &str| {
                 // A refused key is never echoed (it may be a secret with a typo).
-                let shown = if arg.is_empty() || letter == 'k' { "*" } else { arg.as_str() };
+                let shown = if arg.is_empty() || letter == 'k' {
+                    "*"
+                } else {
+                    arg.as_str()
+                };
                 replies::invalid_mode_param(o, me, &room_name, letter, shown, why);
             };
             let number = |max: u32| arg.parse::<u32>().ok().filter(|n| (1..=max).contains(n));

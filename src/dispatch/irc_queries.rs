@@ -90,6 +90,15 @@ impl Dispatcher {
                 return self.channel_mode(id, &me, &room, &modes);
             }
             Query::UserMode { nick, change } => {
+                // `+i`: hidden from WHO masks of users who share no channel.
+                if nick.eq_ignore_ascii_case(&me)
+                    && let Some(c) = change
+                        .as_deref()
+                        .filter(|c| c.trim_start_matches(['+', '-']) == "i")
+                    && let Some(irc) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut())
+                {
+                    irc.invisible = c.starts_with('+') || !c.starts_with('-');
+                }
                 replies::user_mode(o, &me, &nick, change.as_deref());
             }
             Query::Topic { room } => {
@@ -190,6 +199,14 @@ impl Dispatcher {
             max: self.peak_users,
             rooms: self.chat.rooms().count(),
         }
+    }
+
+    /// True if `id` is an IRC client with user mode `+i`.
+    fn invisible(&self, id: ConnId) -> bool {
+        self.clients
+            .get(&id)
+            .and_then(|c| c.irc.as_ref())
+            .is_some_and(|user| user.invisible)
     }
 
     /// The away message of `id`, if it is an IRC client marked away.
@@ -361,10 +378,15 @@ impl Dispatcher {
             None if mask.starts_with(['#', '&']) => ("*".to_string(), Vec::new()),
             None => {
                 let all = mask == "0";
+                let exact = !mask.contains(['*', '?']);
+                let shared = self.chat.audience(asker);
                 let found = self
                     .chat
                     .users()
                     .filter(|&(id, u)| self.registered(id) && (all || irc::glob(mask, &u.nick)))
+                    // An invisible user (+i) is found by its nick, or by
+                    // whoever shares a channel with it.
+                    .filter(|&(id, _)| exact || !self.invisible(id) || shared.contains(&id))
                     .map(|(id, _)| id);
                 let mut found: Vec<ConnId> = found.collect();
                 found.sort_by_cached_key(|&id| self.chat.nick(id).to_ascii_lowercase());
@@ -381,6 +403,7 @@ impl Dispatcher {
                     user,
                     real,
                     away: self.away(id).is_some(),
+                    oper: self.chat.is_admin(id),
                     prefix: room.map_or("", |room| {
                         let (op, voice) = self.roles_in(id, room);
                         irc::prefixes(op, voice, true)

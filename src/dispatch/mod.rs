@@ -154,6 +154,8 @@ struct IrcUser {
     welcomed: bool,
     /// The `AWAY` message, if set.
     away: Option<String>,
+    /// User mode `+i`: hidden from `WHO` masks of users sharing no channel.
+    invisible: bool,
     /// The username `USER` gave (empty until then).
     user: String,
     /// The realname `USER` gave.

@@ -74,8 +74,11 @@ class SalaController(BaseServerController, DirectoryBasedController):
         assert self.proc is None
         self.port = port
         self.hostname = hostname
-        self.oper_registered = False
         self.create_config()
+        assert self.directory
+        oper_password = os.path.join(self.directory, "oper-password")
+        with open(oper_password, "w") as f:
+            f.write("operpassword\n")
         assert self.directory
         # The CHAT/1 door always listens: give it a free port of its own.
         (chat_hostname, chat_port) = self.get_hostname_and_port()
@@ -96,21 +99,15 @@ class SalaController(BaseServerController, DirectoryBasedController):
                 "0",
                 "--no-persist",
                 # irctest's OPER tests use operuser/operpassword: an admin
-                # account, registered once the server is up.
+                # account the server makes at start.
                 "--admin",
                 "operuser",
+                "--admin-password-file",
+                oper_password,
             ],
             cwd=self.directory,
         )
 
-
-    def wait_for_port(self) -> None:
-        """Ready when the port is, once the admin account of irctest's OPER
-        tests (operuser, operpassword) exists on this server process."""
-        super().wait_for_port()
-        if not self.oper_registered:
-            self.oper_registered = True
-            self.registerUser(None, "operuser", "operpassword")
 
     def wait_for_services(self) -> None:
         """Accounts are part of the server: ready when its port is."""
@@ -120,7 +117,7 @@ class SalaController(BaseServerController, DirectoryBasedController):
         """Registers account `username` the CHAT/1 way: NICK, then REGISTER."""
         if password is None or " " in password:
             raise NotImplementedByController("account without a one-word password")
-        super().wait_for_port()
+        self.wait_for_port()
         with socket.create_connection(self.chat_address, timeout=10) as conn:
             conn.sendall(f"NICK {username}\nREGISTER {password}\n".encode())
             seen = b""

@@ -62,6 +62,8 @@ pub struct Seen<'a> {
     pub user: &'a str,
     pub real: &'a str,
     pub away: bool,
+    /// A server admin (IRC operator): `*`.
+    pub oper: bool,
     /// Its prefixes in the channel asked about (`@`, `+`, `@+`).
     pub prefix: &'a str,
     /// The account it is logged in to.
@@ -82,7 +84,7 @@ pub fn who(
     for user in users {
         let nick = user.nick;
         let here = if user.away { "G" } else { "H" };
-        let flags = format!("{here}{}", user.prefix);
+        let flags = format!("{here}{}{}", if user.oper { "*" } else { "" }, user.prefix);
         let Some(whox) = whox else {
             put_numeric(
                 out,
@@ -385,6 +387,7 @@ mod tests {
                 user: "ana",
                 real: "Ana A",
                 away: false,
+                oper: false,
                 prefix: "@",
                 account: None,
             },
@@ -393,6 +396,7 @@ mod tests {
                 user: "bobby",
                 real: "bob",
                 away: true,
+                oper: true,
                 prefix: "",
                 account: Some("bob"),
             },
@@ -407,7 +411,7 @@ mod tests {
         assert_eq!(
             text(&out),
             ":sala 352 bob #lobby ana sala sala ana H@ :0 Ana A\r\n\
-             :sala 352 bob #lobby bobby sala sala bob G :0 bob\r\n\
+             :sala 352 bob #lobby bobby sala sala bob G* :0 bob\r\n\
              :sala 315 bob #lobby :End of /WHO list.\r\n"
         );
     }
@@ -419,6 +423,7 @@ mod tests {
             user: "bobby",
             real: "Bob B",
             away: false,
+            oper: false,
             prefix: "@",
             account: Some("bob"),
         }];
