@@ -357,3 +357,77 @@ fn a_damaged_database_is_refused_with_a_clear_error() {
     let kept = std::fs::read(dir.path().join("sala.db")).expect("read back");
     assert_eq!(kept, vec![0x42u8; 16 * 1024]);
 }
+
+#[test]
+fn an_account_rooms_topic_settings_roles_and_bans_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = Process::start(dir.path());
+    let mut ana = register(server.addr, "ana", "pw");
+    let mut bob = register(server.addr, "bob", "pw");
+    ana.join("class");
+    bob.join("class");
+    ana.expect("JOIN class bob");
+    let setup = [
+        "TOPIC class Week 3: sockets",
+        "SET class moderated",
+        "SET class slow 30",
+        "SET class limit 25",
+        "UNSET class no-outside",
+        "OP class bob",
+        "BAN class *!*@10.0.0.7",
+        "MUTE class carl",
+    ];
+    for line in setup {
+        ana.send(line);
+    }
+    // The last change's echo: everything before it is committed.
+    ana.wait_line("MUTED class carl!*@* ana");
+    let mut guest = Client::login(server.addr, "dan");
+    guest.join("class");
+    ana.send("VOICE class dan");
+    ana.wait_line("VOICED class dan ana");
+    server.kill_9();
+    let server = Process::start(dir.path());
+    let (mut ana, _) = log_in(server.addr, "ana", "pw");
+    ana.send("SETTINGS class");
+    let lines = ana.lines_until("END SETTINGS class", |l| l == "END SETTINGS class");
+    assert!(
+        lines[0].starts_with("TOPIC class ana ") && lines[0].ends_with(" Week 3: sockets"),
+        "{lines:?}"
+    );
+    let rest: Vec<String> = lines[1..]
+        .iter()
+        .map(|l| match l.split_once(" ana 1") {
+            // BAN and MUTE lines end with their stamp.
+            Some((head, _)) => format!("{head} ana"),
+            None => l.clone(),
+        })
+        .collect();
+    assert_eq!(
+        rest,
+        [
+            "SETTING class topic-lock",
+            "SETTING class moderated",
+            "SETTING class limit 25",
+            "SETTING class slow 30",
+            "ROLE class ana owner",
+            "ROLE class bob op",
+            "BAN class *!*@10.0.0.7 ana",
+            "MUTE class carl!*@* ana",
+            "END SETTINGS class",
+        ]
+        .map(String::from),
+        "the guest's voice is not kept; the account's op is"
+    );
+    // The settings work after the restart: bob (an account) is an operator.
+    let (mut bob, _) = log_in(server.addr, "bob", "pw");
+    bob.join("class");
+    bob.wait_prefix("TOPIC class ana ");
+    bob.send("SAY class still in charge");
+    bob.expect("MSG class bob still in charge");
+    let mut eve = Client::login(server.addr, "eve");
+    eve.join("class");
+    eve.wait_prefix("TOPIC class ana ");
+    eve.refused("SAY class hi", "MODERATED");
+    drop(server);
+}
