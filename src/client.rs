@@ -577,6 +577,10 @@ fn describe_shift(room: &str, by: &str, shift: &Shift<'_>) -> String {
             match (list, on) {
                 ("ban", true) => "banned",
                 ("ban", false) => "lifted the ban on",
+                ("except", true) => "exempted from bans",
+                ("except", false) => "no longer exempts from bans",
+                ("allow", true) => "lets in without invitation",
+                ("allow", false) => "no longer lets in without invitation",
                 (_, true) => "muted",
                 (_, false) => "unmuted",
             }

@@ -45,22 +45,25 @@ fn registration_sends_001_to_005_with_isupport_lusers_and_motd() {
     let p = c.numeric(4);
     assert_eq!(p.params[1], "sala", "004 names the server: {p:?}");
     let p = c.numeric(5);
-    for token in [
-        "CASEMAPPING=ascii",
-        "CHANTYPES=#&",
-        "PREFIX=(ov)@+",
-        "NICKLEN=24",
-        "NETWORK=Sala",
-    ] {
-        assert!(p.params.iter().any(|t| t == token), "{token} in {p:?}");
-    }
     assert_eq!(
         p.params.last().map(String::as_str),
         Some("are supported by this server")
     );
     // More tokens than fit the 13 of one line: a second 005.
-    let p = c.numeric(5);
-    assert!(p.params.iter().any(|t| t == "WHOX"), "{p:?}");
+    let second = c.numeric(5);
+    let tokens: Vec<&String> = p.params.iter().chain(&second.params).collect();
+    for token in [
+        "CASEMAPPING=ascii",
+        "CHANTYPES=#&",
+        "CHANMODES=beI,k,lW,imnst",
+        "PREFIX=(ov)@+",
+        "NICKLEN=24",
+        "TOPICLEN=390",
+        "NETWORK=Sala",
+        "WHOX",
+    ] {
+        assert!(tokens.iter().any(|t| *t == token), "{token} in {tokens:?}");
+    }
     let p = c.numeric(251);
     assert!(p.params[1].contains("There are 1 users"), "{p:?}");
     let p = c.numeric(254);
@@ -645,9 +648,11 @@ fn join_lists_keys_and_their_errors() {
     assert_eq!(ana.joined("#vault"), ["@ana"]);
     ana.assert_silent();
     ana.send("MODE #vault");
-    ana.expect(":sala 324 ana #vault +k");
+    ana.expect(":sala 324 ana #vault +tnk *");
+    ana.wait_prefix(":sala 329 ana #vault ");
     ana.send("MODE #open");
-    ana.expect(":sala 324 ana #open +");
+    ana.expect(":sala 324 ana #open +tn");
+    ana.wait_prefix(":sala 329 ana #open ");
     // Wrong and missing keys: 475.
     let p = bob.refused("JOIN #vault", 475);
     assert_eq!(p.params[1], "#vault");
@@ -784,8 +789,9 @@ fn names_marks_the_owner_and_list_topic_answer() {
     ana.expect(":sala 323 ana :End of /LIST");
     ana.send("TOPIC #lobby");
     ana.expect(":sala 331 ana #lobby :No topic is set");
-    ana.send("TOPIC #lobby :new topic");
-    ana.expect(":sala NOTICE ana :#lobby: Sala rooms have no topic");
+    // Topic-locked (the default): only carla, the owner, sets it.
+    let p = ana.refused("TOPIC #lobby :new topic", 482);
+    assert_eq!(p.params[1], "#lobby");
     let p = ana.refused("TOPIC #nowhere", 403);
     assert_eq!(p.params[1], "#nowhere");
     ana.refused("TOPIC", 461);
@@ -895,7 +901,8 @@ fn mode_replies_for_channels_and_users() {
     let _bob = Irc::register(addr, "bob");
     ana.join("#lobby");
     ana.send("MODE #lobby");
-    ana.expect(":sala 324 ana #lobby +");
+    ana.expect(":sala 324 ana #lobby +tn");
+    ana.wait_prefix(":sala 329 ana #lobby ");
     ana.send("MODE #lobby b");
     ana.expect(":sala 368 ana #lobby :End of channel ban list");
     ana.send("MODE #lobby +b");
@@ -904,8 +911,10 @@ fn mode_replies_for_channels_and_users() {
     ana.expect(":sala 349 ana #lobby :End of channel exception list");
     ana.send("MODE #lobby I");
     ana.expect(":sala 347 ana #lobby :End of channel invite list");
-    let p = ana.refused("MODE #lobby +o bob", 472);
-    assert_eq!(p.params[1], "o");
+    let p = ana.refused("MODE #lobby +X", 472);
+    assert_eq!(p.params[1], "X");
+    let p = ana.refused("MODE #lobby +o bob", 441);
+    assert_eq!(p.params[1..3], ["bob", "#lobby"].map(String::from));
     ana.refused("MODE #nowhere", 403);
     ana.refused("MODE", 461);
     ana.send("MODE ana");

@@ -511,3 +511,66 @@ fn oper_and_kill_over_irc() {
     any.refused("KILL victim", 401);
     server.shutdown();
 }
+
+#[test]
+fn exceptions_let_a_mask_past_bans_and_into_invite_only_rooms() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let (mut ana, mut bob) = ana_and_bob(addr);
+    ana.send("BAN lobby *!*@127.0.0.1");
+    all_see(&mut [&mut ana, &mut bob], "BANNED lobby *!*@127.0.0.1 ana");
+    let mut dan = Client::login(addr, "dan");
+    dan.refused("JOIN lobby", "BANNED");
+    ana.send("EXCEPT lobby dan");
+    all_see(&mut [&mut ana, &mut bob], "EXCEPTED lobby dan!*@* ana");
+    dan.join("lobby");
+    all_see(&mut [&mut ana, &mut bob], "JOIN lobby dan");
+    dan.send("SAY lobby thanks");
+    for c in [&mut ana, &mut bob, &mut dan] {
+        c.expect("MSG lobby dan thanks");
+    }
+    ana.send("UNBAN lobby *!*@127.0.0.1");
+    for c in [&mut ana, &mut bob, &mut dan] {
+        c.expect("UNBANNED lobby *!*@127.0.0.1 ana");
+    }
+    ana.send("SET lobby invite-only");
+    for c in [&mut ana, &mut bob, &mut dan] {
+        c.expect("SET lobby invite-only ana");
+    }
+    let mut eve = Client::login(addr, "eve");
+    eve.refused("JOIN lobby", "INVITE_ONLY");
+    ana.send("ALLOW lobby e*");
+    for c in [&mut ana, &mut bob, &mut dan] {
+        c.expect("ALLOWED lobby e*!*@* ana");
+    }
+    eve.join("lobby");
+    ana.send("SETTINGS lobby");
+    let lines = ana.lines_until("END SETTINGS lobby", |l| l == "END SETTINGS lobby");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("EXCEPT lobby dan!*@* ana ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ALLOW lobby e*!*@* ana ")),
+        "{lines:?}"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn an_m_exception_lets_one_muted_mask_speak() {
+    let server = start_default();
+    let (mut ana, mut bob) = ana_and_bob(server.local_addr());
+    ana.send("MUTE lobby *!*@*");
+    all_see(&mut [&mut ana, &mut bob], "MUTED lobby *!*@* ana");
+    bob.refused("SAY lobby hm", "MUTED");
+    ana.send("EXCEPT lobby m:bob!*@*");
+    all_see(&mut [&mut ana, &mut bob], "EXCEPTED lobby m:bob!*@* ana");
+    bob.send("SAY lobby thanks");
+    all_see(&mut [&mut ana, &mut bob], "MSG lobby bob thanks");
+    server.shutdown();
+}

@@ -600,13 +600,13 @@ impl Chat {
         let voiced = self.holds(id, room, Role::Voice);
         if !free {
             let ident = self.ident(id);
-            if !voiced && room.mods.listed(List::Ban, &ident) {
+            if !voiced && room.mods.banned(&ident) {
                 return Err(Refusal::new(
                     ErrCode::Banned,
                     format!("you are banned from {}", room.name),
                 ));
             }
-            if !voiced && room.mods.listed(List::Mute, &ident) {
+            if !voiced && room.mods.muted(&ident) {
                 return Err(Refusal::new(
                     ErrCode::Muted,
                     format!("you are muted in {}", room.name),
@@ -675,13 +675,16 @@ impl Chat {
                     ));
                 }
                 let passes = admin || owner || room.mods.invited.contains(&id);
-                if !never_banned && room.mods.listed(List::Ban, &ident) {
+                if !never_banned && room.mods.banned(&ident) {
                     return Err(Refusal::new(
                         ErrCode::Banned,
                         format!("you are banned from {}", room.name),
                     ));
                 }
-                if !passes && room.mods.is(Flag::InviteOnly) {
+                if !passes
+                    && room.mods.is(Flag::InviteOnly)
+                    && !room.mods.listed(List::Allow, &ident)
+                {
                     return Err(Refusal::new(
                         ErrCode::InviteOnly,
                         format!(

@@ -87,11 +87,32 @@ impl Role {
     }
 }
 
-/// The two mask lists of a room.
+/// The mask lists of a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum List {
+    /// Kept out, and silent if inside (IRC `+b`).
     Ban,
+    /// Silent (IRC `+b m:`).
     Mute,
+    /// Never banned (IRC `+e`, ban exceptions).
+    Except,
+    /// Let into an invite-only room without an invitation (IRC `+I`).
+    Allow,
+}
+
+impl List {
+    /// Every list, in the order listings show them.
+    pub const ALL: [List; 4] = [List::Ban, List::Mute, List::Except, List::Allow];
+
+    /// Its name in events and records (`ban`, `mute`, `except`, `allow`).
+    pub fn name(self) -> &'static str {
+        match self {
+            List::Ban => "ban",
+            List::Mute => "mute",
+            List::Except => "except",
+            List::Allow => "allow",
+        }
+    }
 }
 
 /// A role held by a nick. One given to a user logged in to an account is
@@ -138,6 +159,8 @@ pub struct Moderation {
     pub grants: Vec<Grant>,
     pub bans: Vec<Listed>,
     pub mutes: Vec<Listed>,
+    pub excepts: Vec<Listed>,
+    pub allows: Vec<Listed>,
     /// Connections invited in, until they join or leave the server.
     pub invited: Vec<ConnId>,
     /// When each member last spoke (unix ms), for slow mode.
@@ -155,6 +178,8 @@ impl Default for Moderation {
             grants: Vec::new(),
             bans: Vec::new(),
             mutes: Vec::new(),
+            excepts: Vec::new(),
+            allows: Vec::new(),
             invited: Vec::new(),
             last_said: HashMap::new(),
         }
@@ -224,6 +249,8 @@ impl Moderation {
         match list {
             List::Ban => &self.bans,
             List::Mute => &self.mutes,
+            List::Except => &self.excepts,
+            List::Allow => &self.allows,
         }
     }
 
@@ -231,6 +258,8 @@ impl Moderation {
         match list {
             List::Ban => &mut self.bans,
             List::Mute => &mut self.mutes,
+            List::Except => &mut self.excepts,
+            List::Allow => &mut self.allows,
         }
     }
 
@@ -276,6 +305,21 @@ impl Moderation {
         self.list(list).iter().any(|l| glob(&l.mask, who))
     }
 
+    /// True if `who` is banned: a ban matches it and no exception does.
+    pub fn banned(&self, who: &str) -> bool {
+        self.listed(List::Ban, who) && !self.listed(List::Except, who)
+    }
+
+    /// True if `who` is muted: a mute matches it and no exception written
+    /// `m:mask` (IRC's mute extban in `+e`) does.
+    pub fn muted(&self, who: &str) -> bool {
+        self.listed(List::Mute, who)
+            && !self
+                .excepts
+                .iter()
+                .any(|l| l.mask.strip_prefix("m:").is_some_and(|m| glob(m, who)))
+    }
+
     /// Seconds `id` must still wait before speaking at `now_ms` (0: none).
     pub fn wait_left(&self, id: ConnId, now_ms: u64) -> u64 {
         let (Some(slow), Some(&last)) = (self.slow, self.last_said.get(&id)) else {
@@ -310,9 +354,9 @@ impl Moderation {
         for g in self.grants.iter().filter(|g| g.account) {
             out.push_str(&format!("{} {}\n", g.role.name(), g.nick));
         }
-        for (word, list) in [("ban", &self.bans), ("mute", &self.mutes)] {
-            for l in list {
-                out.push_str(&format!("{word} {} {} {}\n", l.at, l.by, l.mask));
+        for list in List::ALL {
+            for l in self.list(list) {
+                out.push_str(&format!("{} {} {} {}\n", list.name(), l.at, l.by, l.mask));
             }
         }
         // Last: its text runs to the end of the line.
@@ -347,8 +391,11 @@ impl Moderation {
                     let role = if kind == "op" { Role::Op } else { Role::Voice };
                     m.grant(nick, true, role, true);
                 }
-                ("ban" | "mute", [at, by, mask]) => {
-                    let list = if kind == "ban" { List::Ban } else { List::Mute };
+                (kind, [at, by, mask]) if List::ALL.iter().any(|l| l.name() == kind) => {
+                    let list = List::ALL
+                        .into_iter()
+                        .find(|l| l.name() == kind)
+                        .unwrap_or(List::Ban);
                     let _ = m.mark(list, mask, true, by, at.parse().unwrap_or(0));
                 }
                 ("topic", [at, by, text]) => {
@@ -506,6 +553,8 @@ mod tests {
         m.grant("guest7", false, Role::Voice, true);
         m.mark(List::Ban, "*!*@10.0.0.7", true, "ana", 5).unwrap();
         m.mark(List::Mute, "carl!*@*", true, "bob", 6).unwrap();
+        m.mark(List::Except, "ana!*@*", true, "bob", 7).unwrap();
+        m.mark(List::Allow, "*!*@10.0.0.*", true, "bob", 8).unwrap();
         m.invited.push(9);
         let back = Moderation::restore(&m.saved());
         let mut expected = m.clone();

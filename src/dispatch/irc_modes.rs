@@ -112,10 +112,8 @@ impl Dispatcher {
                     Some(mask) => Change::List(List::Mute, mask.to_string(), on),
                     None => Change::List(List::Ban, arg.clone(), on),
                 },
-                'e' | 'I' => {
-                    replies::unknown_mode(o, me, letter);
-                    continue;
-                }
+                'e' => Change::List(List::Except, arg.clone(), on),
+                'I' => Change::List(List::Allow, arg.clone(), on),
                 flag => match FLAGS
                     .iter()
                     .find(|(l, _)| *l == flag)
@@ -156,16 +154,19 @@ impl Dispatcher {
             return;
         };
         let mods = &room.mods;
-        let entries: Vec<(String, &str, u64)> = mods
-            .bans
-            .iter()
-            .map(|l| (l.mask.clone(), l.by.as_str(), l.at))
-            .chain(
-                mods.mutes
-                    .iter()
-                    .map(|l| (format!("{MUTE_PREFIX}{}", l.mask), l.by.as_str(), l.at)),
-            )
-            .collect();
+        let entry = |prefix: &str, l: &'_ crate::chat::moderation::Listed| {
+            (format!("{prefix}{}", l.mask), l.by.clone(), l.at)
+        };
+        let entries: Vec<(String, String, u64)> = match letter {
+            'e' => mods.excepts.iter().map(|l| entry("", l)).collect(),
+            'I' => mods.allows.iter().map(|l| entry("", l)).collect(),
+            _ => mods
+                .bans
+                .iter()
+                .map(|l| entry("", l))
+                .chain(mods.mutes.iter().map(|l| entry(MUTE_PREFIX, l)))
+                .collect(),
+        };
         replies::mode_list(o, me, &room.name, letter, &entries);
     }
 }

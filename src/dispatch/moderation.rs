@@ -162,6 +162,10 @@ impl Dispatcher {
             Act::Unmute => Change::List(List::Mute, who, false),
             Act::Ban => Change::List(List::Ban, who, true),
             Act::Unban => Change::List(List::Ban, who, false),
+            Act::Except => Change::List(List::Except, who, true),
+            Act::Unexcept => Change::List(List::Except, who, false),
+            Act::Allow => Change::List(List::Allow, who, true),
+            Act::Disallow => Change::List(List::Allow, who, false),
         };
         self.change(id, name, change, None)
     }
@@ -294,10 +298,11 @@ impl Dispatcher {
             };
             voice.event(&event, &mut out);
         }
-        for (list, entries) in [("BAN", &mods.bans), ("MUTE", &mods.mutes)] {
-            for l in entries {
+        for list in List::ALL {
+            let word = list.name().to_ascii_uppercase();
+            for l in mods.list(list) {
                 let event = Event::Listed {
-                    list,
+                    list: &word,
                     room: room_name,
                     mask: &l.mask,
                     by: &l.by,
@@ -461,10 +466,7 @@ fn shift_of<'a>(change: &'a Change, shown: Option<&'a str>) -> Shift<'a> {
             on: *on,
         },
         Change::List(list, mask, on) => Shift::List {
-            list: match list {
-                List::Ban => "ban",
-                List::Mute => "mute",
-            },
+            list: list.name(),
             mask,
             on: *on,
         },

@@ -138,7 +138,8 @@ pub enum Event<'a> {
         nick: &'a str,
         role: &'a str,
     },
-    /// A ban or a mute (`list` is `BAN` or `MUTE`), for `SETTINGS`.
+    /// A ban, mute, ban exception or invite exception (`list` is `BAN`,
+    /// `MUTE`, `EXCEPT` or `ALLOW`), for `SETTINGS`.
     Listed {
         list: &'a str,
         room: &'a str,
@@ -173,7 +174,7 @@ pub enum Shift<'a> {
         nick: &'a str,
         on: bool,
     },
-    /// `mask` added to or removed from `list` (`ban` or `mute`).
+    /// `mask` added to or removed from `list` (`ban`, `mute`, `except`, `allow`).
     List {
         list: &'a str,
         mask: &'a str,
@@ -210,6 +211,10 @@ impl Shift<'_> {
                 let verb = match (list, on) {
                     ("ban", true) => "BANNED",
                     ("ban", false) => "UNBANNED",
+                    ("except", true) => "EXCEPTED",
+                    ("except", false) => "UNEXCEPTED",
+                    ("allow", true) => "ALLOWED",
+                    ("allow", false) => "DISALLOWED",
                     (_, true) => "MUTED",
                     (_, false) => "UNMUTED",
                 };
@@ -529,16 +534,18 @@ pub fn parse_event(line: &str) -> crate::Result<Event<'_>> {
             },
             by: word(&mut args)?,
         },
-        "BANNED" | "UNBANNED" | "MUTED" | "UNMUTED" => Event::Change {
+        "BANNED" | "UNBANNED" | "MUTED" | "UNMUTED" | "EXCEPTED" | "UNEXCEPTED" | "ALLOWED"
+        | "DISALLOWED" => Event::Change {
             room: word(&mut args)?,
             shift: Shift::List {
-                list: if verb.ends_with("BANNED") {
-                    "ban"
-                } else {
-                    "mute"
+                list: match verb.trim_start_matches("UN").trim_start_matches("DIS") {
+                    "BANNED" => "ban",
+                    "MUTED" => "mute",
+                    "EXCEPTED" => "except",
+                    _ => "allow",
                 },
                 mask: word(&mut args)?,
-                on: !verb.starts_with("UN"),
+                on: !verb.starts_with("UN") && !verb.starts_with("DIS"),
             },
             by: word(&mut args)?,
         },
@@ -552,7 +559,7 @@ pub fn parse_event(line: &str) -> crate::Result<Event<'_>> {
             nick: word(&mut args)?,
             role: word(&mut args)?,
         },
-        "BAN" | "MUTE" => Event::Listed {
+        "BAN" | "MUTE" | "EXCEPT" | "ALLOW" => Event::Listed {
             list: verb,
             room: word(&mut args)?,
             mask: word(&mut args)?,
@@ -745,6 +752,16 @@ mod tests {
             Shift::List {
                 list: "mute",
                 mask: "bob!*@*",
+                on: false,
+            },
+            Shift::List {
+                list: "except",
+                mask: "ana!*@*",
+                on: true,
+            },
+            Shift::List {
+                list: "allow",
+                mask: "*!*@10.0.0.*",
                 on: false,
             },
         ];

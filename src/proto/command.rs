@@ -92,7 +92,7 @@ pub enum Command {
         room: String,
     },
     /// `OP`, `DEOP`, `VOICE`, `DEVOICE` (a nick), `MUTE`, `UNMUTE`, `BAN`,
-    /// `UNBAN` (a nick or mask).
+    /// `UNBAN`, `EXCEPT`, `UNEXCEPT`, `ALLOW`, `DISALLOW` (a nick or mask).
     Moderate {
         room: String,
         act: Act,
@@ -121,11 +121,15 @@ pub enum Act {
     Unmute,
     Ban,
     Unban,
+    Except,
+    Unexcept,
+    Allow,
+    Disallow,
 }
 
 impl Act {
     /// Every act, with its CHAT/1 verb.
-    pub const VERBS: [(&'static str, Act); 8] = [
+    pub const VERBS: [(&'static str, Act); 12] = [
         ("OP", Act::Op),
         ("DEOP", Act::Deop),
         ("VOICE", Act::Voice),
@@ -134,6 +138,10 @@ impl Act {
         ("UNMUTE", Act::Unmute),
         ("BAN", Act::Ban),
         ("UNBAN", Act::Unban),
+        ("EXCEPT", Act::Except),
+        ("UNEXCEPT", Act::Unexcept),
+        ("ALLOW", Act::Allow),
+        ("DISALLOW", Act::Disallow),
     ];
 
     /// The CHAT/1 verb.

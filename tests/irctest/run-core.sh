@@ -15,7 +15,12 @@ cargo build --release --bin server
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/server"
 floor=$(tr -dc 0-9 < "$here/core-floor.txt")
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# irctest keeps the ports it hands out in $TMPDIR/irctest_ports.json: a
+# private TMPDIR keeps another run on this machine (or a killed one, which
+# can leave that file empty) from breaking this one.
+private_tmp=$(mktemp -d)
+trap 'rm -rf "$out" "$private_tmp"' EXIT
+export TMPDIR="$private_tmp"
 status=0
 "$suite" --controller-dir "$here" --bin "$bin" core "$@" >"$out" 2>&1 || status=$?
 # The short summary (failures by name) and the counts, not every test's log.

@@ -1,7 +1,7 @@
 //! Channel modes, pure: a `MODE #chan` request's words split into single
 //! changes with their parameters, and changes (as CHAT/1 events name them,
 //! [`Shift`]) written back as a mode string. Sala's settings have these
-//! letters (ISUPPORT `CHANMODES=b,k,lW,imnst`, `PREFIX=(ov)@+`, `EXTBAN=,m`):
+//! letters (ISUPPORT `CHANMODES=beI,k,lW,imnst`, `PREFIX=(ov)@+`, `EXTBAN=,m`):
 //!
 //! | letter | setting |
 //! |---|---|
@@ -11,6 +11,8 @@
 //! | `k` | key |
 //! | `o` `v` | the op and voice roles |
 //! | `b` | bans; `b m:mask` the mutes |
+//! | `e` | ban exceptions |
+//! | `I` | invite exceptions |
 
 use crate::proto::chat1::Shift;
 
@@ -147,7 +149,11 @@ pub fn write(shifts: &[Shift<'_>]) -> (String, Vec<String>) {
             ),
             Shift::List { list, mask, on } => (
                 on,
-                'b',
+                match list {
+                    "except" => 'e',
+                    "allow" => 'I',
+                    _ => 'b',
+                },
                 Some(if list == "mute" {
                     format!("{MUTE_PREFIX}{mask}")
                 } else {

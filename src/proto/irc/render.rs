@@ -477,9 +477,21 @@ pub fn subject(command: &Command) -> Subject {
             nick: nick.clone(),
         },
         Command::Nick { nick, .. } | Command::Whisper { nick, .. } => Subject::Nick(nick.clone()),
-        Command::Irc(Query::ChannelMode { room, .. }) | Command::Irc(Query::Topic { room, .. }) => {
-            Subject::Channel(channel(room))
-        }
+        Command::Irc(Query::ChannelMode { room, .. })
+        | Command::Irc(Query::Topic { room, .. })
+        | Command::Topic { room, .. }
+        | Command::Set { room, .. }
+        | Command::Unset { room, .. }
+        | Command::Settings { room } => Subject::Channel(channel(room)),
+        Command::Invite { room, nick } => Subject::Member {
+            channel: channel(room),
+            nick: nick.clone(),
+        },
+        Command::Moderate { room, who, .. } => Subject::Member {
+            channel: channel(room),
+            nick: who.clone(),
+        },
+        Command::Kill { nick, .. } => Subject::Nick(nick.clone()),
         Command::Irc(Query::Whois { nick }) | Command::Irc(Query::UserMode { nick, .. }) => {
             Subject::Nick(nick.clone())
         }
@@ -544,10 +556,12 @@ pub fn welcome(out: &mut Out<'_>, me: &str, g: &Greeting<'_>) {
 }
 
 /// The `ISUPPORT` tokens, true to what the server does (sent 12 to a line).
-pub const ISUPPORT: [&str; 18] = [
+pub const ISUPPORT: [&str; 20] = [
     "CASEMAPPING=ascii",
     "CHANTYPES=#&",
-    "CHANMODES=b,k,lW,imnst",
+    "CHANMODES=beI,k,lW,imnst",
+    "EXCEPTS=e",
+    "INVEX=I",
     "EXTBAN=,m",
     "MODES=20",
     "PREFIX=(ov)@+",

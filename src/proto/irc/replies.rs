@@ -226,27 +226,26 @@ pub fn channel_modes(out: &mut Out<'_>, me: &str, room: &str, modes: &str, creat
 }
 
 /// `MODE #chan b` (or `+b`): 367 for each ban and mute (`m:mask`), then 368;
-/// `e` and `I`, lists Sala has no entries in, end at once.
+/// `e`: 348s then 349 (ban exceptions); `I`: 346s then 347 (invite exceptions).
 pub fn mode_list(
     out: &mut Out<'_>,
     me: &str,
     room: &str,
     letter: char,
-    entries: &[(String, &str, u64)],
+    entries: &[(String, String, u64)],
 ) {
     let chan = channel(room);
-    match letter {
-        'b' => {
-            for (mask, by, at) in entries {
-                let at = (at / 1000).to_string();
-                put_numeric(out, 367, me, &[&chan, mask, by, &at], "");
-                pop_empty_trailing(out.bytes);
-            }
-            put_numeric(out, 368, me, &[&chan], "End of channel ban list");
-        }
-        'e' => put_numeric(out, 349, me, &[&chan], "End of channel exception list"),
-        _ => put_numeric(out, 347, me, &[&chan], "End of channel invite list"),
+    let (entry, end, what) = match letter {
+        'b' => (367, 368, "End of channel ban list"),
+        'e' => (348, 349, "End of channel exception list"),
+        _ => (346, 347, "End of channel invite list"),
+    };
+    for (mask, by, at) in entries {
+        let at = (at / 1000).to_string();
+        put_numeric(out, entry, me, &[&chan, mask, by, &at], "");
+        pop_empty_trailing(out.bytes);
     }
+    put_numeric(out, end, me, &[&chan], what);
 }
 
 /// 472: a mode letter Sala does not have.
@@ -476,7 +475,7 @@ mod tests {
             "ana",
             "vault",
             'b',
-            &[("m:bob!*@*".into(), "ana", 9_000)],
+            &[("m:bob!*@*".into(), "ana".into(), 9_000)],
         );
         assert_eq!(
             text(&out),
