@@ -599,14 +599,17 @@ impl Chat {
         // Voice lets a member speak past bans, mutes and moderation, as on IRC.
         let voiced = self.holds(id, room, Role::Voice);
         if !free {
-            let ident = self.ident(id);
-            if !voiced && room.mods.banned(&ident) {
+            // Masks are matched only in rooms that have some: no string is
+            // built for a message otherwise.
+            let masked = !room.mods.bans.is_empty() || !room.mods.mutes.is_empty();
+            let ident = if masked { self.ident(id) } else { String::new() };
+            if masked && !voiced && room.mods.banned(&ident) {
                 return Err(Refusal::new(
                     ErrCode::Banned,
                     format!("you are banned from {}", room.name),
                 ));
             }
-            if !voiced && room.mods.muted(&ident) {
+            if masked && !voiced && room.mods.muted(&ident) {
                 return Err(Refusal::new(
                     ErrCode::Muted,
                     format!("you are muted in {}", room.name),
