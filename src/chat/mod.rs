@@ -421,12 +421,21 @@ impl Chat {
     /// # Errors
     /// `NO_SUCH_ROOM`, `NOT_MEMBER` (an admin need not be one), `NOT_OPERATOR`.
     pub fn check_operator(&self, by: ConnId, name: &str) -> Result<RoomId, Refusal> {
+        self.acting_in(by, name, true)
+    }
+
+    /// The room `name` where `by` acts: a member of it, or a server admin,
+    /// and an operator of it if `operator`.
+    ///
+    /// # Errors
+    /// `NO_SUCH_ROOM`, `NOT_MEMBER`, `NOT_OPERATOR`.
+    fn acting_in(&self, by: ConnId, name: &str, operator: bool) -> Result<RoomId, Refusal> {
         let room_id = RoomId::of(name);
         let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
         if !room.has(by) && !self.is_admin(by) {
             return Err(not_member(&room.name));
         }
-        if !self.is_operator(by, room) {
+        if operator && !self.is_operator(by, room) {
             return Err(not_operator(&room.name));
         }
         Ok(room_id)
@@ -524,14 +533,8 @@ impl Chat {
         text: Option<&str>,
         now_ms: u64,
     ) -> Result<Topic, Refusal> {
-        let room_id = RoomId::of(name);
-        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
-        if !room.has(by) && !self.is_admin(by) {
-            return Err(not_member(&room.name));
-        }
-        if room.mods.is(Flag::TopicLock) && !self.is_operator(by, room) {
-            return Err(not_operator(&room.name));
-        }
+        let locked = self.room(name).is_some_and(|r| r.mods.is(Flag::TopicLock));
+        let room_id = self.acting_in(by, name, locked)?;
         if text.is_some_and(|t| t.len() > moderation::TOPIC_LEN) {
             return Err(bad_setting(&format!(
                 "a topic is at most {} bytes",
@@ -554,14 +557,9 @@ impl Chat {
     /// `NO_SUCH_ROOM`, `NOT_MEMBER`, `NOT_OPERATOR` (an invite-only room),
     /// `NO_SUCH_USER`, `ALREADY_MEMBER` (that user is in the room).
     pub fn invite(&mut self, by: ConnId, name: &str, nick: &str) -> Result<ConnId, Refusal> {
-        let room_id = RoomId::of(name);
-        let room = self.rooms.get(&room_id).ok_or_else(|| no_room(name))?;
-        if !room.has(by) && !self.is_admin(by) {
-            return Err(not_member(&room.name));
-        }
-        if room.mods.is(Flag::InviteOnly) && !self.is_operator(by, room) {
-            return Err(not_operator(&room.name));
-        }
+        let locked = self.room(name).is_some_and(|r| r.mods.is(Flag::InviteOnly));
+        let room_id = self.acting_in(by, name, locked)?;
+        let room = self.rooms.get(&room_id).ok_or_else(unknown)?;
         let target = self.find(nick).ok_or_else(|| no_user(nick))?;
         if room.has(target) {
             return Err(Refusal::new(
@@ -602,7 +600,11 @@ impl Chat {
             // Masks are matched only in rooms that have some: no string is
             // built for a message otherwise.
             let masked = !room.mods.bans.is_empty() || !room.mods.mutes.is_empty();
-            let ident = if masked { self.ident(id) } else { String::new() };
+            let ident = if masked {
+                self.ident(id)
+            } else {
+                String::new()
+            };
             if masked && !voiced && room.mods.banned(&ident) {
                 return Err(Refusal::new(
                     ErrCode::Banned,
@@ -1206,5 +1208,128 @@ mod tests {
         chat.join(3, "b", None, 0).unwrap();
         assert_eq!(chat.audience(1), vec![1, 2, 3]);
         assert_eq!(chat.audience(4), vec![4]);
+    }
+
+    #[test]
+    fn join_checks_bans_invite_only_limit_and_key_in_that_order() {
+        let mut chat = chat_with(3);
+        chat.set_ident(2, None, "10.0.0.7");
+        chat.join(1, "r", Some("k"), 0).unwrap();
+        let ban = Change::List(List::Ban, "*!*@10.0.0.7".into(), true);
+        chat.change(1, "r", ban, 0).unwrap();
+        chat.change(1, "r", Change::Flag(Flag::InviteOnly, true), 0)
+            .unwrap();
+        chat.change(1, "r", Change::Limit(Some(1)), 0).unwrap();
+        assert_eq!(code(chat.join(2, "r", None, 0)), ErrCode::Banned);
+        assert_eq!(code(chat.join(3, "r", None, 0)), ErrCode::InviteOnly);
+        // An invitation passes invite-only, the limit and the key, once.
+        chat.invite(1, "r", "guest3").unwrap();
+        chat.join(3, "r", None, 0).unwrap();
+        chat.part(3, "r").unwrap();
+        assert_eq!(code(chat.join(3, "r", None, 0)), ErrCode::InviteOnly);
+        chat.change(1, "r", Change::Flag(Flag::InviteOnly, false), 0)
+            .unwrap();
+        assert_eq!(code(chat.join(3, "r", None, 0)), ErrCode::RoomFull);
+        chat.change(1, "r", Change::Limit(None), 0).unwrap();
+        assert_eq!(code(chat.join(3, "r", None, 0)), ErrCode::BadKey);
+        // An invitation does not pass a ban.
+        chat.invite(1, "r", "guest2").unwrap();
+        assert_eq!(code(chat.join(2, "r", None, 0)), ErrCode::Banned);
+        // Leaving the server ends an invitation.
+        chat.invite(1, "r", "guest3").unwrap();
+        assert!(chat.passes_locks(3, "r"));
+        chat.disconnect(3);
+        assert_eq!(chat.room("r").unwrap().mods.invited, vec![2]);
+    }
+
+    #[test]
+    fn may_say_checks_membership_bans_mutes_moderation_and_slow_mode() {
+        let mut chat = chat_with(3);
+        chat.join(1, "r", None, 0).unwrap();
+        chat.join(2, "r", None, 0).unwrap();
+        assert_eq!(code(chat.may_say(3, "r", 0)), ErrCode::NotMember);
+        chat.change(1, "r", Change::Flag(Flag::NoOutside, false), 0)
+            .unwrap();
+        chat.may_say(3, "r", 0).unwrap();
+        let mute = Change::List(List::Mute, "guest2".into(), true);
+        chat.change(1, "r", mute, 0).unwrap();
+        assert_eq!(code(chat.may_say(2, "r", 0)), ErrCode::Muted);
+        chat.change(1, "r", Change::Role(Role::Voice, "guest2".into(), true), 0)
+            .unwrap();
+        chat.may_say(2, "r", 0).unwrap();
+        chat.change(1, "r", Change::Role(Role::Voice, "guest2".into(), false), 0)
+            .unwrap();
+        chat.change(1, "r", Change::List(List::Mute, "guest2".into(), false), 0)
+            .unwrap();
+        chat.change(1, "r", Change::Flag(Flag::Moderated, true), 0)
+            .unwrap();
+        assert_eq!(code(chat.may_say(2, "r", 0)), ErrCode::Moderated);
+        chat.change(1, "r", Change::Flag(Flag::Moderated, false), 0)
+            .unwrap();
+        chat.change(1, "r", Change::Slow(Some(10)), 0).unwrap();
+        chat.may_say(2, "r", 1_000).unwrap();
+        let wait = chat.may_say(2, "r", 2_000).unwrap_err();
+        assert_eq!(wait.code, ErrCode::SlowMode);
+        assert!(wait.text.starts_with("9 "), "{}", wait.text);
+        chat.may_say(2, "r", 11_000).unwrap();
+        // The owner is never held back.
+        for at in 0..5 {
+            chat.may_say(1, "r", at).unwrap();
+        }
+    }
+
+    #[test]
+    fn changes_need_an_operator_and_say_what_they_changed() {
+        let mut chat = chat_with(3);
+        chat.join(1, "r", None, 0).unwrap();
+        chat.join(2, "r", None, 0).unwrap();
+        let op = |nick: &str| Change::Role(Role::Op, nick.into(), true);
+        assert_eq!(
+            code(chat.change(2, "r", op("guest2"), 0)),
+            ErrCode::NotOperator
+        );
+        assert_eq!(
+            code(chat.change(3, "r", op("guest2"), 0)),
+            ErrCode::NotMember
+        );
+        assert_eq!(
+            code(chat.change(1, "x", op("guest2"), 0)),
+            ErrCode::NoSuchRoom
+        );
+        assert_eq!(
+            code(chat.change(1, "r", op("nobody"), 0)),
+            ErrCode::NoSuchUser
+        );
+        let outside = chat.change(1, "r", op("guest3"), 0).unwrap_err();
+        assert_eq!(outside.reason, Reason::TargetNotMember);
+        assert_eq!(
+            chat.change(1, "r", op("GUEST2"), 0).unwrap(),
+            Some(Change::Role(Role::Op, "guest2".into(), true))
+        );
+        assert_eq!(chat.change(1, "r", op("guest2"), 0).unwrap(), None);
+        // Operators are peers, but the owner stays one.
+        let deop_owner = Change::Role(Role::Op, "guest1".into(), false);
+        assert_eq!(code(chat.change(2, "r", deop_owner, 0)), ErrCode::NotOwner);
+        assert_eq!(
+            code(chat.change(2, "r", Change::Limit(Some(0)), 0)),
+            ErrCode::BadSetting
+        );
+        assert_eq!(
+            code(chat.change(2, "r", Change::Slow(Some(86_401)), 0)),
+            ErrCode::BadSetting
+        );
+        // A guest's role ends when it leaves.
+        chat.part(2, "r").unwrap();
+        chat.join(2, "r", None, 0).unwrap();
+        assert!(!chat.is_operator(2, chat.room("r").unwrap()));
+        // An admin account's login makes an operator everywhere, from outside.
+        chat.set_admins(&["root".into()]);
+        chat.rename(3, "root").unwrap();
+        assert_eq!(
+            code(chat.change(3, "r", op("guest2"), 0)),
+            ErrCode::NotMember
+        );
+        chat.log_in(3);
+        chat.change(3, "r", op("guest2"), 0).unwrap();
     }
 }
