@@ -100,10 +100,15 @@ impl Dispatcher {
     /// workers, applied at their answer ([`Dispatcher::key_set`]).
     pub(super) fn set_key(&mut self, id: ConnId, name: &str, key: &str) -> Result<(), Refusal> {
         self.chat.check_operator(id, name)?;
-        if key.is_empty() || key.len() > KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+        if key.is_empty()
+            || key.len() > KEY_LEN
+            || !key.bytes().all(|b| b.is_ascii_graphic() && b != b',')
+        {
             return Err(Refusal::new(
                 ErrCode::BadSetting,
-                format!("a key is 1 to {KEY_LEN} printable ASCII characters, without spaces or commas"),
+                format!(
+                    "a key is 1 to {KEY_LEN} printable ASCII characters, without spaces or commas"
+                ),
             ));
         }
         let job = Job::HashKey {

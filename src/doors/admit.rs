@@ -113,8 +113,7 @@ impl Admission {
     /// # Errors
     /// Why the connection is refused.
     pub fn reserve(&self, peer: IpAddr) -> Result<Place, Refused> {
-        // An IPv4 client of a listener on `[::]` comes as ::ffff:a.b.c.d.
-        let host = peer.to_canonical();
+        let host = host_of(peer);
         let mut hosts = self.hosts.lock();
         let from_host = hosts.get(&host).copied().unwrap_or(0);
         if self.limits.max_per_ip > 0 && from_host >= self.limits.max_per_ip {
@@ -273,6 +272,20 @@ impl Drop for Place {
     }
 }
 
+/// The host a connection from `peer` counts for under `--max-per-ip`: its
+/// IPv4 address (an IPv4 client of a listener on `[::]` comes as
+/// `::ffff:a.b.c.d`), or for IPv6 its /64, the block one machine or home
+/// network is given and can pick addresses from at will.
+pub fn host_of(peer: IpAddr) -> IpAddr {
+    match peer.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
+
 /// Tells a client it cannot come in (`out`, in its protocol), then closes.
 /// Done by the acceptor itself: a few bytes into a fresh socket's empty send
 /// buffer never wait.
@@ -332,4 +345,29 @@ pub fn accept_loop<D: Door>(
         threads.len()
     );
     threads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("an address")
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_and_ipv4_by_itself() {
+        assert_eq!(host_of(ip("10.0.0.7")), ip("10.0.0.7"));
+        assert_eq!(host_of(ip("::ffff:10.0.0.7")), ip("10.0.0.7"));
+        assert_eq!(host_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            host_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            host_of(ip("2001:db8:1:2::9"))
+        );
+        assert_ne!(
+            host_of(ip("2001:db8:1:3::1")),
+            host_of(ip("2001:db8:1:2::1"))
+        );
+    }
 }
