@@ -504,6 +504,9 @@ fn oper_and_kill_over_irc() {
     any.refused("OPER root wrong", 464);
     any.send("OPER root rootpw");
     any.numeric(381);
+    victim.send("WHOIS any");
+    victim.wait_for("313", |l| is_numeric(l, 313));
+    victim.wait_for("318", |l| is_numeric(l, 318));
     any.send("KILL victim :bye now");
     let error = victim.wait_for("ERROR", |l| l.starts_with("ERROR "));
     assert!(error.contains("killed by any: bye now"), "{error}");

@@ -450,6 +450,7 @@ impl Dispatcher {
             over_irc: self.clients.get(&id).is_some_and(|c| c.irc.is_some()),
             away: self.away(id),
             account: self.account_of(id),
+            oper: self.chat.is_admin(id),
         };
         replies::whois(o, me, &whois);
     }

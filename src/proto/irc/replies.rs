@@ -163,9 +163,11 @@ pub struct Whois<'a> {
     pub away: Option<&'a str>,
     /// The account it is logged in to.
     pub account: Option<&'a str>,
+    /// A server admin (IRC operator).
+    pub oper: bool,
 }
 
-/// `WHOIS nick` of a user who is online: 311, 319, 312, 301, 330, then 318.
+/// `WHOIS nick` of a user who is online: 311, 319, 312, (313), 301, 330, then 318.
 pub fn whois(out: &mut Out<'_>, me: &str, w: &Whois<'_>) {
     let nick = w.nick;
     let server = out.server;
@@ -180,6 +182,9 @@ pub fn whois(out: &mut Out<'_>, me: &str, w: &Whois<'_>) {
     }
     let door = if w.over_irc { "IRC" } else { "CHAT/1" };
     put_numeric(out, 312, me, &[nick, server], &format!("Sala, over {door}"));
+    if w.oper {
+        put_numeric(out, 313, me, &[nick], "is a server admin (IRC operator)");
+    }
     if let Some(away) = w.away {
         put_numeric(out, 301, me, &[nick], away);
     }
