@@ -3,6 +3,7 @@
 //! workers, the writer and one acceptor per door, and at the end joins them all.
 
 use crate::chat::Chat;
+use crate::dispatch::files::{FileLimits, Shelf};
 use crate::dispatch::{Dispatcher, Input, Routes, Settings};
 use crate::doors::admit::{self, Admission, Door, Handshakes, Limits};
 use crate::doors::chat1::Chat1Door;
@@ -13,6 +14,7 @@ use crate::net::listen::listen;
 use crate::net::shutdown::Stopper;
 use crate::net::tls::{self, Certificates, KeyFiles};
 use crate::net::writer::Writer;
+use crate::store::files::Blobs;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MemoryStore, Store};
 use log::{error, info};
@@ -104,6 +106,20 @@ pub struct Config {
     pub tls_listen: Option<SocketAddr>,
     /// With TLS on: where IRC over TLS is served, if anywhere.
     pub irc_tls_listen: Option<SocketAddr>,
+    /// Where shared files' bytes are kept; `None`: `files` in the data
+    /// directory, or without one a temporary directory removed at the end.
+    pub files_dir: Option<PathBuf>,
+    /// Largest file one may share, in bytes.
+    pub max_file_size: u64,
+    /// Most bytes one user's shared files may take.
+    pub user_files_quota: u64,
+    /// Most bytes all shared files may take on disk.
+    pub files_quota: u64,
+    /// Shared files are removed this long after their upload (zero: never).
+    pub file_retention: Duration,
+    /// The web door's address as users reach it (`https://chat.example`),
+    /// for upload and download links; `None`: made from `--web-listen`.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -144,6 +160,12 @@ impl Config {
         tls_dir: None,
         tls_listen: None,
         irc_tls_listen: None,
+        files_dir: None,
+        max_file_size: 25 * 1024 * 1024,
+        user_files_quota: 200 * 1024 * 1024,
+        files_quota: 1024 * 1024 * 1024,
+        file_retention: Duration::from_secs(30 * 86_400),
+        public_url: None,
     };
 
     /// The server's name on IRC when none was given and the host name is
@@ -233,6 +255,23 @@ impl Config {
             Config::WEB_PORT
         };
         SocketAddr::new(listen.ip(), port)
+    }
+}
+
+impl Config {
+    /// The web door's address for links: [`Config::public_url`], else
+    /// `http(s)://` and the web listener's address (the host name instead
+    /// of an unspecified address).
+    pub fn files_url(&self, web: SocketAddr, tls: bool) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let scheme = if tls { "https" } else { "http" };
+        if web.ip().is_unspecified() {
+            let host = host_name().unwrap_or_else(|| "localhost".into());
+            return format!("{scheme}://{host}:{}", web.port());
+        }
+        format!("{scheme}://{web}")
     }
 }
 
@@ -352,6 +391,23 @@ impl Server {
                 .chain([local_addr]),
         );
         dispatcher.stop_on_failure(stopper.clone());
+        let (shelf, scratch) = match web_addr {
+            Some(web) => {
+                let (dir, scratch) = files_dir(&config)?;
+                let limits = FileLimits {
+                    max_file_size: config.max_file_size,
+                    user_quota: config.user_files_quota,
+                    total_quota: config.files_quota,
+                    retention: config.file_retention,
+                    base_url: config.files_url(web, tls.is_some()),
+                };
+                let shelf = Arc::new(Shelf::new(Blobs::open(&dir)?, limits));
+                dispatcher.with_files(Arc::clone(&shelf))?;
+                info!("shared files kept in {}", dir.display());
+                (Some(shelf), scratch)
+            }
+            None => (None, None),
+        };
         let mut passwords = Vec::new();
         for n in 0..config.password_threads.max(1) {
             let (work, answers) = (work.clone(), inputs.clone());
@@ -386,7 +442,9 @@ impl Server {
         let live = Arc::clone(&admission.live);
         let mut doors = Vec::new();
         if let Some(listener) = web_listener {
-            let door = WebDoor::new(config.flood).with_tls(tls.clone());
+            let door = WebDoor::new(config.flood)
+                .with_tls(tls.clone())
+                .with_files(shelf);
             doors.push(acceptor("web", listener, door, &admission)?);
         }
         let irc = IrcDoor {
@@ -422,6 +480,7 @@ impl Server {
             passwords,
             writer,
             doors,
+            scratch,
         };
         let acceptor = thread::Builder::new()
             .name("acceptor".into())
@@ -585,6 +644,21 @@ fn host_name() -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Where shared files are kept, and whether that is a temporary directory.
+fn files_dir(config: &Config) -> crate::Result<(PathBuf, Option<PathBuf>)> {
+    if let Some(dir) = config.files_dir.as_ref() {
+        return Ok((dir.clone(), None));
+    }
+    if let Some(dir) = config.data_dir.as_ref() {
+        return Ok((dir.join("files"), None));
+    }
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).map_err(|e| io::Error::other(e.to_string()))?;
+    let name: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("sala-files-{name}"));
+    Ok((dir.clone(), Some(dir)))
+}
+
 /// A second or third listening socket, if its address was given, with the
 /// address it got.
 fn listen_if(
@@ -624,6 +698,8 @@ struct Supervisor {
     writer: JoinHandle<()>,
     /// The other doors' acceptors; each returns its connection threads.
     doors: Vec<JoinHandle<Vec<JoinHandle<()>>>>,
+    /// A temporary directory of shared files, removed at the end.
+    scratch: Option<PathBuf>,
 }
 
 impl Supervisor {
@@ -665,6 +741,9 @@ impl Supervisor {
         let joined = threads.len();
         for t in threads {
             let _ = t.join();
+        }
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
         }
         match &failure {
             None => info!("stopped: joined {joined} connection threads"),

@@ -145,6 +145,74 @@ struct Flags {
     /// 0.0.0.0:6697. Off by default.
     #[arg(long, value_name = "ADDR")]
     irc_tls_listen: Option<SocketAddr>,
+    /// Largest file one may share (web page, client /send); bigger ones are
+    /// refused with ERR FILE_TOO_LARGE before the upload (HTTP 413 if the
+    /// upload itself grows past what it announced). Units: K, M, G (KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DEFAULTS.max_file_size))]
+    max_file_size: Size,
+    /// Most bytes one user's shared files may take at once (ERR QUOTA_FULL past it).
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DEFAULTS.user_files_quota))]
+    user_files_quota: Size,
+    /// Most bytes all shared files may take on disk, each stored once
+    /// (ERR QUOTA_FULL past it).
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DEFAULTS.files_quota))]
+    files_quota: Size,
+    /// Days after which a shared file is removed (0: never); a file also goes
+    /// with its room. Checked at start and every hour.
+    #[arg(long, value_name = "DAYS", default_value_t = DEFAULTS.file_retention.as_secs() / 86_400)]
+    file_retention: u64,
+    /// The web client's address as users reach it, for file links (e.g.
+    /// https://chat.example). [default: from --web-listen, the host name for 0.0.0.0]
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+}
+
+/// A size in bytes, written with an optional unit: `1048576`, `512K`, `25MiB`, `1G`.
+#[derive(Debug, Clone, Copy)]
+struct Size(u64);
+
+const UNITS: [(&str, u64); 7] = [
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("G", 1 << 30),
+    ("M", 1 << 20),
+    ("K", 1 << 10),
+    ("B", 1),
+];
+
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (unit, n) in &UNITS[..3] {
+            if self.0 >= *n && self.0.is_multiple_of(*n) {
+                return write!(f, "{}{unit}", self.0 / n);
+            }
+        }
+        write!(f, "{}", self.0)
+    }
+}
+
+impl FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Size, String> {
+        let s = s.trim();
+        let (digits, scale) = UNITS
+            .iter()
+            .find_map(|(unit, n)| {
+                let cut = s.len().checked_sub(unit.len())?;
+                let tail = s.get(cut..)?;
+                tail.eq_ignore_ascii_case(unit).then(|| (&s[..cut], *n))
+            })
+            .unwrap_or((s, 1));
+        digits
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(|d| d.checked_mul(scale))
+            .map(Size)
+            .ok_or_else(|| "expected a size such as 1048576, 512K, 25MiB or 1G".to_string())
+    }
 }
 
 /// The value of `--listen`.
@@ -300,6 +368,13 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| Config::tls_beside(flags.listen.addr())),
         ),
         irc_tls_listen: flags.irc_tls_listen,
+        // Beside the database; with --no-persist emptied at start, like the rest.
+        files_dir: Some(flags.data_dir.join("files")),
+        max_file_size: flags.max_file_size.0,
+        user_files_quota: flags.user_files_quota.0,
+        files_quota: flags.files_quota.0,
+        file_retention: Duration::from_secs(flags.file_retention.saturating_mul(86_400)),
+        public_url: flags.public_url.clone(),
         ..Config::default()
     };
     let server = match Server::start(config) {

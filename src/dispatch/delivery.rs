@@ -46,7 +46,9 @@ impl Dispatcher {
             self.cut_off_slow();
         }
         // Reads (HISTORY) may have opened nothing; a batch of refusals writes nothing.
-        self.commit();
+        if self.commit() {
+            self.answer_uploads();
+        }
     }
 
     /// Commits the store. If that fails, nothing of the batch is announced:

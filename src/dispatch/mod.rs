@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 pub mod accounts;
 mod delivery;
 mod irc_modes;
+pub mod files;
 mod irc_queries;
 mod keys;
 mod logins;
@@ -109,6 +110,8 @@ pub enum Input {
         account: String,
         ok: bool,
     },
+    /// The web door finished (or gave up) an upload (`src/dispatch/files.rs`).
+    Upload(Box<files::Outcome>),
     /// The server is stopping: say `BYE` to everyone and return.
     Shutdown,
 }
@@ -220,6 +223,8 @@ pub struct Dispatcher {
     started: String,
     /// Stops the whole server when the store fails; `None` in tests.
     stopper: Option<Stopper>,
+    /// Shared files, when the web door takes them ([`Dispatcher::with_files`]).
+    files: Option<files::Files>,
 }
 
 impl Dispatcher {
@@ -274,6 +279,7 @@ impl Dispatcher {
             peak_users: 0,
             started: irc::clock(now_ms()),
             stopper: None,
+            files: None,
         };
         let expired_rooms = dispatcher.expire_rooms(now_ms());
         if (expired_rooms > 0 || !expired.is_empty()) && !dispatcher.commit() {
@@ -305,6 +311,7 @@ impl Dispatcher {
         while running {
             if Instant::now() >= next_sweep {
                 self.expire_rooms(now_ms());
+                self.expire_files(now_ms());
                 self.deliver();
                 next_sweep = Instant::now() + SWEEP_EVERY;
             }
@@ -406,6 +413,7 @@ impl Dispatcher {
                 self.sasl_checked(id, account, ok);
                 self.resume(id);
             }
+            Input::Upload(outcome) => self.upload_ended(*outcome),
             Input::Shutdown => return false,
         }
         true
@@ -500,6 +508,7 @@ impl Dispatcher {
             Command::Irc(Query::Oper { name, password }) => self.oper(id, &name, password),
             Command::Ping { token } => self.pong(id, token.as_deref()),
             Command::Quit { text } => self.quit(id, text.as_deref()),
+            Command::Upload { target, size, name } => self.upload(id, target, size, &name),
             Command::Irc(Query::Notice { message }) => {
                 // RFC 2812: a NOTICE is never answered with an error.
                 let _ = match *message {

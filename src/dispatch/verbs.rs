@@ -387,6 +387,7 @@ impl Dispatcher {
 
     /// A room is gone: its record and its history go too.
     pub(super) fn forget(&mut self, room: &RoomId) {
+        self.forget_files(room);
         if let Err(e) = self.store.forget_room(room) {
             error!("cannot forget room {}: {e}", room.as_str());
         }

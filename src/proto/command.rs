@@ -106,6 +106,13 @@ pub enum Command {
         nick: String,
         text: Option<String>,
     },
+    /// `UPLOAD <room|@nick> <size> <name>`: ask for a one-time address to
+    /// send a file of at most `size` bytes to over HTTP (docs/protocol.md).
+    Upload {
+        target: Upload,
+        size: u64,
+        name: String,
+    },
     /// An IRC-only request from an IRC connection (see [`crate::proto::irc`]).
     Irc(Query),
 }
@@ -151,6 +158,15 @@ impl Act {
             .find(|(_, a)| *a == self)
             .map_or("", |(v, _)| v)
     }
+}
+
+/// Where an `UPLOAD`ed file goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upload {
+    /// To a room's members, like `SAY`.
+    Room(String),
+    /// To one user, like `WHISPER` (written `@nick`).
+    Nick(String),
 }
 
 /// IRC-only requests: they read chat state the CHAT/1 verbs do not show, or
@@ -419,6 +435,27 @@ pub fn parse_command(line: &str) -> Result<Command, Refusal> {
         "PING" => Command::Ping {
             token: args.clean_text()?.map(own),
         },
+        "UPLOAD" => {
+            let to = args.need("UPLOAD", "room or @nick")?;
+            let target = match to.strip_prefix('@') {
+                Some(nick) => Upload::Nick(own(nick)),
+                None => Upload::Room(own(to)),
+            };
+            let size = args.need("UPLOAD", "size")?.parse::<u64>().map_err(|_| {
+                Refusal::new(
+                    ErrCode::MissingArgument,
+                    "UPLOAD needs <size> as a whole number of bytes",
+                )
+            })?;
+            let name = args
+                .clean_text()?
+                .ok_or_else(|| missing("UPLOAD", "name"))?;
+            Command::Upload {
+                target,
+                size,
+                name: own(name),
+            }
+        }
         "QUIT" => Command::Quit {
             text: args.clean_text()?.map(own),
         },

@@ -6,10 +6,12 @@
 //! - [`command`]: CHAT/1 client lines into [`Command`](command::Command)s, and the name rules;
 //! - [`chat1`]: CHAT/1 events into lines (and back, for the line client);
 //! - [`irc`]: the IRC door's parse, registration session and rendering;
-//! - [`text`]: the one rule for text a client sends (`ERR BAD_TEXT`).
+//! - [`text`]: the one rule for text a client sends (`ERR BAD_TEXT`);
+//! - [`files`]: the text of a file message, file names and media types.
 
 pub mod chat1;
 pub mod command;
+pub mod files;
 pub mod irc;
 pub mod lines;
 pub mod refusal;

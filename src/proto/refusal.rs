@@ -37,11 +37,14 @@ pub enum ErrCode {
     SlowMode,
     NotAdmin,
     BadSetting,
+    FileTooLarge,
+    QuotaFull,
+    NoFiles,
 }
 
 impl ErrCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrCode; 31] = [
+    pub const ALL: [ErrCode; 34] = [
         ErrCode::BadName,
         ErrCode::NickTaken,
         ErrCode::NickReserved,
@@ -73,6 +76,9 @@ impl ErrCode {
         ErrCode::SlowMode,
         ErrCode::NotAdmin,
         ErrCode::BadSetting,
+        ErrCode::FileTooLarge,
+        ErrCode::QuotaFull,
+        ErrCode::NoFiles,
     ];
 
     /// The code as written on the wire.
@@ -109,6 +115,9 @@ impl ErrCode {
             ErrCode::SlowMode => "SLOW_MODE",
             ErrCode::NotAdmin => "NOT_ADMIN",
             ErrCode::BadSetting => "BAD_SETTING",
+            ErrCode::FileTooLarge => "FILE_TOO_LARGE",
+            ErrCode::QuotaFull => "QUOTA_FULL",
+            ErrCode::NoFiles => "NO_FILES",
         }
     }
 

@@ -7,6 +7,7 @@
 //! sends the batch's events, so an echo is never sent for a message that could
 //! still be lost.
 
+pub mod files;
 mod memory;
 pub mod sqlite;
 
@@ -61,6 +62,27 @@ pub struct StoredToken {
     pub expires: u64,
 }
 
+/// A shared file's record: what it is, who sent it where, and which bytes
+/// (by digest, in [`files::Blobs`]) are its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// The unguessable id of its download address (32 hex digits).
+    pub id: String,
+    /// SHA-256 of its bytes, in hex.
+    pub sha: String,
+    pub size: u64,
+    /// Its media type, as served (`image/png`, `application/octet-stream`).
+    pub kind: String,
+    /// Its name as shown (no control characters, no path separators).
+    pub name: String,
+    /// Who sent it (nick as written).
+    pub sender: String,
+    /// The room it went to, or `None` for a whisper.
+    pub room: Option<RoomId>,
+    /// Unix ms of its upload.
+    pub at: u64,
+}
+
 /// Now, in unix milliseconds: the clock of every stamp the chat keeps.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -102,6 +124,19 @@ pub trait Store: Send {
     fn forget_token(&mut self, digest: &str) -> StoreResult<()>;
     /// Makes every write since the last commit durable.
     fn commit(&mut self) -> StoreResult<()>;
+    /// Every shared file's record (a store that keeps none: none, the
+    /// dispatcher then holds them for the life of the process).
+    fn files(&mut self) -> StoreResult<Vec<StoredFile>> {
+        Ok(Vec::new())
+    }
+    /// Keeps a shared file's record.
+    fn save_file(&mut self, _file: &StoredFile) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Forgets a shared file's record.
+    fn forget_file(&mut self, _id: &str) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// The behaviour every store must share, run against each implementation.

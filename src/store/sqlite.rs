@@ -14,7 +14,9 @@
 
 use crate::error::Error;
 use crate::ids::RoomId;
-use crate::store::{Entry, Offline, Store, StoreResult, StoredRoom, StoredToken, now_ms};
+use crate::store::{
+    Entry, Offline, Store, StoreResult, StoredFile, StoredRoom, StoredToken, now_ms,
+};
 use log::info;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::fs::{self, DirBuilder, OpenOptions, Permissions};
@@ -87,6 +89,22 @@ CREATE TABLE IF NOT EXISTS room_settings (
     room_key TEXT PRIMARY KEY,
     settings TEXT NOT NULL
 );
+";
+
+/// Shared files' records, a table added after schema version 1 like
+/// [`TOKENS_SCHEMA`]. `room_key` is NULL for a file whispered.
+const FILES_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS files (
+    id       TEXT PRIMARY KEY,
+    sha      TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    sender   TEXT NOT NULL,
+    room_key TEXT,
+    at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_by_room ON files (room_key);
 ";
 
 /// A SQLite database in a data directory.
@@ -179,6 +197,9 @@ impl SqliteStore {
                 e,
             )
         })?;
+        self.db
+            .execute_batch(FILES_SCHEMA)
+            .map_err(|e| fail("cannot add the files table to", &path, e))?;
         let complete = match found {
             None | Some(Found::Sala) => return Ok(()),
             Some(Found::Blank) => {
@@ -206,6 +227,13 @@ impl SqliteStore {
                 "DELETE FROM messages WHERE room_key NOT IN (SELECT room_key FROM rooms)",
                 [],
             )
+            .and_then(|_| {
+                self.db.execute(
+                    "DELETE FROM files WHERE room_key IS NOT NULL
+                     AND room_key NOT IN (SELECT room_key FROM rooms)",
+                    [],
+                )
+            })
             .map(drop)
             .map_err(|e| self.err(e))
     }
@@ -484,6 +512,10 @@ impl Store for SqliteStore {
                 self.db
                     .execute("DELETE FROM messages WHERE room_key = ?1", [room.as_str()])
             })
+            .and_then(|_| {
+                self.db
+                    .execute("DELETE FROM files WHERE room_key = ?1", [room.as_str()])
+            })
             .map(drop)
             .map_err(|e| self.err(e))
     }
@@ -594,6 +626,58 @@ impl Store for SqliteStore {
         self.begin()?;
         self.db
             .execute("DELETE FROM tokens WHERE digest = ?1", [digest])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn files(&mut self) -> StoreResult<Vec<StoredFile>> {
+        let mut stmt = self
+            .db
+            .prepare(
+                "SELECT id, sha, size, kind, name, sender, room_key, at FROM files ORDER BY at",
+            )
+            .map_err(|e| fail("database error in", &self.path, e))?;
+        stmt.query_map([], |r| {
+            Ok(StoredFile {
+                id: r.get(0)?,
+                sha: r.get(1)?,
+                size: to_u64(r.get(2)?),
+                kind: r.get(3)?,
+                name: r.get(4)?,
+                sender: r.get(5)?,
+                room: r.get::<_, Option<String>>(6)?.map(|k| RoomId::of(&k)),
+                at: to_u64(r.get(7)?),
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| fail("database error in", &self.path, e))
+    }
+
+    fn save_file(&mut self, file: &StoredFile) -> StoreResult<()> {
+        self.begin()?;
+        self.db
+            .execute(
+                "INSERT OR REPLACE INTO files (id, sha, size, kind, name, sender, room_key, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    file.id,
+                    file.sha,
+                    to_i64(file.size),
+                    file.kind,
+                    file.name,
+                    file.sender,
+                    file.room.as_ref().map(RoomId::as_str),
+                    to_i64(file.at)
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn forget_file(&mut self, id: &str) -> StoreResult<()> {
+        self.begin()?;
+        self.db
+            .execute("DELETE FROM files WHERE id = ?1", [id])
             .map(drop)
             .map_err(|e| self.err(e))
     }

@@ -185,6 +185,10 @@ const ICON: Asset = Asset {
 pub enum Route {
     Page(&'static Asset),
     WebSocket,
+    /// `PUT` or `POST /upload/<token>`: a file's bytes (`src/doors/web/files.rs`).
+    Upload(String),
+    /// `GET` or `HEAD /files/<id>[/<name>]`: a shared file.
+    Download(String),
     NotFound,
     /// Anything but GET.
     NotAllowed,
@@ -192,6 +196,9 @@ pub enum Route {
 
 /// The route of `request`.
 pub fn route(request: &Request) -> Route {
+    if let Some(route) = file_route(request) {
+        return route;
+    }
     if request.method != "GET" {
         return Route::NotAllowed;
     }
@@ -203,6 +210,23 @@ pub fn route(request: &Request) -> Route {
         "/ws" => Route::WebSocket,
         _ => Route::NotFound,
     }
+}
+
+/// The routes of shared files, if `request` is for one.
+fn file_route(request: &Request) -> Option<Route> {
+    let path = request.path.as_str();
+    let method = request.method.as_str();
+    if let Some(token) = path.strip_prefix("/upload/") {
+        return Some(match method {
+            "PUT" | "POST" => Route::Upload(token.to_string()),
+            _ => Route::NotAllowed,
+        });
+    }
+    let id = path.strip_prefix("/files/")?.split('/').next()?;
+    Some(match method {
+        "GET" | "HEAD" => Route::Download(id.to_string()),
+        _ => Route::NotAllowed,
+    })
 }
 
 /// A refused request: status, reason phrase, a line of explanation, extra headers.
@@ -325,7 +349,7 @@ pub fn content_security_policy(request: &Request) -> String {
         connect.push_str(&format!(" ws://{host} wss://{host}"));
     }
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; \
          connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 }
@@ -409,6 +433,10 @@ mod tests {
         assert_eq!(get("/../app.js"), Route::NotFound);
         let post = request("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(route(&post), Route::NotAllowed);
+        assert_eq!(get("/files/ab12/x.png"), Route::Download("ab12".into()));
+        let put = request("PUT /upload/t0k HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(route(&put), Route::Upload("t0k".into()));
+        assert_eq!(get("/upload/t0k"), Route::NotAllowed);
     }
 
     #[test]
@@ -597,7 +625,8 @@ mod tests {
                         Ok(key) => switching(&key),
                         Err(refused) => rejection(&refused),
                     },
-                    Route::NotFound => rejection(&NOT_FOUND),
+                    // Files are answered by src/doors/web/files.rs, with I/O.
+                    Route::NotFound | Route::Upload(_) | Route::Download(_) => rejection(&NOT_FOUND),
                     Route::NotAllowed => rejection(&NOT_ALLOWED),
                 };
                 prop_assert!(head_lines_are_whole(&answer), "{}", String::from_utf8_lossy(&answer));

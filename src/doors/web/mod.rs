@@ -12,11 +12,13 @@
 //! [`MAX_REFUSING`] at once) that reads its request, so that a WebSocket
 //! learns `SERVER_FULL` in its own words, or at once when those are busy.
 
+mod files;
 pub mod http;
 mod socket;
 
 use super::admit::{Admission, Door, Place, Refused, turn_away};
 use super::reader::{Farewell, STACK_SIZE, TLS_STACK_SIZE};
+use crate::dispatch::files::Shelf;
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
 use crate::net::outbox::{Framing, Item};
@@ -56,6 +58,8 @@ pub struct WebDoor {
     refusing: Arc<AtomicUsize>,
     /// TLS: HTTPS and WSS instead of HTTP and WS.
     tls: Option<Arc<ServerConfig>>,
+    /// Shared files: uploads and downloads; `None`: not served.
+    files: Option<Arc<Shelf>>,
 }
 
 impl WebDoor {
@@ -67,7 +71,15 @@ impl WebDoor {
             seq: 0,
             refusing: Arc::default(),
             tls: None,
+            files: None,
         }
+    }
+
+    /// The same door serving uploads and downloads of the files on `shelf`.
+    #[must_use]
+    pub fn with_files(mut self, shelf: Option<Arc<Shelf>>) -> WebDoor {
+        self.files = shelf;
+        self
     }
 
     /// The same door serving HTTPS and WSS only, with `config`.
@@ -160,6 +172,7 @@ impl Door for WebDoor {
             admission: admission.clone(),
             flood: self.flood,
             tls: self.tls.clone(),
+            files: self.files.clone(),
             socket,
             peer,
             pending: Arc::clone(&self.pending),
@@ -200,6 +213,7 @@ struct Visit {
     admission: Admission,
     flood: FloodLimit,
     tls: Option<Arc<ServerConfig>>,
+    files: Option<Arc<Shelf>>,
     socket: Arc<TcpStream>,
     peer: SocketAddr,
     pending: Pending,
@@ -261,6 +275,21 @@ impl Visit {
         match http::route(&request) {
             Route::Page(asset) => {
                 self.answer(&link, &http::page(asset, &request), &format!("{what} 200"))
+            }
+            Route::Upload(token) => {
+                let Some(shelf) = self.files.clone() else {
+                    return self.answer(&link, &http::rejection(&http::NOT_FOUND), &what);
+                };
+                let inputs = self.admission.inputs.clone();
+                let status = files::upload(&link, &request, rest, &token, (&shelf, &inputs));
+                self.answer(&link, &[], &format!("{what} {status}"));
+            }
+            Route::Download(id) => {
+                let Some(shelf) = self.files.clone() else {
+                    return self.answer(&link, &http::rejection(&http::NOT_FOUND), &what);
+                };
+                let status = files::download(&link, &request, &id, &shelf);
+                self.answer(&link, &[], &format!("{what} {status}"));
             }
             Route::NotFound => self.answer(
                 &link,

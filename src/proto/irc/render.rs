@@ -456,6 +456,8 @@ pub fn refusal(out: &mut Out<'_>, me: &str, refusal: &Refusal, subject: &Subject
         ErrCode::NotAdmin => (481, None),
         // ERR_UNKNOWNERROR naming the channel; a MODE names its letter (696) itself.
         ErrCode::BadSetting => (400, Some(name)),
+        // UPLOAD is CHAT/1's only: an IRC client never meets these.
+        ErrCode::FileTooLarge | ErrCode::QuotaFull | ErrCode::NoFiles => (400, Some(name)),
     };
     match param {
         Some(p) => put_numeric(out, n, me, &[p], text),
