@@ -48,10 +48,24 @@ pub enum Action {
     Quit(String),
     /// Show this to the user; nothing is sent.
     Show(String),
+    /// Send the file at `path` to `target` (a room, or `@nick`): the binary
+    /// reads its size, sends [`upload_line`], and uploads it to the address
+    /// the `OK UPLOAD` answer gives.
+    SendFile { target: String, path: String },
+}
+
+/// The `UPLOAD` line that asks to send a file of `size` bytes called `name`
+/// (its path's last part) to `target`.
+pub fn upload_line(target: &str, size: u64, path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    format!(
+        "UPLOAD {target} {size} {}",
+        crate::proto::files::clean_name(name)
+    )
 }
 
 /// Every command's usage and what it does, as `/help` lists them.
-const COMMANDS: [(&str, &str); 15] = [
+const COMMANDS: [(&str, &str); 16] = [
     (
         "/nick NAME [PASSWORD]",
         "change your nickname (a registered one needs its password)",
@@ -78,6 +92,10 @@ const COMMANDS: [(&str, &str); 15] = [
     (
         "/history [ROOM]",
         "show older messages of a room, a page at a time",
+    ),
+    (
+        "/send [@NICK] PATH",
+        "send a file to the current room, or to one user",
     ),
     ("/raw LINE", "send a raw CHAT/1 line"),
     ("/quit [TEXT]", "leave"),
@@ -315,6 +333,21 @@ impl View {
                     None => Action::Send(format!("HISTORY {room}")),
                 },
                 None => need_room(),
+            },
+            "send" if first.is_empty() => missing(verb, "a file", "send"),
+            "send" => match (first.strip_prefix('@'), &self.current) {
+                (Some(_), _) if tail.trim().is_empty() => {
+                    missing(verb, "a file after the nick", "send")
+                }
+                (Some(_), _) => Action::SendFile {
+                    target: first.to_string(),
+                    path: tail.trim().to_string(),
+                },
+                (None, Some(room)) => Action::SendFile {
+                    target: room.clone(),
+                    path: rest.trim().to_string(),
+                },
+                (None, None) => need_room(),
             },
             "raw" if rest.is_empty() => missing(verb, "a protocol line", "raw"),
             "raw" => {
@@ -631,6 +664,7 @@ mod tests {
         let sent = |v: &mut View, s: &str| match v.translate(s) {
             Action::Send(l) | Action::Quit(l) => l,
             Action::Show(s) => panic!("not sent: {s}"),
+            other => panic!("not a line: {other:?}"),
         };
         assert_eq!(sent(&mut v, "/nick bob"), "NICK bob");
         assert_eq!(sent(&mut v, "/nick bob pw"), "NICK bob pw");
@@ -648,6 +682,25 @@ mod tests {
         assert_eq!(sent(&mut v, "/quit bye"), "QUIT bye");
         assert_eq!(sent(&mut v, "/quit"), "QUIT");
         assert_eq!(sent(&mut v, "/history"), "HISTORY lobby");
+        assert_eq!(
+            v.translate("/send /tmp/a b.png"),
+            Action::SendFile {
+                target: "lobby".into(),
+                path: "/tmp/a b.png".into()
+            }
+        );
+        assert_eq!(
+            v.translate("/send @bob notes.txt"),
+            Action::SendFile {
+                target: "@bob".into(),
+                path: "notes.txt".into()
+            }
+        );
+        assert!(matches!(v.translate("/send"), Action::Show(_)));
+        assert_eq!(
+            upload_line("lobby", 3, "/tmp/a\tb.png"),
+            "UPLOAD lobby 3 a_b.png"
+        );
         v.observe("HISTORY lobby 500 bob old");
         v.observe("HISTORY lobby 400 bob older");
         assert_eq!(sent(&mut v, "/history"), "HISTORY lobby 400");

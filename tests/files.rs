@@ -479,3 +479,72 @@ fn kill_9_in_the_middle_of_an_upload_leaves_no_file_and_no_message() {
     );
     kill(&mut child);
 }
+
+/// The line client's `/send` reaches a web user (CHAT/1 over the WebSocket)
+/// with the same bytes, and the file that user sends back is shown to the
+/// line client with an address that fetches it.
+#[test]
+fn the_line_client_sends_a_file_to_a_web_user_and_gets_one_back() {
+    let server = start(|c| c.web_listen = Some("127.0.0.1:0".parse().unwrap()));
+    let web = web_addr(&server);
+    let mut wes = common::ws::Ws::login(web, "wes");
+    wes.join("lab");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes <v1>.txt");
+    let data = bytes(200_000);
+    std::fs::write(&file, &data).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_client"))
+        .arg(server.local_addr().to_string())
+        .args(["--nick", "cli", "--room", "lab"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the client binary");
+    let mut stdin = child.stdin.take().unwrap();
+    wes.wait_line("JOIN lab cli");
+    writeln!(stdin, "/send {}", file.display()).unwrap();
+    let line =
+        wes.wait_prefix("MSG lab cli [file] notes <v1>.txt (200000 bytes, text/plain) http://");
+    let url = line.rsplit(' ').next().unwrap();
+    let got = http(web, &format!("GET {} HTTP/1.1", path_of(url)), b"");
+    assert_eq!(sha(&got.body), sha(&data));
+    // And back: the web user's file, shown by the line client with its address.
+    wes.send("UPLOAD lab 5 back.txt");
+    let path = path_of(
+        wes.expect_prefix("OK UPLOAD ")
+            .strip_prefix("OK UPLOAD ")
+            .unwrap(),
+    );
+    assert_eq!(put(web, &path, "text/plain", b"back\n").status, 201);
+    let back = wes.wait_prefix("MSG lab wes [file] back.txt");
+    let url = back.rsplit(' ').next().unwrap().to_string();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let shown = loop {
+        let line = rx
+            .recv_timeout(READ_TIMEOUT)
+            .unwrap_or_else(|_| panic!("the client did not show the file; it showed {seen:#?}"));
+        if line.contains("back.txt") && line.contains(&url) {
+            break line;
+        }
+        seen.push(line);
+    };
+    assert!(shown.contains("wes"), "{shown}");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("sent notes <v1>.txt (200000 bytes)")),
+        "{seen:#?}"
+    );
+    let fetched = http(web, &format!("GET {} HTTP/1.1", path_of(&url)), b"");
+    assert_eq!(fetched.body, b"back\n");
+    drop(stdin);
+    let _ = common::wait_exit(&mut child, Duration::from_secs(20));
+    kill(&mut child);
+}

@@ -3,11 +3,11 @@
 
 use clap::Parser;
 use parking_lot::Mutex;
-use sala::client::{Action, Style, View, check_password, printable};
+use sala::client::{Action, Style, View, check_password, printable, upload_line};
 use sala::net::tls::{self, Link, Trust};
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,6 +85,10 @@ fn main() -> ExitCode {
     };
     let view = Arc::new(Mutex::new(View::default()));
     let quitting = Arc::new(AtomicBool::new(false));
+    let files = Arc::new(Files {
+        next: Mutex::new(None),
+        trust: trust(&flags),
+    });
     let reader = link.clone();
     let style = if std::io::stdout().is_terminal() {
         Style::Colour
@@ -93,7 +97,8 @@ fn main() -> ExitCode {
     };
     let printer = {
         let (view, quitting) = (Arc::clone(&view), Arc::clone(&quitting));
-        std::thread::spawn(move || print_server_lines(reader, &view, &quitting, style))
+        let files = Arc::clone(&files);
+        std::thread::spawn(move || print_server_lines(reader, (&view, &files), &quitting, style))
     };
     let out = link;
     // send(2) of one protocol line.
@@ -111,7 +116,7 @@ fn main() -> ExitCode {
                 send(&line);
             }
             Action::Show(text) => println!("{}", shown(&text)),
-            Action::Quit(_) => {}
+            Action::Quit(_) | Action::SendFile { .. } => {}
         }
     }
     let mut quit_line = "QUIT".to_string();
@@ -130,6 +135,16 @@ fn main() -> ExitCode {
             }
             Action::Show(text) if !text.is_empty() => println!("{}", shown(&text)),
             Action::Show(_) => {}
+            Action::SendFile { target, path } => match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => {
+                    *files.next.lock() = Some(PathBuf::from(&path));
+                    if !send(&upload_line(&target, meta.len(), &path)) {
+                        break;
+                    }
+                }
+                Ok(_) => println!("{}", shown(&format!("/send: {path} is not a file"))),
+                Err(e) => println!("{}", shown(&format!("/send: cannot read {path}: {e}"))),
+            },
         }
     }
     // End of input or /quit: say QUIT and let the printer see BYE and the close.
@@ -144,13 +159,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// The TLS link over `stream`, verified as the flags say.
-fn secure(flags: &Flags, addr: &str, stream: TcpStream) -> Result<Link, String> {
-    let trust = match (&flags.ca, &flags.fingerprint) {
+/// What the certificates are trusted by, as the flags say.
+fn trust(flags: &Flags) -> Trust {
+    match (&flags.ca, &flags.fingerprint) {
         (Some(ca), _) => Trust::Ca(ca.clone()),
         (None, Some(pin)) => Trust::Fingerprint(pin.clone()),
         (None, None) => Trust::System,
-    };
+    }
+}
+
+/// The TLS link over `stream`, verified as the flags say.
+fn secure(flags: &Flags, addr: &str, stream: TcpStream) -> Result<Link, String> {
+    let trust = trust(flags);
     let config = tls::client_config(&trust).map_err(|e| e.to_string())?;
     // The host part of HOST:PORT is the name the certificate must carry.
     let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
@@ -169,7 +189,7 @@ fn secure(flags: &Flags, addr: &str, stream: TcpStream) -> Result<Link, String> 
 /// the `BYE` to our own `QUIT`. When the server goes away first, exits the process.
 fn print_server_lines(
     stream: Link,
-    view: &Mutex<View>,
+    (view, files): (&Mutex<View>, &Arc<Files>),
     quitting: &AtomicBool,
     style: Style,
 ) -> bool {
@@ -188,6 +208,14 @@ fn print_server_lines(
         let line = text.strip_suffix('\n').unwrap_or(&text);
         let line = line.strip_suffix('\r').unwrap_or(line);
         said_bye |= line.starts_with("BYE");
+        if let Some(url) = line.strip_prefix("OK UPLOAD ") {
+            // The address of the file /send asked for: upload it meanwhile.
+            if let Some(path) = files.next.lock().take() {
+                let (files, url) = (Arc::clone(files), url.to_string());
+                std::thread::spawn(move || files.upload(&url, &path));
+            }
+            continue;
+        }
         let shown = view.lock().show(line, style, &clock);
         if let Some(text) = shown {
             println!("{text}");
@@ -226,4 +254,86 @@ fn clock(at: Option<u64>) -> String {
         tm
     };
     format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+/// The file `/send` is waiting to upload, and how to trust an HTTPS server.
+struct Files {
+    next: Mutex<Option<PathBuf>>,
+    trust: Trust,
+}
+
+impl Files {
+    /// Uploads `path` to `url` (`http://` or `https://host:port/upload/...`),
+    /// showing the progress on stderr and the server's answer.
+    fn upload(&self, url: &str, path: &Path) {
+        match self.put(url, path) {
+            Ok(answer) => println!("{}", shown(&answer)),
+            Err(e) => println!("{}", shown(&format!("/send {}: {e}", path.display()))),
+        }
+    }
+
+    fn put(&self, url: &str, path: &Path) -> Result<String, String> {
+        let (secure, rest) = match url.split_once("://") {
+            Some(("https", rest)) => (true, rest),
+            Some(("http", rest)) => (false, rest),
+            _ => return Err(format!("not an address to upload to: {url}")),
+        };
+        let (host, target) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let size = file.metadata().map_err(|e| e.to_string())?.len();
+        let stream =
+            TcpStream::connect(host).map_err(|e| format!("cannot connect to {host}: {e}"))?;
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+        let link = if secure {
+            let config = tls::client_config(&self.trust).map_err(|e| e.to_string())?;
+            let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            tls::connect(&config, name, stream, Duration::from_secs(10))
+                .map_err(|e| e.to_string())?
+        } else {
+            Link::Plain(Arc::new(stream))
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let kind = sala::proto::files::media_type(None, &name);
+        let head = format!(
+            "PUT /{target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {kind}\r\n\
+             Content-Length: {size}\r\nConnection: close\r\n\r\n"
+        );
+        let mut out = &link;
+        // send(2): the head, then the file a buffer at a time.
+        out.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut sent, mut shown_pct) = (0u64, None);
+        loop {
+            let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            if out.write_all(&buf[..n]).is_err() {
+                // The server answered early (a refusal) and closed: read why.
+                break;
+            }
+            sent += n as u64;
+            let pct = sent * 100 / size.max(1);
+            if shown_pct != Some(pct / 10) {
+                shown_pct = Some(pct / 10);
+                eprint!("\rsending {name}: {pct}% ({sent} of {size} bytes)");
+            }
+        }
+        eprintln!();
+        let mut answer = Vec::new();
+        let mut reader = &link;
+        let _ = reader.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let status = head.lines().next().unwrap_or_default();
+        if status.split(' ').nth(1) == Some("201") {
+            Ok(format!("sent {name} ({size} bytes): {}", body.trim()))
+        } else {
+            Err(format!("not sent: {}", body.trim()))
+        }
+    }
 }
