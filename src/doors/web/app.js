@@ -513,6 +513,7 @@
       const [what, nick, more] = words(line, 2);
       // OK TOKEN <token> <expires>: kept for the next load (docs/protocol.md, TOKEN).
       if (what === 'TOKEN') saveSession(nick, Number(more));
+      if (what === 'UPLOAD') window.SalaShare.okUpload(nick);
       if (what === 'REGISTER') {
         showAlert(`${nick} is now registered.`, 'info');
         state.account = true;
@@ -542,6 +543,7 @@
           return;
         }
       }
+      if (window.SalaShare.refused(code, text)) return;
       if (!state.loggedIn && loginCodes.includes(code)) {
         $('login-error').textContent = plain(text);
         $('login-nick').focus();
@@ -859,7 +861,7 @@
       ' ',
       who,
       ' ',
-      el('span', { class: 'text' }, styled(text)),
+      el('span', { class: 'text' }, window.SalaShare.render(text) || styled(text)),
       note ? el('span', { class: 'note' }, ` (${note})`) : null
     );
   }
@@ -1054,6 +1056,16 @@
   }
 
   function wire() {
+    // Files: attach, drop, paste, record (share.js), to the conversation on screen.
+    window.SalaShare.init({
+      send,
+      alert: showAlert,
+      target: () => {
+        const pane = state.panes.get(state.active);
+        if (!pane) return '';
+        return pane.kind === 'room' ? pane.name : `@${pane.name}`;
+      },
+    });
     $('login-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const nick = $('login-nick').value.trim();

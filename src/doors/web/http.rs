@@ -171,6 +171,10 @@ const SCRIPT: Asset = Asset {
     body: include_str!("app.js"),
     content_type: "text/javascript; charset=utf-8",
 };
+const SHARE: Asset = Asset {
+    body: include_str!("share.js"),
+    content_type: "text/javascript; charset=utf-8",
+};
 const STYLE: Asset = Asset {
     body: include_str!("app.css"),
     content_type: "text/css; charset=utf-8",
@@ -205,6 +209,7 @@ pub fn route(request: &Request) -> Route {
     match request.path.as_str() {
         "/" | "/index.html" => Route::Page(&INDEX),
         "/app.js" => Route::Page(&SCRIPT),
+        "/share.js" => Route::Page(&SHARE),
         "/app.css" => Route::Page(&STYLE),
         "/icon.svg" | "/favicon.ico" => Route::Page(&ICON),
         "/ws" => Route::WebSocket,
