@@ -548,3 +548,52 @@ fn the_line_client_sends_a_file_to_a_web_user_and_gets_one_back() {
     let _ = common::wait_exit(&mut child, Duration::from_secs(20));
     kill(&mut child);
 }
+
+/// A file in an account room outlives a clean restart (its record is in the
+/// database, its bytes in the store), and goes once `--file-retention` has passed.
+#[test]
+fn files_of_account_rooms_survive_a_restart_until_their_retention_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let start_in = |retention: Duration| {
+        let data = dir.path().to_path_buf();
+        start(move |c| {
+            c.web_listen = Some("127.0.0.1:0".parse().unwrap());
+            c.data_dir = Some(data);
+            c.file_retention = retention;
+        })
+    };
+    let server = start_in(Duration::from_secs(86_400));
+    let web = web_addr(&server);
+    let mut ana = Client::login(server.local_addr(), "ana");
+    ana.send("REGISTER secret1");
+    ana.expect("OK REGISTER ana");
+    ana.join("den");
+    let path = ask(&mut ana, "den", 6, "kept.txt");
+    assert_eq!(put(web, &path, "text/plain", b"kept!\n").status, 201);
+    let line = ana.wait_prefix("MSG den ana [file] kept.txt");
+    let url = line.rsplit(' ').next().unwrap().to_string();
+    drop(ana);
+    server.shutdown();
+
+    let server = start_in(Duration::from_secs(86_400));
+    let web = web_addr(&server);
+    let got = http(web, &format!("GET {} HTTP/1.1", path_of(&url)), b"");
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"kept!\n"[..]));
+    server.shutdown();
+
+    // Started again with a retention it is older than: gone, bytes and all.
+    let server = start_in(Duration::from_millis(1));
+    let web = web_addr(&server);
+    assert_eq!(
+        http(web, &format!("GET {} HTTP/1.1", path_of(&url)), b"").status,
+        404
+    );
+    let stored: usize = std::fs::read_dir(dir.path().join("files"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("tmp"))
+        .map(|p| std::fs::read_dir(p).unwrap().count())
+        .sum();
+    assert_eq!(stored, 0);
+    server.shutdown();
+}
