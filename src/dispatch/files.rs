@@ -84,8 +84,13 @@ impl Shelf {
     /// Takes the ticket `token` names, once; `None` if it is unknown,
     /// used or expired.
     pub fn take_ticket(&self, token: &str) -> Option<Ticket> {
-        let ticket = self.table.lock().tickets.remove(token)?;
-        (ticket.expires > Instant::now()).then_some(ticket)
+        let mut table = self.table.lock();
+        let ticket = table.tickets.get(token)?;
+        // An expired one stays for the dispatcher, which ends its reservation.
+        if ticket.expires <= Instant::now() {
+            return None;
+        }
+        table.tickets.remove(token)
     }
 
     /// The record of file `id`, if it may be downloaded.
