@@ -597,3 +597,17 @@ fn files_of_account_rooms_survive_a_restart_until_their_retention_ends() {
     assert_eq!(stored, 0);
     server.shutdown();
 }
+
+/// Whoever may not speak in a room (here: muted) is refused at `UPLOAD`,
+/// before a byte is sent.
+#[test]
+fn a_muted_member_is_refused_before_the_upload() {
+    let server = start(|c| c.web_listen = Some("127.0.0.1:0".parse().unwrap()));
+    let (mut ana, mut bob) = pair(server.local_addr(), "lab");
+    ana.send("MUTE lab bob");
+    bob.wait_prefix("MUTED lab ");
+    bob.refused("UPLOAD lab 10 a.txt", "MUTED");
+    ana.send("UNMUTE lab bob");
+    bob.wait_prefix("UNMUTED lab ");
+    ask(&mut bob, "lab", 10, "a.txt");
+}

@@ -249,7 +249,18 @@ impl Dispatcher {
         let owner = self.chat.nick(id).to_ascii_lowercase();
         match &target {
             Upload::Room(room) => {
-                self.chat.member_room(id, room)?;
+                // Whoever may not SAY there (not a member, banned, muted,
+                // moderated, slow mode) is told now, not after the upload.
+                let before = self
+                    .chat
+                    .room(room)
+                    .and_then(|r| r.mods.last_said.get(&id).copied());
+                let checked = self.chat.may_say(id, room, now_ms())?;
+                // The slow-mode clock starts when the file is posted, not now.
+                match before {
+                    Some(at) => checked.mods.last_said.insert(id, at),
+                    None => checked.mods.last_said.remove(&id),
+                };
             }
             Upload::Nick(nick) => {
                 let known = self.chat.find(nick).is_some()

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 pub mod accounts;
 mod delivery;
-mod irc_modes;
 pub mod files;
+mod irc_modes;
 mod irc_queries;
 mod keys;
 mod logins;
