@@ -8,7 +8,8 @@
 // ana attaches an image and bob sees it as a thumbnail; bob records a voice
 // note with Chromium's fake microphone and ana plays it; a file dropped on
 // the conversation and one pasted into the message box arrive; a whisper
-// carries a file; a name with markup is shown as text; axe-core finds no
+// carries a file; a name with markup is shown as text; a user who joins
+// later sees the files in the room's history; axe-core finds no
 // WCAG A/AA violation with the cards on screen. Every wait is for something
 // visible, with a timeout; the voice note is recorded for a second (a
 // recording takes the time it takes). Exit status 0 means every step passed.
@@ -153,6 +154,14 @@ try {
   const whispered = card(bob, '@ana', '<img src=x onerror=alert(1)>.txt');
   await whispered.waitFor({ timeout: WAIT });
   if ((await whispered.locator('img').count()) !== 0) throw new Error('a name with markup was taken as markup');
+
+  step('a user who joins later sees the files in the history, like live messages');
+  const cy = await desk.newPage();
+  await login(cy, 'cy');
+  await join(cy, 'share');
+  await card(cy, '#share', 'data.bin').waitFor({ timeout: WAIT });
+  await card(cy, '#share', 'red.png').locator('img.thumb').waitFor({ timeout: WAIT });
+  await card(cy, '#share', 'voice-note-').locator('audio').waitFor({ timeout: WAIT });
 
   step('axe-core on both pages, cards on screen');
   await accessible(ana, 'ana (desktop) with files');
