@@ -611,3 +611,24 @@ fn a_muted_member_is_refused_before_the_upload() {
     bob.wait_prefix("UNMUTED lab ");
     ask(&mut bob, "lab", 10, "a.txt");
 }
+
+/// An upload address given back unused (`DELETE`) frees its quota at once,
+/// and cannot be used after.
+#[test]
+fn an_address_given_back_frees_its_quota() {
+    let server = start(|c| {
+        c.web_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.user_files_quota = 100;
+    });
+    let web = web_addr(&server);
+    let mut ana = Client::login(server.local_addr(), "ana");
+    ana.join("lab");
+    let path = ask(&mut ana, "lab", 100, "a.bin");
+    ana.refused("UPLOAD lab 1 b.bin", "QUOTA_FULL");
+    assert_eq!(
+        http(web, &format!("DELETE {path} HTTP/1.1"), b"").status,
+        200
+    );
+    assert_eq!(put(web, &path, "x/y", b"late").status, 404);
+    ask(&mut ana, "lab", 100, "b.bin");
+}

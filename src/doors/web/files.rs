@@ -1,5 +1,5 @@
 //! Shared files over HTTP: the upload (`PUT` or `POST /upload/<token>`,
-//! with the one-time token an `UPLOAD` gave) streamed to disk a buffer at a
+//! with the one-time token an `UPLOAD` gave; `DELETE` gives it up) streamed to disk a buffer at a
 //! time, never whole in memory; and the download (`GET` or `HEAD
 //! /files/<id>/<name>`), with `Range` so that audio and video can seek.
 //!
@@ -112,6 +112,10 @@ fn receive(
         ticket: Some(ticket.clone()),
         inputs,
     };
+    if request.method == "DELETE" {
+        // Given up before a byte was sent: the reservation ends with `pending`.
+        return Answer::text(200, "OK", "the upload was given up");
+    }
     let chunked = request
         .header("Transfer-Encoding")
         .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
@@ -157,7 +161,7 @@ fn receive(
         }
     };
     let mut body = Body {
-        link,
+        reader: link,
         pending: rest,
         left: length.unwrap_or(0),
         chunked,
@@ -236,8 +240,8 @@ fn too_large(got: u64, allowed: u64) -> Answer {
 
 /// A request body: the bytes after the head, then the socket; by
 /// `Content-Length`, or chunked (RFC 9112, section 7.1).
-struct Body<'a> {
-    link: &'a Link,
+struct Body<R> {
+    reader: R,
     /// Bytes read but not yet used.
     pending: Vec<u8>,
     /// Bytes left of the body (`Content-Length`) or of the current chunk.
@@ -246,13 +250,13 @@ struct Body<'a> {
     done: bool,
 }
 
-impl Body<'_> {
+impl<R: Read> Body<R> {
     /// More bytes into `pending`; false when the peer closed.
     fn fill(&mut self) -> io::Result<bool> {
         let mut buf = [0u8; 8192];
         loop {
             // recv(2): 0 bytes means the peer closed its side.
-            match (&*self.link).read(&mut buf) {
+            match self.reader.read(&mut buf) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.pending.extend_from_slice(&buf[..n]);
@@ -421,7 +425,54 @@ fn range(header: &str, size: u64) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::range;
+    use super::{Body, range};
+    use proptest::prelude::*;
+
+    /// The whole body `wire` (after a head that said `chunked` or not) decodes to.
+    fn decode(wire: &[u8], chunked: bool, length: u64) -> Result<Vec<u8>, std::io::Error> {
+        let mut body = Body {
+            reader: wire,
+            pending: Vec::new(),
+            left: length,
+            chunked,
+            done: !chunked && length == 0,
+        };
+        let mut out = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            match body.read(&mut buf)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_by_length_and_chunked() {
+        assert_eq!(decode(b"hello world", false, 5).unwrap(), b"hello");
+        let wire = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
+        assert_eq!(decode(wire, true, 0).unwrap(), b"hello world");
+        assert!(
+            decode(b"5\r\nhello!!\r\n", true, 0).is_err(),
+            "longer than its size"
+        );
+        assert!(decode(b"zz\r\n", true, 0).is_err(), "not hex");
+        assert!(decode(b"5\r\nhel", true, 0).is_err(), "cut short");
+        assert!(decode(b"abc", false, 10).is_err(), "cut short");
+    }
+
+    proptest! {
+        #[test]
+        fn no_body_panics_or_gives_more_than_it_got(
+            wire in proptest::collection::vec(any::<u8>(), 0..300),
+            chunked in any::<bool>(),
+            length in 0u64..400,
+        ) {
+            if let Ok(out) = decode(&wire, chunked, length) {
+                prop_assert!(out.len() <= wire.len());
+            }
+        }
+    }
 
     #[test]
     fn ranges() {

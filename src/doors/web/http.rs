@@ -189,7 +189,8 @@ const ICON: Asset = Asset {
 pub enum Route {
     Page(&'static Asset),
     WebSocket,
-    /// `PUT` or `POST /upload/<token>`: a file's bytes (`src/doors/web/files.rs`).
+    /// `PUT` or `POST /upload/<token>`: a file's bytes (`src/doors/web/files.rs`);
+    /// `DELETE`: the upload is given up.
     Upload(String),
     /// `GET` or `HEAD /files/<id>[/<name>]`: a shared file.
     Download(String),
@@ -223,7 +224,7 @@ fn file_route(request: &Request) -> Option<Route> {
     let method = request.method.as_str();
     if let Some(token) = path.strip_prefix("/upload/") {
         return Some(match method {
-            "PUT" | "POST" => Route::Upload(token.to_string()),
+            "PUT" | "POST" | "DELETE" => Route::Upload(token.to_string()),
             _ => Route::NotAllowed,
         });
     }

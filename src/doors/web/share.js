@@ -138,6 +138,13 @@ window.SalaShare = (function () {
     upload.asked = false;
     if (upload.cancelled) {
       done(upload);
+      // Cancelled while it waited for its address: give the address back,
+      // so that the quota it holds is free at once.
+      try {
+        fetch(new URL(url).pathname, { method: 'DELETE' }).catch(() => {});
+      } catch (e) {
+        // A bad address holds nothing to give back.
+      }
       return;
     }
     let path;
