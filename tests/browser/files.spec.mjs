@@ -9,7 +9,8 @@
 // note with Chromium's fake microphone and ana plays it; a file dropped on
 // the conversation and one pasted into the message box arrive; a whisper
 // carries a file; a name with markup is shown as text; a user who joins
-// later sees the files in the room's history; axe-core finds no
+// later sees the files in the room's history; a slow upload shows its
+// progress and Cancel stops it; axe-core finds no
 // WCAG A/AA violation with the cards on screen. Every wait is for something
 // visible, with a timeout; the voice note is recorded for a second (a
 // recording takes the time it takes). Exit status 0 means every step passed.
@@ -154,6 +155,27 @@ try {
   const whispered = card(bob, '@ana', '<img src=x onerror=alert(1)>.txt');
   await whispered.waitFor({ timeout: WAIT });
   if ((await whispered.locator('img').count()) !== 0) throw new Error('a name with markup was taken as markup');
+
+  step('a slow upload shows its progress, and Cancel stops it: nobody sees the file');
+  const cdp = await desk.newCDPSession(ana);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+  await ana.locator('.pane[data-key="@bob"]').waitFor({ state: 'visible', timeout: WAIT });
+  await ana.locator('#mine button', { hasText: '#share' }).click();
+  await ana.locator('#attach-input').setInputFiles({ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: randomBytes(8 << 20) });
+  const row = ana.locator('#uploads .upload', { hasText: 'slow.bin' });
+  await ana.waitForFunction(() => {
+    const bar = document.querySelector('#uploads progress');
+    return bar && bar.value > 0 && bar.value < 100;
+  }, null, { timeout: WAIT });
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  await row.waitFor({ state: 'detached', timeout: WAIT });
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  // What ana sends next arrives; the cancelled file never did.
+  await ana.locator('#attach-input').setInputFiles({ name: 'after.txt', mimeType: 'text/plain', buffer: Buffer.from('after\n') });
+  // (bob's phone shows his whisper with ana: the room's pane is there, hidden.)
+  await card(bob, '#share', 'after.txt').waitFor({ state: 'attached', timeout: WAIT });
+  if ((await card(bob, '#share', 'slow.bin').count()) !== 0) throw new Error('a cancelled upload was posted');
 
   step('a user who joins later sees the files in the history, like live messages');
   const cy = await desk.newPage();
