@@ -10,7 +10,8 @@
 // the conversation and one pasted into the message box arrive; a whisper
 // carries a file; a name with markup is shown as text; a user who joins
 // later sees the files in the room's history; a slow upload shows its
-// progress and Cancel stops it; axe-core finds no
+// progress and Cancel stops it; recording says why it cannot on a page
+// that is not secure or with the microphone refused; axe-core finds no
 // WCAG A/AA violation with the cards on screen. Every wait is for something
 // visible, with a timeout; the voice note is recorded for a second (a
 // recording takes the time it takes). Exit status 0 means every step passed.
@@ -184,6 +185,24 @@ try {
   await card(cy, '#share', 'data.bin').waitFor({ timeout: WAIT });
   await card(cy, '#share', 'red.png').locator('img.thumb').waitFor({ timeout: WAIT });
   await card(cy, '#share', 'voice-note-').locator('audio').waitFor({ timeout: WAIT });
+
+  step('recording on a page that is not secure, or with the microphone refused, says why');
+  const plain = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  await plain.addInitScript(() => Object.defineProperty(window, 'isSecureContext', { get: () => false }));
+  const dan = await plain.newPage();
+  await login(dan, 'dan');
+  await join(dan, 'share');
+  await dan.locator('#record').click();
+  await dan.locator('#alert-text', { hasText: 'Voice notes need a secure page' }).waitFor({ timeout: WAIT });
+  const deaf = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  await deaf.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('refused', 'NotAllowedError'));
+  });
+  const eve = await deaf.newPage();
+  await login(eve, 'eve');
+  await join(eve, 'share');
+  await eve.locator('#record').click();
+  await eve.locator('#alert-text', { hasText: 'The microphone was not available (NotAllowedError)' }).waitFor({ timeout: WAIT });
 
   step('axe-core on both pages, cards on screen');
   await accessible(ana, 'ana (desktop) with files');
