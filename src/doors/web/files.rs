@@ -300,15 +300,26 @@ impl<R: Read> Body<R> {
                 return Ok(0);
             }
         }
-        if self.pending.is_empty() && !self.fill()? {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
-        let n = usize::try_from(self.left)
+        let want = usize::try_from(self.left)
             .unwrap_or(usize::MAX)
-            .min(out.len())
-            .min(self.pending.len());
-        out[..n].copy_from_slice(&self.pending[..n]);
-        self.pending.drain(..n);
+            .min(out.len());
+        let n = if self.pending.is_empty() {
+            // recv(2) straight into the caller's buffer: a whole 64 KiB when
+            // the kernel has it, no copy; 0 bytes means the peer closed.
+            loop {
+                match self.reader.read(&mut out[..want]) {
+                    Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        } else {
+            let n = want.min(self.pending.len());
+            out[..n].copy_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+            n
+        };
         self.left -= n as u64;
         if self.left == 0 {
             if self.chunked {
