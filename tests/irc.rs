@@ -13,10 +13,13 @@ use sala::Server;
 use std::time::Duration;
 
 /// The capabilities `CAP LS` offers, and with their values (`CAP LS 302`).
-const CAPS: &str = "account-tag away-notify cap-notify echo-message extended-join multi-prefix \
-                    sasl server-time userhost-in-names";
-const CAPS_302: &str = "account-tag away-notify cap-notify echo-message extended-join \
-                        multi-prefix sasl=PLAIN server-time userhost-in-names";
+const CAPS: &str = "account-notify account-tag away-notify batch cap-notify draft/chathistory \
+                    echo-message extended-join labeled-response message-tags multi-prefix \
+                    sasl server-time setname userhost-in-names";
+const CAPS_302: &str = "account-notify account-tag away-notify batch cap-notify \
+                        draft/chathistory echo-message extended-join labeled-response \
+                        message-tags multi-prefix sasl=PLAIN server-time setname \
+                        userhost-in-names";
 
 /// Carla, a CHAT/1 client, in `lobby` (`#lobby` on IRC).
 fn carla_in_lobby(server: &Server) -> Client {
@@ -173,7 +176,8 @@ fn a_realname_that_is_not_utf8_still_registers_and_later_bad_lines_are_refused()
     c.wait_for("318", |l| is_numeric(l, 318));
     c.send_bytes(b"PRIVMSG foo :\xff\r\n");
     let p = parse(&c.next());
-    assert_eq!(p.command, "400", "{p:?}");
+    assert_eq!(p.command, "FAIL", "{p:?}");
+    assert_eq!(p.params[..2], ["*", "INVALID_UTF8"], "{p:?}");
     c.assert_silent();
     server.shutdown();
 }
@@ -1066,14 +1070,21 @@ fn long_lines_up_to_2048_pass_and_longer_get_417() {
 }
 
 #[test]
-fn bad_utf8_gets_a_numeric_and_the_connection_goes_on() {
+fn bad_utf8_gets_fail_invalid_utf8_and_the_connection_goes_on() {
     let server = start_irc(|_| {});
     let mut ana = Irc::register(irc_addr(&server), "ana");
     ana.send_bytes(b"PRIVMSG ana :\xff\xfe\r\n");
     let line = ana.next();
     let p = parse(&line);
     assert_eq!(p.prefix, "sala", "{line:?}");
-    assert!(p.command.starts_with('4'), "an error numeric: {line:?}");
+    // UTF8ONLY (ISUPPORT): the standard reply the spec names.
+    assert_eq!(
+        (p.command.as_str(), &p.params[..2]),
+        ("FAIL", &["*".to_string(), "INVALID_UTF8".to_string()][..]),
+        "{line:?}"
+    );
+    ana.send("PING after");
+    ana.expect(":sala PONG sala :after");
     ana.assert_silent();
     server.shutdown();
 }

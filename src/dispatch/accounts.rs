@@ -258,6 +258,7 @@ impl Dispatcher {
             return self.refuse(id, &refusal);
         }
         self.chat.log_in(id);
+        self.tell_account(id);
         info!("conn {id} logged in as {nick}");
         let waiting = self.store.take_offline(nick).unwrap_or_else(|e| {
             error!("cannot read whispers for {nick}: {e}");
@@ -346,6 +347,7 @@ impl Dispatcher {
         }
         self.accounts.insert(key, (nick.to_string(), hash));
         self.chat.log_in(id);
+        self.tell_account(id);
         info!("conn {id} registered {nick}");
         let mut out = Vec::new();
         let event = Event::Ok {

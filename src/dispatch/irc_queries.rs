@@ -121,7 +121,7 @@ impl Dispatcher {
             Query::Motd => irc::motd(o, &me, MOTD),
             Query::Away { text } => self.set_away(id, o, &me, text),
             // Applied as the message it carries, in `Dispatcher::command`.
-            Query::Notice { .. } => {}
+            Query::Notice { .. } | Query::Ircv3(_) => {}
             Query::List { filter } => self.list(id, o, &me, filter.as_deref()),
         }
         if costly {

@@ -13,7 +13,7 @@ use crate::ids::Protocol;
 use crate::net::outbox::Outbox;
 use crate::net::shutdown::Stopper;
 use crate::proto::chat1::Event;
-use crate::proto::command::Command;
+use crate::proto::command::{Command, Ircv3};
 use crate::proto::irc::{self, Query};
 use crate::proto::refusal::{ErrCode, Reason, Refusal};
 use crate::store::{Store, now_ms};
@@ -27,10 +27,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub mod accounts;
+mod chathistory;
 mod delivery;
 pub mod files;
 mod irc_modes;
 mod irc_queries;
+mod ircv3;
 mod keys;
 mod logins;
 mod moderation;
@@ -225,6 +227,8 @@ pub struct Dispatcher {
     stopper: Option<Stopper>,
     /// Shared files, when the web door takes them ([`Dispatcher::with_files`]).
     files: Option<files::Files>,
+    /// IRCv3: the tags of the line being applied, labels, message ids.
+    v3: ircv3::State,
 }
 
 impl Dispatcher {
@@ -280,6 +284,7 @@ impl Dispatcher {
             started: irc::clock(now_ms()),
             stopper: None,
             files: None,
+            v3: ircv3::State::default(),
         };
         let expired_rooms = dispatcher.expire_rooms(now_ms());
         if (expired_rooms > 0 || !expired.is_empty()) && !dispatcher.commit() {
@@ -459,6 +464,13 @@ impl Dispatcher {
         let Some(client) = self.clients.get(&id) else {
             return; // Already dropped: a line that was in flight.
         };
+        // A tagged line is checked command by command, as it is applied.
+        let command = match command {
+            Command::Irc(Query::Ircv3(tagged @ Ircv3::Tagged { .. })) => {
+                return self.ircv3(id, tagged);
+            }
+            command => command,
+        };
         let subject = match &client.irc {
             None => irc::Subject::Nothing,
             Some(user) => {
@@ -519,6 +531,10 @@ impl Dispatcher {
                     Command::Broadcast { text } => self.broadcast(id, &text, Tone::Noticed),
                     _ => Ok(()),
                 };
+                Ok(())
+            }
+            Command::Irc(Query::Ircv3(request)) => {
+                self.ircv3(id, request);
                 Ok(())
             }
             Command::Irc(query) => self.irc(id, query),
@@ -1026,6 +1042,14 @@ mod tests {
             limit: usize,
         ) -> crate::store::StoreResult<Vec<Entry>> {
             self.0.page(room, before, limit)
+        }
+        fn page_after(
+            &mut self,
+            room: &RoomId,
+            after: u64,
+            limit: usize,
+        ) -> crate::store::StoreResult<Vec<Entry>> {
+            self.0.page_after(room, after, limit)
         }
         fn save_room(&mut self, room: &crate::store::StoredRoom) -> crate::store::StoreResult<()> {
             self.0.save_room(room)

@@ -10,6 +10,7 @@ use crate::chat::Left;
 use crate::chat::moderation::Flag;
 use crate::ids::{ConnId, RoomId};
 use crate::proto::chat1::{Event, HISTORY_PAGE};
+use crate::proto::irc::tags::MsgId;
 use crate::proto::refusal::{ErrCode, Refusal};
 use crate::store::{Entry, Offline, now_ms};
 use log::{error, info};
@@ -160,7 +161,13 @@ impl Dispatcher {
                 },
                 tone,
             )
-            .by(id);
+            .by(id)
+            .tagged(
+                Some(at),
+                MsgId::room(&room_name, at),
+                self.v3.client_tags.clone(),
+            );
+        self.check_whole(&line)?;
         let entry = Entry {
             at,
             nick,
@@ -192,10 +199,14 @@ impl Dispatcher {
             to: self.chat.nick(to),
             text,
         };
-        let line = self.render(&event, tone);
+        let msgid = self.v3.msgid();
+        let line = self
+            .render(&event, tone)
+            .tagged(None, msgid, self.v3.client_tags.clone());
+        self.check_whole(&line)?;
         if to == id {
             // A message to oneself reaches oneself, on IRC too.
-            self.send_one(id, &line);
+            self.message_self(id, &line);
         } else {
             let line = line.by(id);
             self.send_one(to, &line);
@@ -264,7 +275,11 @@ impl Dispatcher {
             from: self.chat.nick(id),
             text,
         };
-        let line = self.render(&event, tone).by(id);
+        let msgid = self.v3.msgid();
+        let line =
+            self.render(&event, tone)
+                .by(id)
+                .tagged(None, msgid, self.v3.client_tags.clone());
         let everyone: Vec<ConnId> = self.clients.keys().copied().collect();
         self.send_many(&everyone, &line);
         Ok(())

@@ -7,7 +7,10 @@
 use crate::ids::{ConnId, Protocol};
 use crate::net::outbox::{Bytes, Outbox};
 use crate::proto::chat1::{self, Event};
-use crate::proto::irc::caps::{FLAVOR_ACCOUNT, FLAVOR_ECHO, FLAVOR_EXTENDED_JOIN, FLAVOR_TIME};
+use crate::proto::irc::caps::{
+    FLAVOR_ACCOUNT, FLAVOR_ECHO, FLAVOR_EXTENDED_JOIN, FLAVOR_FORM, FLAVOR_TAGS, FLAVOR_TIME,
+};
+use crate::proto::irc::tags::MsgId;
 use crate::proto::irc::{self, Cap, Caps, Member, Out, Source, Subject};
 use crate::proto::refusal::Refusal;
 use crate::store::Entry;
@@ -146,9 +149,14 @@ impl Voice {
     }
 
     /// Appends a page of `room`'s history, then its end. After a join, IRC
-    /// says nothing of an empty history (`joining`); CHAT/1 always ends it.
+    /// says nothing of an empty history (`joining`), nor of any to a client
+    /// that asks with `CHATHISTORY`; CHAT/1 always ends it.
     pub(super) fn history(&self, room: &str, entries: &[Entry], joining: bool, out: &mut Vec<u8>) {
         if joining && entries.is_empty() && matches!(self, Voice::Irc { .. }) {
+            return;
+        }
+        // A draft/chathistory client asks for the history it wants.
+        if joining && matches!(self, Voice::Irc { caps, .. } if caps.has(Cap::ChatHistory)) {
             return;
         }
         for e in entries {
@@ -223,7 +231,10 @@ pub(super) struct Origin<'a> {
 /// An event rendered once per protocol in use, shared by all its recipients.
 #[derive(Debug)]
 pub(super) struct Shared {
-    chat: Bytes,
+    /// The CHAT/1 form: `None` for what only IRCv3 clients see (`TAGMSG`, `SETNAME`).
+    chat: Option<Bytes>,
+    /// The flavor bits an IRC client needs to get it at all (0: every one).
+    needs: u32,
     /// The IRC form: `None` when no IRC client is connected, or IRC does not show it.
     irc: Option<Bytes>,
     /// What IRC clients with capabilities get besides: tags, the extended `JOIN`.
@@ -244,6 +255,10 @@ struct Extras {
     account: Option<String>,
     /// The `extended-join` form of a `JOIN`.
     join: Option<Vec<u8>>,
+    /// Its `msgid` (message-tags), written only into the forms that show it.
+    msgid: Option<MsgId>,
+    /// The client-only tags its author sent, relayed to message-tags clients.
+    client: Option<String>,
 }
 
 impl Shared {
@@ -270,15 +285,63 @@ impl Shared {
                     )),
                     _ => None,
                 },
+                msgid: None,
+                client: None,
             }
         });
         Shared {
-            chat: Bytes::from(chat1::encode(event)),
+            chat: Some(Bytes::from(chat1::encode(event))),
+            needs: 0,
             irc: rendered.map(Bytes::from),
             extras,
             made: RefCell::new(Vec::new()),
             author: None,
         }
+    }
+
+    /// An IRC line only clients with flavor bits `needs` get (no CHAT/1
+    /// form), from a user logged in to `account`.
+    pub(super) fn irc_only(line: Vec<u8>, needs: u32, account: Option<&str>) -> Shared {
+        Shared {
+            chat: None,
+            needs,
+            irc: Some(Bytes::from(line)),
+            extras: Some(Extras {
+                at: now_ms(),
+                account: account.map(str::to_string),
+                join: None,
+                msgid: None,
+                client: None,
+            }),
+            made: RefCell::new(Vec::new()),
+            author: None,
+        }
+    }
+
+    /// The same event, stamped `at` (its `@time=`) with id `msgid`, and the
+    /// client-only tags `client` its author sent. Nothing is written until
+    /// a recipient's flavor shows them.
+    pub(super) fn tagged(
+        mut self,
+        at: Option<u64>,
+        msgid: MsgId,
+        client: Option<String>,
+    ) -> Shared {
+        if let Some(extras) = self.extras.as_mut() {
+            if let Some(at) = at {
+                extras.at = at;
+            }
+            extras.msgid = Some(msgid);
+            extras.client = client;
+        }
+        self
+    }
+
+    /// True if the IRC form holds more than one line (a long text, split).
+    pub(super) fn is_split(&self) -> bool {
+        self.irc
+            .as_ref()
+            .is_some_and(|b| b.iter().filter(|&&c| c == b'\n').count() > 1)
     }
 
     /// The same event, not echoed to IRC client `id`, whose message it is
@@ -291,14 +354,17 @@ impl Shared {
     /// The bytes for outbox `to`, if it gets this event.
     pub(super) fn pick(&self, to: &Outbox) -> Option<Bytes> {
         match to.protocol() {
-            Protocol::Chat => Some(Arc::clone(&self.chat)),
+            Protocol::Chat => self.chat.as_ref().map(Arc::clone),
             Protocol::Irc => {
                 let flavor = to.flavor();
                 if self.author == Some(to.id()) && flavor & FLAVOR_ECHO == 0 {
                     return None;
                 }
+                if flavor & self.needs != self.needs {
+                    return None;
+                }
                 let plain = self.irc.as_ref()?;
-                let form = flavor & !FLAVOR_ECHO;
+                let form = flavor & FLAVOR_FORM;
                 if form == 0 {
                     return Some(Arc::clone(plain));
                 }
@@ -329,6 +395,14 @@ impl Shared {
             .filter(|_| form & FLAVOR_ACCOUNT != 0)
         {
             tags.push(format!("account={account}"));
+        }
+        if form & FLAVOR_TAGS != 0 {
+            if let Some(msgid) = extras.msgid {
+                tags.push(format!("msgid={msgid}"));
+            }
+            if let Some(client) = &extras.client {
+                tags.push(client.clone());
+            }
         }
         let bytes = if tags.is_empty() {
             Bytes::from(base)

@@ -6,9 +6,9 @@ use super::admit::{Admission, Door, Handshakes, Refused};
 use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
-use crate::proto::command::{Command, Query};
+use crate::proto::command::{Command, Ircv3, Query};
 use crate::proto::irc::{self, Session, Step};
-use crate::proto::lines::Frame;
+use crate::proto::lines::{Frame, MAX_LINE};
 use crate::proto::refusal::Refusal;
 use std::net::{SocketAddr, TcpStream};
 use std::thread::JoinHandle;
@@ -43,6 +43,12 @@ impl Speech for IrcSpeech {
             out.push(frame.command());
             return;
         };
+        // IRCv3 tags may take 4096 bytes on top of the line's own limit.
+        let (tags, rest) = irc::tags::split(&line);
+        if !tags.is_none_or(irc::tags::fits) || rest.len() + 2 > MAX_LINE {
+            out.push(Frame::TooLong.command());
+            return;
+        }
         let Some(message) = irc::parse(&line) else {
             return;
         };
@@ -53,13 +59,29 @@ impl Speech for IrcSpeech {
                 real: who.real,
             })));
         }
+        let label = tags.and_then(irc::tags::label);
+        let client = tags.and_then(irc::tags::client_only);
+        let tagged = label.is_some() || client.is_some();
+        let mut lines = Vec::new();
+        let to = if tagged { &mut lines } else { &mut *out };
         for step in steps {
             match step {
-                Step::Send(command) => out.push(Ok(command)),
-                Step::Refuse(refusal) => out.push(Err(refusal)),
+                Step::Send(command) => to.push(Ok(command)),
+                Step::Refuse(refusal) => to.push(Err(refusal)),
                 Step::Alive | Step::Nothing => {}
             }
         }
+        if tagged {
+            out.push(Ok(Command::Irc(Query::Ircv3(Ircv3::Tagged {
+                label,
+                tags: client,
+                lines,
+            }))));
+        }
+    }
+
+    fn extra(&self) -> usize {
+        irc::tags::MAX_TAG_BYTES
     }
 
     fn patience(&self) -> Option<Duration> {

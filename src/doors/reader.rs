@@ -80,6 +80,11 @@ pub trait Speech: Send + 'static {
     fn lossy(&self) -> bool {
         false
     }
+
+    /// Bytes a line may hold beyond [`crate::proto::lines::MAX_LINE`] (IRC's tags).
+    fn extra(&self) -> usize {
+        0
+    }
 }
 
 /// Admits a connection a line door accepted and starts its reader thread; a
@@ -379,9 +384,11 @@ pub struct LineReader<S> {
 impl<S: Speech> LineReader<S> {
     /// The line reader of connection `id`, with a full flood bucket.
     pub fn new(id: ConnId, flood: FloodLimit, speech: S) -> LineReader<S> {
+        let mut lines = LineSplitter::new();
+        lines.set_extra(speech.extra());
         LineReader {
             id,
-            lines: LineSplitter::new(),
+            lines,
             bucket: Bucket::new(flood),
             frames: Vec::new(),
             commands: Vec::new(),

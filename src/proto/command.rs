@@ -258,6 +258,26 @@ pub enum Query {
     Notice {
         message: Box<Command>,
     },
+    /// An IRCv3 request (`TAGMSG`, `SETNAME`, `CHATHISTORY`, tagged lines).
+    Ircv3(Ircv3),
+}
+
+/// The IRCv3 requests (docs/irc.md, "IRCv3 capabilities").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ircv3 {
+    /// A line with a `label` or client-only `+tags`: its commands, applied
+    /// together, so that their answers carry the label and their messages the tags.
+    Tagged {
+        label: Option<String>,
+        tags: Option<String>,
+        lines: Vec<Result<Command, Refusal>>,
+    },
+    /// `TAGMSG target`: the line's client-only tags, without a text.
+    TagMsg { target: String },
+    /// `SETNAME :realname`.
+    SetName { real: String },
+    /// `CHATHISTORY sub target ...`, as sent.
+    ChatHistory { params: Vec<String> },
 }
 
 /// True if `s` is a valid nickname: 1–24 of `A-Z a-z 0-9 _ -`, starting with a letter.

@@ -36,6 +36,8 @@ pub struct LineSplitter {
     /// Lines that are not UTF-8 are decoded with U+FFFD for each bad
     /// sequence, rather than reported as [`Frame::BadUtf8`].
     lossy: bool,
+    /// Bytes a line may hold beyond [`MAX_LINE`] (IRC: room for its IRCv3 tags).
+    extra: usize,
 }
 
 impl LineSplitter {
@@ -50,6 +52,12 @@ impl LineSplitter {
         self.lossy = lossy;
     }
 
+    /// Lets lines hold `extra` bytes more than [`MAX_LINE`]: the IRC door's
+    /// room for message tags, whose own limit it checks.
+    pub fn set_extra(&mut self, extra: usize) {
+        self.extra = extra;
+    }
+
     /// Feeds bytes as received; calls `frame` for each line or problem, in order.
     pub fn feed(&mut self, mut data: &[u8], mut frame: impl FnMut(Frame)) {
         while !data.is_empty() {
@@ -61,7 +69,7 @@ impl LineSplitter {
                         self.discarding = false;
                         continue;
                     }
-                    if self.partial.len() + head.len() + 1 > MAX_LINE {
+                    if self.partial.len() + head.len() + 1 > MAX_LINE + self.extra {
                         self.partial.clear();
                         frame(Frame::TooLong);
                         continue;
@@ -73,7 +81,7 @@ impl LineSplitter {
                 None => {
                     if !self.discarding {
                         // Without its `\n` the line may hold at most MAX_LINE - 1 bytes.
-                        if self.partial.len() + data.len() >= MAX_LINE {
+                        if self.partial.len() + data.len() >= MAX_LINE + self.extra {
                             self.partial.clear();
                             self.discarding = true;
                             frame(Frame::TooLong);

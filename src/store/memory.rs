@@ -85,6 +85,14 @@ impl Store for MemoryStore {
         Ok(ring.range(start..end).cloned().collect())
     }
 
+    fn page_after(&mut self, room: &RoomId, after: u64, limit: usize) -> StoreResult<Vec<Entry>> {
+        let Some(ring) = self.history.get(room) else {
+            return Ok(Vec::new());
+        };
+        let start = ring.partition_point(|e| e.at <= after);
+        Ok(ring.range(start..).take(limit).cloned().collect())
+    }
+
     fn save_room(&mut self, room: &StoredRoom) -> StoreResult<()> {
         self.rooms.insert(RoomId::of(&room.name), room.clone());
         Ok(())

@@ -104,6 +104,9 @@ pub trait Store: Send {
     /// Up to `limit` messages stamped before `before` (all if `None`), oldest first.
     fn page(&mut self, room: &RoomId, before: Option<u64>, limit: usize)
     -> StoreResult<Vec<Entry>>;
+    /// Up to `limit` messages stamped after `after`, oldest first (IRC's
+    /// `CHATHISTORY AFTER`; [`Store::page`] reads the other way).
+    fn page_after(&mut self, room: &RoomId, after: u64, limit: usize) -> StoreResult<Vec<Entry>>;
     /// Saves (or updates) an account-owned room.
     fn save_room(&mut self, room: &StoredRoom) -> StoreResult<()>;
     /// Forgets a room: its saved record, if any, and its whole history.
@@ -162,6 +165,12 @@ pub(crate) fn exercise(store: &mut dyn Store) {
     assert_eq!(stamps(store.page(&room, Some(2), 2).unwrap()), vec![1]);
     assert!(store.page(&room, Some(1), 2).unwrap().is_empty());
     assert_eq!(store.page(&room, None, 1).unwrap()[0], entry(5));
+    assert_eq!(stamps(store.page_after(&room, 2, 2).unwrap()), vec![3, 4]);
+    assert_eq!(
+        stamps(store.page_after(&room, 0, 50).unwrap()),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert!(store.page_after(&room, 5, 2).unwrap().is_empty());
 
     let saved = StoredRoom {
         name: "Lobby".into(),

@@ -473,6 +473,26 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    fn page_after(&mut self, room: &RoomId, after: u64, limit: usize) -> StoreResult<Vec<Entry>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .db
+            .prepare_cached(
+                "SELECT at, nick, text FROM messages WHERE room_key = ?1 AND at > ?2
+                 ORDER BY at ASC LIMIT ?3",
+            )
+            .map_err(|e| fail("database error in", &self.path, e))?;
+        stmt.query_map(params![room.as_str(), to_i64(after), limit], |r| {
+            Ok(Entry {
+                at: to_u64(r.get(0)?),
+                nick: r.get(1)?,
+                text: r.get(2)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| fail("database error in", &self.path, e))
+    }
+
     fn save_room(&mut self, room: &StoredRoom) -> StoreResult<()> {
         self.begin()?;
         self.db

@@ -200,7 +200,8 @@ pub trait Dial: Transport + Sized {
 pub enum Ending {
     /// CHAT/1: `\n`.
     Lf,
-    /// IRC: `\r\n`, and a server line is at most 512 bytes with it.
+    /// IRC: `\r\n`, and a server line is at most 512 bytes with it, besides
+    /// its IRCv3 tags (up to 4096 bytes more).
     Crlf,
 }
 
@@ -247,7 +248,11 @@ impl Transport for Tcp {
                 format!("a line not ended by {end:?} (cut short by EOF?): {line:?}"),
             ));
         };
-        if self.ending == Ending::Crlf && body.len() > 510 {
+        let tags = match body.strip_prefix('@') {
+            Some(tagged) => tagged.find(' ').map_or(0, |i| i + 2),
+            None => 0,
+        };
+        if self.ending == Ending::Crlf && (body.len() - tags > 510 || tags > 4096 + 4096) {
             return Err(io::Error::new(
                 ErrorKind::InvalidData,
                 format!("an IRC line over 512 bytes: {body:?}"),

@@ -22,16 +22,22 @@ class SalaController(BaseServerController, DirectoryBasedController):
     # SASL PLAIN against Sala's own accounts (registerUser makes them).
     supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
-    # Offered in CAP LS (src/proto/irc/caps.rs); cap-notify and
-    # userhost-in-names have no entry in irctest's list.
+    # Offered in CAP LS (src/proto/irc/caps.rs); cap-notify,
+    # userhost-in-names and draft/chathistory have no entry in irctest's list
+    # (the chathistory tests run whenever the server offers it).
     capabilities = frozenset(
         [
+            Capabilities.ACCOUNT_NOTIFY,
             Capabilities.ACCOUNT_TAG,
             Capabilities.AWAY_NOTIFY,
+            Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
             Capabilities.EXTENDED_JOIN,
+            Capabilities.LABELED_RESPONSE,
+            Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
+            Capabilities.SETNAME,
         ]
     )
     optional_behaviors = frozenset([OptionalBehaviors.CAP_REQ_MINUS])

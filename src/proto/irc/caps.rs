@@ -22,19 +22,37 @@ pub enum Cap {
     ExtendedJoin,
     /// `AUTHENTICATE PLAIN` against Sala's accounts, before registration.
     Sasl,
+    /// Tags on messages: client-only `+tags` relayed, `msgid`, `TAGMSG`.
+    MessageTags,
+    /// `BATCH` around answers of several lines (labeled responses, history).
+    Batch,
+    /// `@label=` on a command comes back on its answer (or an `ACK`).
+    LabeledResponse,
+    /// `ACCOUNT name` of channel peers as they log in.
+    AccountNotify,
+    /// `SETNAME :realname`, told to channel peers that have it.
+    Setname,
+    /// `CHATHISTORY` over the rooms' stored history.
+    ChatHistory,
 }
 
 impl Cap {
     /// Every capability offered, in the order `CAP LS` lists them.
-    pub const ALL: [Cap; 9] = [
+    pub const ALL: [Cap; 15] = [
+        Cap::AccountNotify,
         Cap::AccountTag,
         Cap::AwayNotify,
+        Cap::Batch,
         Cap::CapNotify,
+        Cap::ChatHistory,
         Cap::EchoMessage,
         Cap::ExtendedJoin,
+        Cap::LabeledResponse,
+        Cap::MessageTags,
         Cap::MultiPrefix,
         Cap::Sasl,
         Cap::ServerTime,
+        Cap::Setname,
         Cap::UserhostInNames,
     ];
 
@@ -50,6 +68,12 @@ impl Cap {
             Cap::AwayNotify => "away-notify",
             Cap::ExtendedJoin => "extended-join",
             Cap::Sasl => "sasl",
+            Cap::MessageTags => "message-tags",
+            Cap::Batch => "batch",
+            Cap::LabeledResponse => "labeled-response",
+            Cap::AccountNotify => "account-notify",
+            Cap::Setname => "setname",
+            Cap::ChatHistory => "draft/chathistory",
         }
     }
 
@@ -117,6 +141,9 @@ impl Caps {
             (Cap::AccountTag, FLAVOR_ACCOUNT),
             (Cap::EchoMessage, FLAVOR_ECHO),
             (Cap::ExtendedJoin, FLAVOR_EXTENDED_JOIN),
+            (Cap::MessageTags, FLAVOR_TAGS),
+            (Cap::Setname, FLAVOR_SETNAME),
+            (Cap::AccountNotify, FLAVOR_ACCOUNT_NOTIFY),
         ] {
             if self.has(cap) {
                 flavor |= bit;
@@ -145,6 +172,15 @@ pub const FLAVOR_ECHO: u32 = 4;
 /// [`Caps::flavor`]: `JOIN #chan account :realname`.
 pub const FLAVOR_EXTENDED_JOIN: u32 = 8;
 
+/// [`Caps::flavor`]: `msgid` and client-only tags; `TAGMSG` at all.
+pub const FLAVOR_TAGS: u32 = 16;
+/// [`Caps::flavor`]: `SETNAME` of channel peers.
+pub const FLAVOR_SETNAME: u32 = 32;
+/// [`Caps::flavor`]: `ACCOUNT` of channel peers.
+pub const FLAVOR_ACCOUNT_NOTIFY: u32 = 64;
+/// The flavor bits that change how a line looks (the others say whether it is sent).
+pub const FLAVOR_FORM: u32 = FLAVOR_TIME | FLAVOR_ACCOUNT | FLAVOR_EXTENDED_JOIN | FLAVOR_TAGS;
+
 /// The `CAP LS` list: every capability offered, separated by spaces.
 pub fn offered(v302: bool) -> String {
     let all: Vec<&str> = Cap::ALL.into_iter().map(|c| c.advertised(v302)).collect();
@@ -172,8 +208,9 @@ mod tests {
         assert_eq!(one.names(), "multi-prefix");
         assert_eq!(
             offered(true),
-            "account-tag away-notify cap-notify echo-message extended-join multi-prefix \
-             sasl=PLAIN server-time userhost-in-names"
+            "account-notify account-tag away-notify batch cap-notify draft/chathistory \
+             echo-message extended-join labeled-response message-tags multi-prefix \
+             sasl=PLAIN server-time setname userhost-in-names"
         );
     }
 }

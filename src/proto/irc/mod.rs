@@ -13,17 +13,23 @@
 //! - [`render`]: events, numerics and refusals as IRC lines;
 //! - [`sasl`]: the `AUTHENTICATE PLAIN` exchange;
 //! - [`modes`]: `MODE #chan` requests split into changes, and changes as mode strings;
-//! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...).
+//! - [`replies`]: the answers to IRC-only requests (`WHO`, `WHOIS`, `MODE`, `LIST`...);
+//! - [`tags`], [`batch`], [`history`], [`v3`]: IRCv3 message tags, batches and
+//!   labeled responses, `CHATHISTORY`, and the other IRCv3 commands and lines.
 //!
 //! Every IRC string lives in this folder.
 
+pub mod batch;
 pub mod caps;
+pub mod history;
 pub mod modes;
 pub mod parse;
 pub mod render;
 pub mod replies;
 pub mod sasl;
 pub mod session;
+pub mod tags;
+pub mod v3;
 
 pub use crate::proto::command::Query;
 pub use caps::{Cap, Caps};

@@ -426,6 +426,10 @@ pub fn refusal(out: &mut Out<'_>, me: &str, refusal: &Refusal, subject: &Subject
         }
         _ => {}
     }
+    // UTF8ONLY: a line that is not UTF-8 gets the standard reply the spec names.
+    if code == ErrCode::BadUtf8 {
+        return out.put("FAIL", &["*", "INVALID_UTF8"], Some(text));
+    }
     let (n, param): (u16, Option<&str>) = match code {
         ErrCode::BadName => (432, Some(name)),
         ErrCode::NickTaken | ErrCode::NickReserved => (433, Some(name)),
@@ -558,7 +562,7 @@ pub fn welcome(out: &mut Out<'_>, me: &str, g: &Greeting<'_>) {
 }
 
 /// The `ISUPPORT` tokens, true to what the server does (sent 12 to a line).
-pub const ISUPPORT: [&str; 20] = [
+pub const ISUPPORT: [&str; 23] = [
     "CASEMAPPING=ascii",
     "CHANTYPES=#&",
     "CHANMODES=beI,k,lW,imnst",
@@ -579,6 +583,9 @@ pub const ISUPPORT: [&str; 20] = [
     "ELIST=MNU",
     "WHOX",
     "SAFELIST",
+    "UTF8ONLY",
+    "CHATHISTORY=100",
+    "MSGREFTYPES=msgid,timestamp",
 ];
 
 /// 251–255, 265/266: how many users, registering connections and rooms.

@@ -436,7 +436,10 @@ impl Session {
                 }),
                 None => vec![need_more(cmd)],
             },
-            _ => vec![numeric(421, &[cmd], "Unknown command")],
+            _ => match super::v3::command(cmd, p) {
+                Some(command) => send(command),
+                None => vec![numeric(421, &[cmd], "Unknown command")],
+            },
         }
     }
 }

@@ -1,0 +1,257 @@
+//! The dispatcher's IRCv3 work: tagged lines (labeled responses, client-only
+//! tags), `TAGMSG`, `SETNAME`, `account-notify` and message ids. What only
+//! IRCv3 clients see goes out as [`Shared`] lines that need a flavor bit.
+
+use super::Dispatcher;
+use super::delivery::Staged;
+use super::voice::Shared;
+use crate::chat::ConnId;
+use crate::ids::RoomId;
+use crate::net::outbox::Bytes;
+use crate::proto::command::{Command, Ircv3};
+use crate::proto::irc::caps::{FLAVOR_ACCOUNT_NOTIFY, FLAVOR_SETNAME, FLAVOR_TAGS};
+use crate::proto::irc::tags::MsgId;
+use crate::proto::irc::{self, Cap, Out, batch, put_numeric, v3};
+use crate::proto::refusal::{ErrCode, Refusal};
+use crate::store::now_ms;
+
+/// What the dispatcher keeps for IRCv3 between and during commands.
+#[derive(Debug)]
+pub(super) struct State {
+    /// The client-only tags of the line being applied, for its messages.
+    pub(super) client_tags: Option<String>,
+    /// The client whose labeled line is being applied.
+    labeling: Option<ConnId>,
+    /// Lines for that client that are no answer to its line (a message to
+    /// oneself, delivered besides its echo), sent after the labeled answer.
+    later: Vec<Bytes>,
+    /// When the server started (unix ms), and how many ids and batches it gave.
+    start: u64,
+    count: u64,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            client_tags: None,
+            labeling: None,
+            later: Vec::new(),
+            start: now_ms(),
+            count: 0,
+        }
+    }
+}
+
+impl State {
+    /// A new id for a message that is not stored (whispers, `TAGMSG`, broadcasts).
+    pub(super) fn msgid(&mut self) -> MsgId {
+        self.count += 1;
+        MsgId::Seq {
+            start: self.start,
+            n: self.count,
+        }
+    }
+
+    /// A new batch reference: letters and digits.
+    pub(super) fn batch_id(&mut self) -> String {
+        self.count += 1;
+        format!("b{}", self.count)
+    }
+}
+
+impl Dispatcher {
+    /// Applies an IRCv3 request of `id`.
+    pub(super) fn ircv3(&mut self, id: ConnId, request: Ircv3) {
+        match request {
+            Ircv3::Tagged { label, tags, lines } => self.tagged(id, label, tags, lines),
+            Ircv3::TagMsg { target } => self.tagmsg(id, &target),
+            Ircv3::SetName { real } => self.setname(id, &real),
+            Ircv3::ChatHistory { params } => self.chathistory(id, &params),
+        }
+    }
+
+    /// A line with a label or client-only tags: its commands are applied
+    /// with the tags at hand; with labeled-response, every line they
+    /// answered `id` with is gathered into one labeled answer.
+    fn tagged(
+        &mut self,
+        id: ConnId,
+        label: Option<String>,
+        tags: Option<String>,
+        lines: Vec<Result<Command, Refusal>>,
+    ) {
+        let label = label.filter(|_| self.has_cap(id, Cap::LabeledResponse));
+        let mark = self.staged.len();
+        self.v3.client_tags = tags;
+        self.v3.labeling = label.as_ref().map(|_| id);
+        for line in lines {
+            self.line(id, line);
+        }
+        self.v3.client_tags = None;
+        self.v3.labeling = None;
+        let later = std::mem::take(&mut self.v3.later);
+        if let Some(label) = label {
+            self.label_answer(id, mark, &label);
+        }
+        for bytes in later {
+            self.stage(id, bytes);
+        }
+    }
+
+    /// Gathers what was staged for `id` since `mark` into its labeled answer.
+    fn label_answer(&mut self, id: ConnId, mark: usize, label: &str) {
+        let Some(outbox) = self.clients.get(&id).map(|c| c.outbox.clone()) else {
+            return;
+        };
+        let mut mine = Vec::new();
+        let mut last = Vec::new();
+        for staged in self.staged.split_off(mark.min(self.staged.len())) {
+            if staged.to.id() != id {
+                self.staged.push(staged);
+            } else if staged.last {
+                last.push(staged);
+            } else {
+                mine.extend_from_slice(&staged.line);
+            }
+        }
+        let batch_id = self.has_cap(id, Cap::Batch).then(|| self.v3.batch_id());
+        let answer = batch::labeled(&self.server, label, &mine, batch_id.as_deref());
+        self.staged.push(Staged {
+            to: outbox,
+            line: Bytes::from(answer),
+            last: false,
+        });
+        self.staged.extend(last);
+    }
+
+    fn stage(&mut self, id: ConnId, line: Bytes) {
+        if let Some(client) = self.clients.get(&id) {
+            self.staged.push(Staged {
+                to: client.outbox.clone(),
+                line,
+                last: false,
+            });
+        }
+    }
+
+    /// A message `id` sent itself, delivered besides its echo: after the
+    /// labeled answer, if its line had a label.
+    pub(super) fn deliver_to_self(&mut self, id: ConnId, line: &Shared) {
+        let Some(bytes) = self.clients.get(&id).and_then(|c| line.pick(&c.outbox)) else {
+            return;
+        };
+        if self.v3.labeling == Some(id) {
+            self.v3.later.push(bytes);
+        } else {
+            self.stage(id, bytes);
+        }
+    }
+
+    /// The message of `id` to itself: once, or twice with `echo-message`
+    /// (the delivery and the echo).
+    pub(super) fn message_self(&mut self, id: ConnId, line: &Shared) {
+        self.send_one(id, line);
+        if self.has_cap(id, Cap::EchoMessage) {
+            self.deliver_to_self(id, line);
+        }
+    }
+
+    /// The `nick!user@host` of `id`.
+    fn mask_of(&self, id: ConnId) -> String {
+        let nick = self.chat.nick(id);
+        irc::mask(nick, &self.source(nick))
+    }
+
+    /// `TAGMSG target`: the line's client-only tags, to message-tags clients.
+    fn tagmsg(&mut self, id: ConnId, target: &str) {
+        let mask = self.mask_of(id);
+        let msgid = self.v3.msgid();
+        let client = self.v3.client_tags.clone();
+        let line = Shared::irc_only(
+            v3::tagmsg_line(&mask, target),
+            FLAVOR_TAGS,
+            self.account_of(id),
+        )
+        .tagged(None, msgid, client);
+        let me = self.chat.nick(id).to_string();
+        let mut out = Vec::new();
+        let o = &mut Out::new(&self.server, &mut out);
+        if target.starts_with('#') || target.starts_with('&') {
+            match irc::room_of(target).filter(|r| self.chat.room(r).is_some()) {
+                None => put_numeric(o, 403, &me, &[target], "No such channel"),
+                Some(room) if !self.chat.room(room).is_some_and(|r| r.has(id)) => {
+                    put_numeric(o, 404, &me, &[target], "Cannot send to channel");
+                }
+                Some(room) => {
+                    let room = RoomId::of(room);
+                    self.send_room(&room, &line.by(id));
+                }
+            }
+        } else {
+            match self.chat.find(target) {
+                None => put_numeric(o, 401, &me, &[target], "No such nick/channel"),
+                Some(to) if to == id => self.message_self(id, &line),
+                Some(to) => {
+                    let line = line.by(id);
+                    self.send_one(to, &line);
+                    self.send_one(id, &line);
+                }
+            }
+        }
+        self.reply(id, out);
+    }
+
+    /// `SETNAME :realname`: kept, and told to `id` and its channel peers
+    /// that have `setname`.
+    fn setname(&mut self, id: ConnId, real: &str) {
+        if let Err(text) = v3::realname(real, irc::session::REALLEN) {
+            let mut out = Vec::new();
+            let o = &mut Out::new(&self.server, &mut out);
+            v3::standard(o, "FAIL", "SETNAME", "INVALID_REALNAME", &[], text);
+            return self.reply(id, out);
+        }
+        if let Some(user) = self.clients.get_mut(&id).and_then(|c| c.irc.as_mut()) {
+            user.real = real.to_string();
+        }
+        let line = Shared::irc_only(
+            v3::setname_line(&self.mask_of(id), real),
+            FLAVOR_SETNAME,
+            self.account_of(id),
+        );
+        let told = self.chat.audience(id);
+        self.send_many(&told, &line);
+    }
+
+    /// `account-notify`: `id` logged in to an account; its channel peers
+    /// that have the capability are told.
+    pub(super) fn tell_account(&mut self, id: ConnId) {
+        if self.irc_clients == 0 {
+            return;
+        }
+        let account = self.account_of(id);
+        let line = Shared::irc_only(
+            v3::account_line(&self.mask_of(id), account),
+            FLAVOR_ACCOUNT_NOTIFY,
+            account,
+        );
+        let told: Vec<ConnId> = self
+            .chat
+            .audience(id)
+            .into_iter()
+            .filter(|&p| p != id)
+            .collect();
+        self.send_many(&told, &line);
+    }
+
+    /// A message with client-only tags reaches IRC clients as one line, so
+    /// that its id and tags name one line: a text that would be split is refused.
+    pub(super) fn check_whole(&self, line: &Shared) -> Result<(), Refusal> {
+        if self.v3.client_tags.is_some() && line.is_split() {
+            return Err(Refusal::new(
+                ErrCode::LineTooLong,
+                "a message with tags must fit in one IRC line",
+            ));
+        }
+        Ok(())
+    }
+}
