@@ -1,9 +1,11 @@
-//! A real IRC client against the IRC front door: irssi (Debian package
-//! `irssi`), run headless in a private tmux server, joins a room, talks with a
-//! CHAT/1 client both ways, parts and quits. `scripts/test.sh` installs irssi
-//! and tmux (`scripts/test-deps.apt`); without them this test fails and says so.
+//! Real IRC clients against the IRC front door, each run headless in a
+//! private tmux server: irssi (Debian package `irssi`) joins a room, talks
+//! with a CHAT/1 client both ways, parts and quits; WeeChat (`weechat-curses`)
+//! logs in with SASL, shows server-time stamps and fetches a room's history
+//! with `CHATHISTORY`. `scripts/test.sh` installs them and tmux
+//! (`scripts/test-deps.apt`); without them these tests fail and say so.
 //!
-//! irssi's screen is read with `tmux capture-pane`: the only way to see what
+//! A client's screen is read with `tmux capture-pane`: the only way to see what
 //! a terminal shows is to look at it again, so that is polled every 50 ms,
 //! with a deadline. Everything the CHAT/1 side sees is awaited line by line.
 
@@ -32,13 +34,15 @@ fn require(program: &str, version_arg: &str) {
     }
 }
 
-/// irssi in a detached session of a tmux server of its own (`tmux -S
-/// <socket>`, the socket in the temporary directory that is also irssi's
-/// home). Dropping it kills that tmux server (and irssi with it) and removes
-/// the directory.
+/// A terminal client (irssi, WeeChat) in a detached session of a tmux
+/// server of its own (`tmux -S <socket>`, the socket in the temporary
+/// directory that is also the client's home). Dropping it kills that tmux
+/// server (and the client with it) and removes the directory.
 struct Irssi {
     socket: PathBuf,
     home: tempfile::TempDir,
+    /// The client's name, for what a failed wait says.
+    name: &'static str,
 }
 
 const SESSION: &str = "irc";
@@ -61,7 +65,11 @@ impl Irssi {
     fn start_with(nick: &str, args: &str) -> Irssi {
         let home = tempfile::tempdir().expect("a temp dir for irssi's home");
         let socket = home.path().join("tmux.sock");
-        let irssi = Irssi { socket, home };
+        let irssi = Irssi {
+            socket,
+            home,
+            name: "irssi",
+        };
         // irssi's own flood protection holds commands back 2.2 s apart;
         // the test server has no flood limit, so irssi needs none either.
         let dir = irssi.home.path().join("irssi");
@@ -71,7 +79,38 @@ impl Irssi {
             "TERM=screen exec irssi --home={} -n {nick} {args}",
             irssi.home.path().join("irssi").display()
         );
-        let out = irssi.tmux(&[
+        irssi.run(&command);
+        irssi
+    }
+
+    /// Starts WeeChat with its home in a fresh directory, running `commands`
+    /// (separated by `;`) once started; times are shown in UTC.
+    fn weechat(commands: &str) -> Irssi {
+        let home = tempfile::tempdir().expect("a temp dir for WeeChat's home");
+        let socket = home.path().join("tmux.sock");
+        let weechat = Irssi {
+            socket,
+            home,
+            name: "WeeChat",
+        };
+        let dir = weechat.home.path().join("weechat");
+        std::fs::create_dir_all(&dir).expect("WeeChat's home");
+        let script = weechat.home.path().join("start.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "TZ=UTC TERM=screen exec weechat --dir '{}' -r '{commands}'\n",
+                dir.display()
+            ),
+        )
+        .expect("WeeChat's start script");
+        weechat.run(&format!("sh '{}'", script.display()));
+        weechat
+    }
+
+    /// Runs `command` in the tmux session.
+    fn run(&self, command: &str) {
+        let out = self.tmux(&[
             "new-session",
             "-d",
             "-s",
@@ -80,14 +119,13 @@ impl Irssi {
             "200",
             "-y",
             "50",
-            &command,
+            command,
         ]);
         assert!(
             out.status.success(),
             "tmux new-session failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        irssi
     }
 
     /// Runs `tmux -S <socket> -f /dev/null <args>` (no user config) and returns its output.
@@ -128,7 +166,8 @@ impl Irssi {
             }
             assert!(
                 Instant::now() < deadline,
-                "irssi never showed {what}; its screen:\n{screen}"
+                "{} never showed {what}; its screen:\n{screen}",
+                self.name
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -140,7 +179,8 @@ impl Irssi {
         while self.tmux(&["has-session", "-t", SESSION]).status.success() {
             assert!(
                 Instant::now() < deadline,
-                "irssi did not exit after /quit; its screen:\n{}",
+                "{} did not exit after /quit; its screen:\n{}",
+                self.name,
                 self.screen()
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -243,5 +283,70 @@ fn irssi_over_tls_trusts_the_servers_certificate_and_talks() {
     irssi.type_line("/quit bye");
     carla.wait_line("QUIT irtls bye");
     irssi.wait_exit();
+    server.shutdown();
+}
+
+#[test]
+fn weechat_logs_in_with_sasl_and_fetches_chathistory_with_server_times() {
+    require("tmux", "-V");
+    require("weechat", "--version");
+    let dir = tempfile::tempdir().expect("a data dir");
+    // A first run: ana's room with one message, and wee's account.
+    let first = start_irc(|c| c.data_dir = Some(dir.path().to_path_buf()));
+    let mut ana = Client::login(first.local_addr(), "ana");
+    ana.send("REGISTER sesame");
+    ana.wait_line("OK REGISTER ana");
+    ana.join("lobby");
+    ana.send("SAY lobby old news");
+    ana.wait_line("MSG lobby ana old news");
+    let mut wee = Client::login(first.local_addr(), "wee");
+    wee.send("REGISTER pw");
+    wee.wait_line("OK REGISTER wee");
+    first.shutdown();
+    // The message was said long ago: 2025-01-02 03:04:05 UTC, as stored.
+    let db = rusqlite::Connection::open(dir.path().join("sala.db")).expect("the database");
+    let moved = db
+        .execute(
+            "UPDATE messages SET at = 1735787045000 WHERE text = 'old news'",
+            [],
+        )
+        .expect("restamp the message");
+    assert_eq!(moved, 1);
+    drop(db);
+
+    let server = start_irc(|c| c.data_dir = Some(dir.path().to_path_buf()));
+    let port = irc_addr(&server).port();
+    let mut carla = Client::login(server.local_addr(), "carla");
+    carla.join("lobby");
+    let weechat = Irssi::weechat(&format!(
+        "/set weechat.look.buffer_time_format \"%Y-%m-%d %H:%M:%S\";\
+         /server add sala 127.0.0.1/{port} -notls -nicks=wee -sasl_mechanism=plain \
+         -sasl_username=wee -sasl_password=pw;/connect sala"
+    ));
+    weechat.wait_screen("the SASL login", |s| {
+        s.contains("SASL authentication successful")
+    });
+    weechat.wait_screen("the end of the MOTD", |s| s.contains("End of /MOTD"));
+    weechat.wait_screen("server-time on", |s| {
+        s.contains("enabled:") && s.contains("server-time")
+    });
+    weechat.type_line("/join #lobby");
+    carla.wait_line("JOIN lobby wee");
+    weechat.wait_screen("its join of #lobby", |s| s.contains("has joined #lobby"));
+    weechat.type_line("/quote CHATHISTORY LATEST #lobby * 10");
+    // The history line is stamped with the message's own time, not now.
+    weechat.wait_screen("the old message at its time", |s| {
+        s.lines().any(|l| {
+            l.contains("2025-01-02 03:04:05") && l.contains("ana") && l.contains("old news")
+        })
+    });
+    weechat.type_line("hello from weechat");
+    carla.wait_line("MSG lobby wee hello from weechat");
+    carla.send("SAY lobby hi wee");
+    carla.wait_line("MSG lobby carla hi wee");
+    weechat.wait_screen("carla's message", |s| s.contains("hi wee"));
+    weechat.type_line("/quit bye");
+    carla.wait_line("QUIT wee bye");
+    weechat.wait_exit();
     server.shutdown();
 }
