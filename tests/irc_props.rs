@@ -437,3 +437,32 @@ proptest! {
         }
     }
 }
+
+// ---- IRCv3: tags, labels and CHATHISTORY requests from any input.
+
+use sala::proto::irc::history::{parse_time, request};
+use sala::proto::irc::tags::{MsgId, add_tag, client_only, fits, label, split};
+
+proptest! {
+    #[test]
+    fn tags_and_chathistory_requests_of_any_line_never_panic(line in any::<String>()) {
+        let (tags, rest) = split(&line);
+        prop_assert!(rest.len() <= line.len());
+        if let Some(tags) = tags {
+            let _ = fits(tags);
+            if let Some(l) = label(tags) {
+                prop_assert!(!l.contains([' ', ';', '\r', '\n']));
+            }
+            if let Some(c) = client_only(tags) {
+                prop_assert!(c.split(';').all(|t| t.starts_with('+')));
+                prop_assert!(!c.contains([' ', '\r', '\n', '\0']));
+            }
+        }
+        let words: Vec<String> = line.split(' ').map(str::to_string).collect();
+        let _ = request(&words);
+        let _ = parse_time(&line);
+        let _ = MsgId::stamp_in(&line, "lobby");
+        let tagged = add_tag(line.as_bytes(), "label=1");
+        prop_assert!(tagged.len() >= line.len());
+    }
+}

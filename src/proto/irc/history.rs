@@ -112,7 +112,11 @@ pub fn request(params: &[String]) -> Result<Request, Refused> {
         Sub::Between | Sub::Targets => Some(bound(&rest[1]).ok_or_else(bad)?),
         _ => None,
     };
-    let limit: usize = rest.last().and_then(|l| l.parse().ok()).ok_or_else(bad)?;
+    let limit: usize = rest
+        .last()
+        .and_then(|l| l.parse().ok())
+        .filter(|&l| l > 0)
+        .ok_or_else(bad)?;
     let star_ok = sub == Sub::Latest;
     if (from == Bound::Star && !star_ok) || to == Some(Bound::Star) {
         return Err(bad());
@@ -150,7 +154,13 @@ pub fn parse_time(s: &str) -> Option<u64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
     let mut t = hms.splitn(3, ':').map(|p| p.parse::<u64>().ok());
     let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || hh > 23
+        || mm > 59
+        || ss > 60
+    {
         return None;
     }
     if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -209,6 +219,12 @@ mod tests {
         );
         assert_eq!(req("FROB #a * 1").unwrap_err().code, "UNKNOWN_COMMAND");
         assert_eq!(req("LATEST #a").unwrap_err().code, "NEED_MORE_PARAMS");
+        assert_eq!(
+            req("AROUND #a msgid=1 0").unwrap_err().code,
+            "INVALID_PARAMS"
+        );
+        assert_eq!(parse_time("99999999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(parse_time("18446744073709551615-01-01T00:00:00Z"), None);
         let t = req("TARGETS timestamp=2026-12-01T07:02:03Z timestamp=2026-12-02T07:02:03Z 5");
         assert_eq!(t.unwrap().sub, Sub::Targets);
     }

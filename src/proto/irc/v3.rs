@@ -114,3 +114,55 @@ pub fn history_line(
         out.extend_from_slice(&super::render::tag_lines(&lines, tags));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ircv3_verbs_become_requests_and_lines_read_as_the_specs_say() {
+        let v3 = |q| Some(Command::Irc(Query::Ircv3(q)));
+        assert_eq!(
+            command("TAGMSG", &["#a"]),
+            v3(Ircv3::TagMsg {
+                target: "#a".into()
+            })
+        );
+        assert_eq!(
+            command("SETNAME", &["Ana B"]),
+            v3(Ircv3::SetName {
+                real: "Ana B".into()
+            })
+        );
+        assert_eq!(
+            command("CHATHISTORY", &["LATEST", "#a", "*", "5"]),
+            v3(Ircv3::ChatHistory {
+                params: vec!["LATEST".into(), "#a".into(), "*".into(), "5".into()]
+            })
+        );
+        assert_eq!(command("TAGMSG", &[]), Some(need_more("TAGMSG")));
+        assert_eq!(command("FROB", &[]), None);
+        assert!(realname("Ana", 100).is_ok());
+        assert!(realname("Ana\u{1b}", 100).is_err() && realname("Ana", 2).is_err());
+        let mut out = Vec::new();
+        standard(
+            &mut Out::new("sala", &mut out),
+            "FAIL",
+            "CHATHISTORY",
+            "INVALID_TARGET",
+            &["LATEST", "#x"],
+            "no",
+        );
+        assert_eq!(
+            out,
+            b":sala FAIL CHATHISTORY INVALID_TARGET LATEST #x :no\r\n"
+        );
+        assert_eq!(
+            account_line("a!a@s", None),
+            b":a!a@s ACCOUNT *\r\n".to_vec()
+        );
+        let mut h = Vec::new();
+        history_line(&mut h, "sala", "time=t", "lobby", "bob", "hi");
+        assert_eq!(h, b"@time=t :bob!bob@sala PRIVMSG #lobby :hi\r\n");
+    }
+}
