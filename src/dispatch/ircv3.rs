@@ -8,7 +8,7 @@ use super::voice::Shared;
 use crate::chat::ConnId;
 use crate::ids::RoomId;
 use crate::net::outbox::Bytes;
-use crate::proto::command::{Command, Ircv3};
+use crate::proto::command::{Command, Ircv3, TaggedLine};
 use crate::proto::irc::caps::{FLAVOR_ACCOUNT_NOTIFY, FLAVOR_SETNAME, FLAVOR_TAGS};
 use crate::proto::irc::tags::MsgId;
 use crate::proto::irc::{self, Cap, Out, batch, put_numeric, v3};
@@ -63,7 +63,10 @@ impl Dispatcher {
     /// Applies an IRCv3 request of `id`.
     pub(super) fn ircv3(&mut self, id: ConnId, request: Ircv3) {
         match request {
-            Ircv3::Tagged { label, tags, lines } => self.tagged(id, label, tags, lines),
+            Ircv3::Tagged(line) => {
+                let TaggedLine { label, tags, lines } = *line;
+                self.tagged(id, label, tags, lines);
+            }
             Ircv3::TagMsg { target } => self.tagmsg(id, &target),
             Ircv3::SetName { real } => self.setname(id, &real),
             Ircv3::ChatHistory { params } => self.chathistory(id, &params),

@@ -466,7 +466,7 @@ impl Dispatcher {
         };
         // A tagged line is checked command by command, as it is applied.
         let command = match command {
-            Command::Irc(Query::Ircv3(tagged @ Ircv3::Tagged { .. })) => {
+            Command::Irc(Query::Ircv3(tagged @ Ircv3::Tagged(_))) => {
                 return self.ircv3(id, tagged);
             }
             command => command,

@@ -6,7 +6,7 @@ use super::admit::{Admission, Door, Handshakes, Refused};
 use super::reader::{self, Quiet, Speech};
 use crate::ids::Protocol;
 use crate::net::flood::FloodLimit;
-use crate::proto::command::{Command, Ircv3, Query};
+use crate::proto::command::{Command, Ircv3, Query, TaggedLine};
 use crate::proto::irc::{self, Session, Step};
 use crate::proto::lines::{Frame, MAX_LINE};
 use crate::proto::refusal::Refusal;
@@ -72,11 +72,13 @@ impl Speech for IrcSpeech {
             }
         }
         if tagged {
-            out.push(Ok(Command::Irc(Query::Ircv3(Ircv3::Tagged {
-                label,
-                tags: client,
-                lines,
-            }))));
+            out.push(Ok(Command::Irc(Query::Ircv3(Ircv3::Tagged(Box::new(
+                TaggedLine {
+                    label,
+                    tags: client,
+                    lines,
+                },
+            ))))));
         }
     }
 

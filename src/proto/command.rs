@@ -265,19 +265,24 @@ pub enum Query {
 /// The IRCv3 requests (docs/irc.md, "IRCv3 capabilities").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ircv3 {
-    /// A line with a `label` or client-only `+tags`: its commands, applied
-    /// together, so that their answers carry the label and their messages the tags.
-    Tagged {
-        label: Option<String>,
-        tags: Option<String>,
-        lines: Vec<Result<Command, Refusal>>,
-    },
+    /// A line with a `label` or client-only `+tags` (boxed: a rare, big
+    /// variant should not make every command bigger).
+    Tagged(Box<TaggedLine>),
     /// `TAGMSG target`: the line's client-only tags, without a text.
     TagMsg { target: String },
     /// `SETNAME :realname`.
     SetName { real: String },
     /// `CHATHISTORY sub target ...`, as sent.
     ChatHistory { params: Vec<String> },
+}
+
+/// The commands of one line with IRCv3 tags, applied together, so that
+/// their answers carry its label and their messages its client-only tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedLine {
+    pub label: Option<String>,
+    pub tags: Option<String>,
+    pub lines: Vec<Result<Command, Refusal>>,
 }
 
 /// True if `s` is a valid nickname: 1–24 of `A-Z a-z 0-9 _ -`, starting with a letter.
