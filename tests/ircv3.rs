@@ -218,6 +218,10 @@ fn account_notify_tells_channel_peers_of_a_login() {
     carl.expect(":bob!bob@sala ACCOUNT bob");
     // bob has no account-notify: nothing of its own login.
     bob.assert_silent();
+    // A new nick is not the account's: logged out.
+    bob.send("NICK robert");
+    carl.expect(":bob!bob@sala NICK :robert");
+    carl.expect(":robert!bob@sala ACCOUNT *");
     let mut dee = Irc::register(addr, "dee");
     join(&mut dee, "#t");
     carl.wait_for("dee's join", |l| l.contains("dee!dee@sala JOIN"));

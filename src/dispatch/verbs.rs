@@ -17,6 +17,7 @@ use log::{error, info};
 
 impl Dispatcher {
     pub(super) fn rename(&mut self, id: ConnId, nick: &str) -> Result<(), Refusal> {
+        let had_account = self.account_of(id).is_some();
         let old = self.chat.rename(id, nick)?;
         let line = self.render_said(&Event::Nick {
             old: &old,
@@ -34,6 +35,10 @@ impl Dispatcher {
             self.welcome_irc(id);
         }
         self.send_many(&audience, &line);
+        // A new nick is logged out of the old one's account (account-notify).
+        if had_account && self.account_of(id).is_none() {
+            self.tell_account(id);
+        }
         Ok(())
     }
 
