@@ -168,9 +168,28 @@ fn labeled_commands_get_an_ack_one_labeled_line_or_a_batch() {
     ana.send("@label=5 PRIVMSG ana :me");
     assert_eq!(ana.next(), "@label=5 :ana!ana@sala PRIVMSG ana :me");
     assert_eq!(ana.next(), ":ana!ana@sala PRIVMSG ana :me");
+    // A JOIN with a key waits for the password workers: its answer is
+    // still one labeled batch, and the next line's answer comes after it.
+    ana.send("@label=6 JOIN #vault,#open k1");
+    ana.send("PING after");
+    let open = parse(untagged(&ana.next()));
+    assert_eq!(open.command, "BATCH", "{open:?}");
+    let id = open.params[0][1..].to_string();
+    let inside = ana.lines_until("the batch's end", |l| l == format!(":sala BATCH -{id}"));
+    assert!(
+        inside[0].ends_with(":ana!ana@sala JOIN #vault"),
+        "{inside:?}"
+    );
+    assert!(
+        inside
+            .iter()
+            .any(|l| l.ends_with(":ana!ana@sala JOIN #open")),
+        "the line's second join is in its answer: {inside:?}"
+    );
+    ana.expect(":sala PONG sala :after");
     // Without the capability, a label is ignored.
     let mut bob = Irc::register(addr, "bob");
-    bob.send("@label=6 PING tok");
+    bob.send("@label=7 PING tok");
     bob.expect(":sala PONG sala :tok");
     server.shutdown();
 }

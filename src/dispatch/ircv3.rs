@@ -11,7 +11,7 @@ use crate::net::outbox::Bytes;
 use crate::proto::command::{Command, Ircv3, TaggedLine};
 use crate::proto::irc::caps::{FLAVOR_ACCOUNT_NOTIFY, FLAVOR_SETNAME, FLAVOR_TAGS};
 use crate::proto::irc::tags::MsgId;
-use crate::proto::irc::{self, Cap, Out, batch, put_numeric, v3};
+use crate::proto::irc::{self, Cap, Out, Query, batch, put_numeric, v3};
 use crate::proto::refusal::{ErrCode, Refusal};
 use crate::store::now_ms;
 
@@ -25,6 +25,11 @@ pub(super) struct State {
     /// Lines for that client that are no answer to its line (a message to
     /// oneself, delivered besides its echo), sent after the labeled answer.
     later: Vec<Bytes>,
+    /// Where the current input's events start in the staged list.
+    pub(super) input_mark: usize,
+    /// The answers so far of labeled lines that wait for the password
+    /// workers, by client, until their [`Ircv3::LabelEnd`].
+    held: Vec<(ConnId, Vec<u8>)>,
     /// When the server started (unix ms), and how many ids and batches it gave.
     start: u64,
     count: u64,
@@ -36,6 +41,8 @@ impl Default for State {
             client_tags: None,
             labeling: None,
             later: Vec::new(),
+            input_mark: 0,
+            held: Vec::new(),
             start: now_ms(),
             count: 0,
         }
@@ -70,6 +77,12 @@ impl Dispatcher {
             Ircv3::TagMsg { target } => self.tagmsg(id, &target),
             Ircv3::SetName { real } => self.setname(id, &real),
             Ircv3::ChatHistory { params } => self.chathistory(id, &params),
+            Ircv3::LabelEnd { label } => {
+                let at = self.v3.held.iter().position(|(c, _)| *c == id);
+                let held = at.map(|i| self.v3.held.swap_remove(i).1);
+                let mark = self.v3.input_mark;
+                self.label_answer(id, mark, &label, held.unwrap_or_default());
+            }
         }
     }
 
@@ -93,19 +106,27 @@ impl Dispatcher {
         self.v3.client_tags = None;
         self.v3.labeling = None;
         let later = std::mem::take(&mut self.v3.later);
-        if let Some(label) = label {
-            self.label_answer(id, mark, &label);
+        match (label, self.waiting.get_mut(&id)) {
+            // A command waits for the password workers: the answer ends
+            // after the lines that wait with it; what came so far is held.
+            (Some(label), Some(queue)) => {
+                queue.push_back(Ok(Command::Irc(Query::Ircv3(Ircv3::LabelEnd { label }))));
+                let (so_far, _) = self.take_staged(id, mark);
+                let clients = &self.clients;
+                self.v3.held.retain(|(c, _)| clients.contains_key(c));
+                self.v3.held.push((id, so_far));
+            }
+            (Some(label), None) => self.label_answer(id, mark, &label, Vec::new()),
+            (None, _) => {}
         }
         for bytes in later {
             self.stage(id, bytes);
         }
     }
 
-    /// Gathers what was staged for `id` since `mark` into its labeled answer.
-    fn label_answer(&mut self, id: ConnId, mark: usize, label: &str) {
-        let Some(outbox) = self.clients.get(&id).map(|c| c.outbox.clone()) else {
-            return;
-        };
+    /// Takes the lines staged for `id` since `mark` out of the staged list:
+    /// their bytes, and its `BYE` if one came.
+    fn take_staged(&mut self, id: ConnId, mark: usize) -> (Vec<u8>, Vec<Staged>) {
         let mut mine = Vec::new();
         let mut last = Vec::new();
         for staged in self.staged.split_off(mark.min(self.staged.len())) {
@@ -117,6 +138,18 @@ impl Dispatcher {
                 mine.extend_from_slice(&staged.line);
             }
         }
+        (mine, last)
+    }
+
+    /// Gathers what was staged for `id` since `mark`, after `held` (what
+    /// answered it before a wait), into its labeled answer.
+    fn label_answer(&mut self, id: ConnId, mark: usize, label: &str, held: Vec<u8>) {
+        let Some(outbox) = self.clients.get(&id).map(|c| c.outbox.clone()) else {
+            return;
+        };
+        let (now, last) = self.take_staged(id, mark);
+        let mut mine = held;
+        mine.extend_from_slice(&now);
         let batch_id = self.has_cap(id, Cap::Batch).then(|| self.v3.batch_id());
         let answer = batch::labeled(&self.server, label, &mine, batch_id.as_deref());
         self.staged.push(Staged {

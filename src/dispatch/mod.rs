@@ -374,6 +374,9 @@ impl Dispatcher {
 
     /// Applies one input; false when it was [`Input::Shutdown`].
     fn apply(&mut self, input: Input) -> bool {
+        // Where this input's events start: a labeled line that waited for
+        // the password workers gathers its answer from here (ircv3.rs).
+        self.v3.input_mark = self.staged.len();
         match input {
             Input::Connect {
                 id,
@@ -466,8 +469,8 @@ impl Dispatcher {
         };
         // A tagged line is checked command by command, as it is applied.
         let command = match command {
-            Command::Irc(Query::Ircv3(tagged @ Ircv3::Tagged(_))) => {
-                return self.ircv3(id, tagged);
+            Command::Irc(Query::Ircv3(v3 @ (Ircv3::Tagged(_) | Ircv3::LabelEnd { .. }))) => {
+                return self.ircv3(id, v3);
             }
             command => command,
         };

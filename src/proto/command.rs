@@ -274,6 +274,9 @@ pub enum Ircv3 {
     SetName { real: String },
     /// `CHATHISTORY sub target ...`, as sent.
     ChatHistory { params: Vec<String> },
+    /// The dispatcher's own: the end of a labeled line whose commands
+    /// waited for the password workers; its answer is gathered here.
+    LabelEnd { label: String },
 }
 
 /// The commands of one line with IRCv3 tags, applied together, so that
