@@ -107,6 +107,16 @@ fn client_tags_and_msgid_reach_message_tags_clients_only_and_tagmsg_too() {
     assert_ne!(tags(&echo).get("msgid"), Some(&msgid), "ids are unique");
     cy.assert_silent();
     dee.assert_silent();
+    // A TAGMSG speaks as a message does: not in a moderated room unvoiced.
+    ana.send("MODE #t +m");
+    bob.wait_for("the mode change", |l| l.ends_with("MODE #t +m"));
+    bob.send("@+react=x TAGMSG #t");
+    let refused = bob.wait_for("404", |l| is_numeric(untagged(l), 404));
+    assert_eq!(parse(untagged(&refused)).params[1], "#t");
+    ana.send("PING y");
+    ana.wait_for("the PONG", |l| l.ends_with("PONG sala :y"));
+    ana.assert_silent();
+    carla.expect("SET t moderated ana");
     carla.send("PING x");
     carla.expect("PONG x");
     server.shutdown();

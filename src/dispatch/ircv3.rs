@@ -213,14 +213,21 @@ impl Dispatcher {
         let mut out = Vec::new();
         let o = &mut Out::new(&self.server, &mut out);
         if target.starts_with('#') || target.starts_with('&') {
-            match irc::room_of(target).filter(|r| self.chat.room(r).is_some()) {
+            // A TAGMSG speaks as a message does: the room's rules apply.
+            let room = irc::room_of(target).filter(|r| self.chat.room(r).is_some());
+            match room.map(|r| (r, self.chat.may_say(id, r, now_ms()).map(|r| !r.has(id)))) {
                 None => put_numeric(o, 403, &me, &[target], "No such channel"),
-                Some(room) if !self.chat.room(room).is_some_and(|r| r.has(id)) => {
-                    put_numeric(o, 404, &me, &[target], "Cannot send to channel");
+                Some((_, Err(refusal))) => {
+                    let about = irc::Subject::Sending(target.to_string());
+                    irc::refusal(o, &me, &refusal, &about);
                 }
-                Some(room) => {
-                    let room = RoomId::of(room);
-                    self.send_room(&room, &line.by(id));
+                Some((room, Ok(outside))) => {
+                    let line = line.by(id);
+                    self.send_room(&RoomId::of(room), &line);
+                    if outside {
+                        // A sender from outside the room gets its echo.
+                        self.send_one(id, &line);
+                    }
                 }
             }
         } else {
