@@ -36,7 +36,7 @@
 //!   dispatch/   the dispatcher: mod.rs (Input, run loop, the one match), verbs.rs,
 //!      │        accounts.rs (password workers), logins.rs (login waits), keys.rs,
 //!      │        tokens.rs (login tokens), delivery.rs, voice.rs, irc_queries.rs,
-//!      │        ircv3.rs, chathistory.rs
+//!      │        ircv3.rs, chathistory.rs, whispers.rs
 //!      │
 //!   chat/  store/  net/      chat state as plain data · history and accounts ·
 //!      │                     listen, outboxes, the writer thread, flood, shutdown

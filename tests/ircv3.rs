@@ -378,3 +378,110 @@ fn isupport_says_utf8only_and_the_chathistory_limits() {
     }
     server.shutdown();
 }
+
+/// Connects with `caps`, logs in to account `nick` with `PASS` and registers.
+fn logged_in(addr: SocketAddr, nick: &str, password: &str, caps: &str) -> Irc {
+    let mut c = Irc::connect(addr);
+    c.send("CAP LS 302");
+    c.wait_for("CAP LS", |l| l.starts_with(":sala CAP * LS"));
+    c.send(&format!("CAP REQ :{caps}"));
+    c.expect(&format!(":sala CAP * ACK :{caps}"));
+    c.send(&format!("PASS {password}"));
+    c.send(&format!("NICK {nick}"));
+    c.send(&format!("USER {nick} 0 * :{nick} the tester"));
+    c.send("CAP END");
+    c.nick = nick.to_string();
+    c.user = nick.to_string();
+    c.wait_for("376 end of MOTD", |l| is_numeric(l, 376));
+    c
+}
+
+/// Sends `CHATHISTORY request`; the (time, msgid, target, text) of each
+/// line of the `chathistory` batch that answers, which names `target`.
+fn history(c: &mut Irc, request: &str, target: &str) -> Vec<(String, String, String, String)> {
+    c.send(&format!("CHATHISTORY {request}"));
+    let open = parse(untagged(&c.next()));
+    assert_eq!(open.command, "BATCH", "{open:?}");
+    assert_eq!(open.params[1..], ["chathistory", target]);
+    let id = open.params[0][1..].to_string();
+    let lines = c.lines_until("the batch's end", |l| l == format!(":sala BATCH -{id}"));
+    lines[..lines.len() - 1]
+        .iter()
+        .map(|l| {
+            let t = tags(l);
+            let p = parse(untagged(l));
+            assert_eq!(p.command, "PRIVMSG");
+            (
+                t["time"].clone(),
+                t["msgid"].clone(),
+                p.params[0].clone(),
+                p.params[1].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The (time, msgid, target, text) of an echoed or delivered message.
+fn seen(line: &str) -> (String, String, String, String) {
+    let t = tags(line);
+    let p = parse(untagged(line));
+    (
+        t["time"].clone(),
+        t["msgid"].clone(),
+        p.params[0].clone(),
+        p.params[1].clone(),
+    )
+}
+
+#[test]
+fn chathistory_of_a_conversation_is_kept_for_accounts_only_in_memory() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    for (nick, pw) in [("ana", "pw1"), ("bob", "pw2")] {
+        let mut c = Client::login(server.local_addr(), nick);
+        c.send(&format!("REGISTER {pw}"));
+        c.expect(&format!("OK REGISTER {nick}"));
+        c.quit();
+    }
+    let caps = "batch message-tags server-time echo-message draft/chathistory";
+    let mut ana = logged_in(addr, "ana", "pw1", caps);
+    let mut bob = logged_in(addr, "bob", "pw2", caps);
+    let mut cy = with_caps(addr, "cy", caps);
+    ana.send("PRIVMSG bob :one");
+    let one = seen(&ana.wait_for("the echo", |l| l.contains("PRIVMSG bob :one")));
+    assert_eq!(seen(&bob.wait_for("one", |l| l.contains(":one"))), one);
+    bob.send("PRIVMSG ana :two");
+    let two = seen(&bob.wait_for("the echo", |l| l.contains("PRIVMSG ana :two")));
+    ana.wait_for("two", |l| l.contains(":two"));
+    ana.send("PRIVMSG cy :three");
+    let three = seen(&ana.wait_for("the echo", |l| l.contains("PRIVMSG cy :three")));
+    cy.wait_for("three", |l| l.contains(":three"));
+    let both = vec![one.clone(), two.clone()];
+    assert_eq!(history(&mut ana, "LATEST bob * 10", "bob"), both);
+    assert_eq!(history(&mut bob, "LATEST ANA * 10", "ANA"), both);
+    let after_one = format!("AFTER bob msgid={} 10", one.1);
+    assert_eq!(history(&mut ana, &after_one, "bob"), vec![two.clone()]);
+    assert_eq!(history(&mut ana, "LATEST cy * 10", "cy"), vec![three]);
+    // A guest keeps nothing; a conversation is its own.
+    assert!(history(&mut cy, "LATEST ana * 10", "ana").is_empty());
+    assert!(history(&mut bob, "LATEST cy * 10", "cy").is_empty());
+    // TARGETS names the nicks too.
+    ana.send(
+        "CHATHISTORY TARGETS timestamp=2020-01-01T00:00:00Z timestamp=2200-01-01T00:00:00Z 10",
+    );
+    let targets = ana.lines_until("the batch's end", |l| l.starts_with(":sala BATCH -"));
+    // (Sorted by time: within one millisecond, two conversations may tie.)
+    let mut named: Vec<String> = targets
+        .iter()
+        .map(|l| parse(untagged(l)))
+        .filter(|p| p.command == "CHATHISTORY")
+        .map(|p| p.params[1].clone())
+        .collect();
+    named.sort();
+    assert_eq!(named, ["bob", "cy"]);
+    // The scrollback outlives the connection.
+    ana.send("QUIT");
+    let mut again = logged_in(addr, "ana", "pw1", caps);
+    assert_eq!(history(&mut again, "LATEST bob * 10", "bob"), both);
+    server.shutdown();
+}

@@ -5,6 +5,7 @@
 use super::Dispatcher;
 use super::delivery::Staged;
 use super::voice::Shared;
+use super::whispers::{Whisper, Whispers};
 use crate::chat::ConnId;
 use crate::ids::RoomId;
 use crate::net::outbox::Bytes;
@@ -30,6 +31,8 @@ pub(super) struct State {
     /// The answers so far of labeled lines that wait for the password
     /// workers, by client, until their [`Ircv3::LabelEnd`].
     held: Vec<(ConnId, Vec<u8>)>,
+    /// The recent whispers of logged-in accounts (`CHATHISTORY nick`).
+    pub(super) whispers: Whispers,
     /// When the server started (unix ms), and how many ids and batches it gave.
     start: u64,
     count: u64,
@@ -43,6 +46,7 @@ impl Default for State {
             later: Vec::new(),
             input_mark: 0,
             held: Vec::new(),
+            whispers: Whispers::default(),
             start: now_ms(),
             count: 0,
         }
@@ -189,6 +193,33 @@ impl Dispatcher {
         self.send_one(id, line);
         if self.has_cap(id, Cap::EchoMessage) {
             self.deliver_to_self(id, line);
+        }
+    }
+
+    /// A whisper from `id` to `to`, stamped `at`: kept for the account of
+    /// each side that has one (once for a message to oneself).
+    pub(super) fn keep_whisper(&mut self, id: ConnId, to: ConnId, at: u64, text: &str) {
+        let (from_nick, to_nick) = (
+            self.chat.nick(id).to_string(),
+            self.chat.nick(to).to_string(),
+        );
+        let sides = if id == to {
+            vec![(id, to)]
+        } else {
+            vec![(id, to), (to, id)]
+        };
+        for (side, peer) in sides {
+            let Some(account) = self.account_of(side).map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            let whisper = Whisper {
+                at,
+                peer: self.chat.nick(peer).to_ascii_lowercase(),
+                from: from_nick.clone(),
+                to: to_nick.clone(),
+                text: text.to_string(),
+            };
+            self.v3.whispers.keep(&account, whisper);
         }
     }
 

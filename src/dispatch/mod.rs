@@ -39,6 +39,7 @@ mod moderation;
 mod tokens;
 mod verbs;
 mod voice;
+mod whispers;
 
 use delivery::Staged;
 use voice::{Origin, Shared, Tone, Voice};

@@ -204,11 +204,26 @@ impl Dispatcher {
             to: self.chat.nick(to),
             text,
         };
-        let msgid = self.v3.msgid();
+        // A whisper an account sends or gets is kept (CHATHISTORY): its
+        // stamp and id are its conversation's; others just get an id.
+        let kept =
+            tone == Tone::Said && (self.account_of(id).is_some() || self.account_of(to).is_some());
+        let (at, msgid) = if kept {
+            let (at, msgid) =
+                self.v3
+                    .whispers
+                    .stamp(self.chat.nick(id), self.chat.nick(to), now_ms());
+            (Some(at), msgid)
+        } else {
+            (None, self.v3.msgid())
+        };
         let line = self
             .render(&event, tone)
-            .tagged(None, msgid, self.v3.client_tags.clone());
+            .tagged(at, msgid, self.v3.client_tags.clone());
         self.check_whole(&line)?;
+        if let Some(at) = at {
+            self.keep_whisper(id, to, at, text);
+        }
         if to == id {
             // A message to oneself reaches oneself, on IRC too.
             self.message_self(id, &line);

@@ -2,7 +2,6 @@
 //! as the reader hands them on, and the lines only IRCv3 clients get:
 //! standard replies (`FAIL`), `SETNAME`, `ACCOUNT`, `TAGMSG` and history.
 
-use super::parse::channel;
 use super::render::{Out, put, put_text};
 use crate::proto::command::{Command, Ircv3, Query};
 use crate::proto::text;
@@ -90,24 +89,11 @@ pub fn tagmsg_line(mask: &str, target: &str) -> Vec<u8> {
     out
 }
 
-/// A stored message of `room` replayed: `@tags :nick!nick@server PRIVMSG #room :text`,
-/// with the tags a client has asked for (`time=`, `msgid=`, `batch=`).
-pub fn history_line(
-    out: &mut Vec<u8>,
-    server: &str,
-    tags: &str,
-    room: &str,
-    nick: &str,
-    text: &str,
-) {
+/// A stored message replayed: `@tags :mask PRIVMSG target :text`, with the
+/// tags a client has asked for (`time=`, `msgid=`, `batch=`).
+pub fn history_line(out: &mut Vec<u8>, mask: &str, tags: &str, target: &str, text: &str) {
     let mut lines = Vec::with_capacity(text.len() + 64);
-    put_text(
-        &mut lines,
-        &format!("{nick}!{nick}@{server}"),
-        "PRIVMSG",
-        &[&channel(room)],
-        text,
-    );
+    put_text(&mut lines, mask, "PRIVMSG", &[target], text);
     if tags.is_empty() {
         out.extend_from_slice(&lines);
     } else {
@@ -162,7 +148,7 @@ mod tests {
             b":a!a@s ACCOUNT *\r\n".to_vec()
         );
         let mut h = Vec::new();
-        history_line(&mut h, "sala", "time=t", "lobby", "bob", "hi");
+        history_line(&mut h, "bob!bob@sala", "time=t", "#lobby", "hi");
         assert_eq!(h, b"@time=t :bob!bob@sala PRIVMSG #lobby :hi\r\n");
     }
 }
