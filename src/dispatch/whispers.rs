@@ -1,13 +1,14 @@
 //! The recent whispers of logged-in accounts, in memory only, for IRC's
-//! `CHATHISTORY` of a conversation: each account keeps the last
-//! [`KEPT`] whispers it sent or got while the server runs. Nothing of it is
-//! written to the database.
+//! `CHATHISTORY` of a conversation: the last [`KEPT`] whispers that accounts
+//! sent or got while the server runs, each kept for each account it
+//! concerns. Nothing of it is written to the database.
 
 use crate::proto::irc::tags::MsgId;
 use std::collections::{HashMap, VecDeque};
 
-/// Most whispers kept per account.
-pub(super) const KEPT: usize = 1000;
+/// Most whispers kept, all accounts together (one to oneself counts once,
+/// one between two accounts twice): at most 2 KiB each, so tens of MiB.
+pub(super) const KEPT: usize = 20_000;
 /// Conversations whose last stamp is remembered before the quiet ones are forgotten.
 const STAMPS_KEPT: usize = 10_000;
 
@@ -28,6 +29,8 @@ pub(super) struct Whisper {
 #[derive(Debug, Default)]
 pub(super) struct Whispers {
     kept: HashMap<String, VecDeque<Whisper>>,
+    /// Whose each kept whisper is, oldest first: the next to go.
+    order: VecDeque<String>,
     stamps: HashMap<String, u64>,
 }
 
@@ -57,11 +60,20 @@ impl Whispers {
 
     /// Keeps `whisper` for `account` (lower case), whose peer it names.
     pub(super) fn keep(&mut self, account: &str, whisper: Whisper) {
-        let kept = self.kept.entry(account.to_string()).or_default();
-        if kept.len() == KEPT {
-            kept.pop_front();
+        if self.order.len() == KEPT
+            && let Some(oldest) = self.order.pop_front()
+            && let Some(theirs) = self.kept.get_mut(&oldest)
+        {
+            theirs.pop_front();
+            if theirs.is_empty() {
+                self.kept.remove(&oldest);
+            }
         }
-        kept.push_back(whisper);
+        self.kept
+            .entry(account.to_string())
+            .or_default()
+            .push_back(whisper);
+        self.order.push_back(account.to_string());
     }
 
     /// The whispers `account` exchanged with `peer` (both lower case), oldest first.
@@ -129,9 +141,12 @@ mod tests {
         peers.sort();
         assert_eq!(peers, [(2, "cy".to_string()), (3, "Bob".to_string())]);
         assert!(w.with("bob", "ana").is_empty());
-        for at in 0..=KEPT as u64 {
+        for at in 0..KEPT as u64 {
             w.keep("cy", said("ana", "cy", "ana", at));
         }
+        // The oldest go first, whosever they are.
+        assert!(w.with("ana", "bob").is_empty() && w.with("ana", "cy").is_empty());
         assert_eq!(w.with("cy", "ana").len(), KEPT);
+        assert_eq!(w.with("cy", "ana")[0].at, 0);
     }
 }
