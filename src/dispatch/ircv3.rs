@@ -154,7 +154,9 @@ impl Dispatcher {
         let (now, last) = self.take_staged(id, mark);
         let mut mine = held;
         mine.extend_from_slice(&now);
-        let batch_id = self.has_cap(id, Cap::Batch).then(|| self.v3.batch_id());
+        // A batch only for an answer of several lines.
+        let several = mine.iter().filter(|&&b| b == b'\n').count() > 1;
+        let batch_id = (several && self.has_cap(id, Cap::Batch)).then(|| self.v3.batch_id());
         let answer = batch::labeled(&self.server, label, &mine, batch_id.as_deref());
         self.staged.push(Staged {
             to: outbox,
@@ -327,5 +329,118 @@ impl Dispatcher {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Input, Routes, Settings};
+    use super::*;
+    use crate::chat::Chat;
+    use crate::ids::Protocol;
+    use crate::net::outbox::{Inbox, queue_for};
+    use crate::store::MemoryStore;
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A dispatcher without sockets or workers, and the outbox of IRC client 1.
+    fn rig() -> (
+        Dispatcher,
+        Inbox,
+        crossbeam_channel::Receiver<crate::net::outbox::Post>,
+    ) {
+        let (mail_tx, mail) = crossbeam_channel::unbounded();
+        let settings = Settings {
+            welcome: "hi".into(),
+            inbox_cap: 2,
+            room_expiry: Duration::ZERO,
+            server_name: "sala".into(),
+        };
+        let store = Box::new(MemoryStore::new(10));
+        let routes = Arc::new(Routes::default());
+        let mut d = Dispatcher::new(Chat::new(10, 0), store, routes, settings, None).unwrap();
+        let (outbox, inbox) = queue_for(1, Protocol::Irc, 100, mail_tx);
+        d.handle(Input::Connect {
+            id: 1,
+            peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            outbox,
+            socket: None,
+        });
+        (d, inbox, mail)
+    }
+
+    fn send(d: &mut Dispatcher, command: Command) {
+        d.handle(Input::Command {
+            id: 1,
+            command: Ok(command),
+        });
+    }
+
+    fn tagged(label: &str, lines: Vec<Command>) -> Command {
+        Command::Irc(Query::Ircv3(Ircv3::Tagged(Box::new(TaggedLine {
+            label: Some(label.into()),
+            tags: None,
+            lines: lines.into_iter().map(Ok).collect(),
+        }))))
+    }
+
+    fn lines(inbox: &Inbox) -> Vec<String> {
+        let mut out = String::new();
+        let mut n = 0;
+        while let Some(b) = inbox.try_recv() {
+            out.push_str(std::str::from_utf8(&b).unwrap());
+            n += 1;
+        }
+        inbox.done(n);
+        out.lines().map(|l| l.trim_end().to_string()).collect()
+    }
+
+    #[test]
+    fn a_labeled_line_is_answered_by_an_ack_one_labeled_line_or_one_batch() {
+        let (mut d, inbox, _mail) = rig();
+        let cap = |sub: &str, arg: &str| {
+            Command::Irc(Query::Cap {
+                sub: sub.into(),
+                arg: Some(arg.into()),
+            })
+        };
+        send(&mut d, cap("REQ", "labeled-response batch"));
+        send(
+            &mut d,
+            Command::Irc(Query::User {
+                user: "ana".into(),
+                real: "Ana".into(),
+            }),
+        );
+        send(
+            &mut d,
+            Command::Nick {
+                nick: "ana".into(),
+                password: None,
+            },
+        );
+        assert!(lines(&inbox).iter().any(|l| l.contains(" 376 ana ")));
+        send(&mut d, tagged("1", vec![]));
+        assert_eq!(lines(&inbox), ["@label=1 :sala ACK"]);
+        let ping = Command::Irc(Query::Ping { token: "x".into() });
+        send(&mut d, tagged("2", vec![ping.clone()]));
+        assert_eq!(lines(&inbox), ["@label=2 :sala PONG sala :x"]);
+        send(&mut d, tagged("3", vec![ping.clone(), ping]));
+        assert_eq!(
+            lines(&inbox),
+            [
+                "@label=3 :sala BATCH +b1 labeled-response",
+                "@batch=b1 :sala PONG sala :x",
+                "@batch=b1 :sala PONG sala :x",
+                ":sala BATCH -b1",
+            ]
+        );
+        // Without the capability the label is dropped, the answer is as ever.
+        send(&mut d, cap("REQ", "-labeled-response"));
+        lines(&inbox);
+        let ping = Command::Irc(Query::Ping { token: "y".into() });
+        send(&mut d, tagged("4", vec![ping]));
+        assert_eq!(lines(&inbox), [":sala PONG sala :y"]);
     }
 }
