@@ -115,7 +115,8 @@ impl Dispatcher {
             // after the lines that wait with it; what came so far is held.
             (Some(label), Some(queue)) => {
                 queue.push_back(Ok(Command::Irc(Query::Ircv3(Ircv3::LabelEnd { label }))));
-                let (so_far, _) = self.take_staged(id, mark);
+                let (so_far, last) = self.take_staged(id, mark);
+                self.staged.extend(last);
                 let clients = &self.clients;
                 self.v3.held.retain(|(c, _)| clients.contains_key(c));
                 self.v3.held.push((id, so_far));
