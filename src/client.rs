@@ -65,7 +65,7 @@ pub fn upload_line(target: &str, size: u64, path: &str) -> String {
 }
 
 /// Every command's usage and what it does, as `/help` lists them.
-const COMMANDS: [(&str, &str); 16] = [
+const COMMANDS: [(&str, &str); 30] = [
     (
         "/nick NAME [PASSWORD]",
         "change your nickname (a registered one needs its password)",
@@ -89,6 +89,32 @@ const COMMANDS: [(&str, &str); 16] = [
         "remove someone from the current room (owner only)",
     ),
     ("/delete [ROOM]", "delete a room (owner only)"),
+    (
+        "/topic [TEXT]",
+        "set the current room's topic (no text: clear it)",
+    ),
+    ("/op NICK", "make a member an operator (operators only)"),
+    ("/deop NICK", "take a member's operator role"),
+    ("/voice NICK", "let a member speak in a moderated room"),
+    ("/devoice NICK", "take a member's voice"),
+    ("/mute WHO", "silence a nick or nick!user@host mask here"),
+    ("/unmute WHO", "lift a mute"),
+    ("/ban WHO", "ban a nick or nick!user@host mask from here"),
+    ("/unban WHO", "lift a ban"),
+    ("/invite NICK", "invite someone into the current room"),
+    (
+        "/set SETTING [VALUE]",
+        "turn a room setting on: moderated, slow 30, key K...",
+    ),
+    ("/unset SETTING", "turn a room setting off"),
+    (
+        "/settings [ROOM]",
+        "a room's topic, settings, roles, bans and mutes",
+    ),
+    (
+        "/kill NICK [TEXT]",
+        "disconnect a user (server admins only)",
+    ),
     (
         "/history [ROOM]",
         "show older messages of a room, a page at a time",
@@ -318,6 +344,40 @@ impl View {
                 Some(room) => Action::Send(join_words(&["KICK", room, first, tail])),
                 None => need_room(),
             },
+            "topic" => match &self.current {
+                Some(room) => Action::Send(join_words(&["TOPIC", room, rest.trim()])),
+                None => need_room(),
+            },
+            "op" | "deop" | "voice" | "devoice" | "invite" if first.is_empty() => {
+                missing(verb, "a nick", &verb.to_ascii_lowercase())
+            }
+            "mute" | "unmute" | "ban" | "unban" if first.is_empty() => {
+                missing(verb, "a nick or a mask", &verb.to_ascii_lowercase())
+            }
+            "op" | "deop" | "voice" | "devoice" | "invite" | "mute" | "unmute" | "ban"
+            | "unban" => match &self.current {
+                Some(room) => {
+                    let upper = verb.to_ascii_uppercase();
+                    Action::Send(format!("{upper} {room} {first}"))
+                }
+                None => need_room(),
+            },
+            "set" | "unset" if first.is_empty() => {
+                missing(verb, "a setting", &verb.to_ascii_lowercase())
+            }
+            "set" | "unset" => match &self.current {
+                Some(room) => {
+                    let upper = verb.to_ascii_uppercase();
+                    Action::Send(join_words(&[&upper, room, first, tail.trim()]))
+                }
+                None => need_room(),
+            },
+            "settings" => match room_or_current(first) {
+                Some(room) => Action::Send(format!("SETTINGS {room}")),
+                None => need_room(),
+            },
+            "kill" if first.is_empty() => missing(verb, "a nick", "kill"),
+            "kill" => Action::Send(join_words(&["KILL", first, tail])),
             "delete" => match room_or_current(first) {
                 Some(room) => Action::Send(format!("DELETE {room}")),
                 None => need_room(),
@@ -474,6 +534,9 @@ fn notice_line(style: Style, now: &str, text: &str) -> String {
 /// `clock` renders a unix-ms stamp (or now, for `None`) as a time of day.
 pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -> Option<String> {
     let line = &*printable(line);
+    if let Some(shown) = render_moderation(line, style, clock) {
+        return Some(shown);
+    }
     let Ok(event) = parse_event(line) else {
         return Some(line.to_string());
     };
@@ -621,6 +684,61 @@ fn describe_shift(room: &str, by: &str, shift: &Shift<'_>) -> String {
     }
 }
 
+/// How a room-moderation line is shown (docs/protocol.md, "Moderation"):
+/// topics, settings, roles, bans, mutes, invitations; `None` for any other
+/// line. Read word by word, so it shows them whatever the codec knows.
+fn render_moderation(
+    line: &str,
+    style: Style,
+    clock: &dyn Fn(Option<u64>) -> String,
+) -> Option<String> {
+    let (verb, rest) = line.split_once(' ')?;
+    let w: Vec<&str> = rest.splitn(4, ' ').collect();
+    let arg = |i: usize| w.get(i).copied().unwrap_or("");
+    let (room, a, b) = (arg(0), arg(1), arg(2));
+    let tail = |i: usize| -> String {
+        let rest: Vec<&str> = rest.splitn(i + 1, ' ').collect();
+        rest.get(i).copied().unwrap_or("").to_string()
+    };
+    let at = |word: &str| clock(word.parse().ok());
+    let text = match verb {
+        "TOPIC" if w.len() >= 3 => match tail(3) {
+            topic if topic.is_empty() => format!("{a} cleared the topic of {room}"),
+            topic => format!("topic of {room}: {topic} (set by {a} at {})", at(b)),
+        },
+        "SET" if w.len() >= 3 => match tail(3) {
+            _ if a == "key" => format!("{b} set a new key on {room}"),
+            value if value.is_empty() => format!("{b} turned {a} on in {room}"),
+            value => format!("{b} set {a} to {value} in {room}"),
+        },
+        "UNSET" if w.len() >= 3 => format!("{b} turned {a} off in {room}"),
+        "SETTING" if w.len() >= 2 => format!("{room}: {}", tail(1).replacen(' ', " = ", 1)),
+        "ROLE" if w.len() >= 3 => format!("{room}: {a} is {}", tail(2)),
+        "BAN" | "MUTE" if w.len() >= 4 => {
+            let list = if verb == "BAN" { "banned" } else { "muted" };
+            format!("{room}: {list} {a} (by {b} at {})", at(arg(3)))
+        }
+        "END" if room == "SETTINGS" && w.len() == 2 => format!("end of {a}'s settings"),
+        "OPPED" | "DEOPPED" | "VOICED" | "DEVOICED" if w.len() == 3 => {
+            let did = match verb {
+                "OPPED" => "made {nick} an operator of",
+                "DEOPPED" => "took the operator role of {nick} in",
+                "VOICED" => "gave {nick} a voice in",
+                _ => "took the voice of {nick} in",
+            };
+            format!("{b} {} {room}", did.replace("{nick}", a))
+        }
+        "MUTED" | "UNMUTED" | "BANNED" | "UNBANNED" if w.len() == 3 => {
+            format!("{b} {} {a} in {room}", verb.to_ascii_lowercase())
+        }
+        "INVITED" if w.len() == 3 => {
+            format!("{b} invited {a} to {room} (they may /join {room})")
+        }
+        _ => return None,
+    };
+    Some(notice_line(style, &clock(None), &text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,6 +794,29 @@ mod tests {
         assert_eq!(sent(&mut v, "/who games"), "WHO games");
         assert_eq!(sent(&mut v, "/users"), "USERS");
         assert_eq!(sent(&mut v, "/kick bob go"), "KICK lobby bob go");
+        assert_eq!(
+            sent(&mut v, "/topic Fractions, ch 3"),
+            "TOPIC lobby Fractions, ch 3"
+        );
+        assert_eq!(sent(&mut v, "/topic"), "TOPIC lobby");
+        for verb in ["op", "deop", "voice", "devoice", "invite"] {
+            let upper = verb.to_ascii_uppercase();
+            assert_eq!(
+                sent(&mut v, &format!("/{verb} bob")),
+                format!("{upper} lobby bob")
+            );
+        }
+        for verb in ["mute", "unmute", "ban", "unban"] {
+            let upper = verb.to_ascii_uppercase();
+            let line = sent(&mut v, &format!("/{verb} *!*@10.0.0.7"));
+            assert_eq!(line, format!("{upper} lobby *!*@10.0.0.7"));
+        }
+        assert_eq!(sent(&mut v, "/set slow 30"), "SET lobby slow 30");
+        assert_eq!(sent(&mut v, "/set moderated"), "SET lobby moderated");
+        assert_eq!(sent(&mut v, "/unset key"), "UNSET lobby key");
+        assert_eq!(sent(&mut v, "/settings"), "SETTINGS lobby");
+        assert_eq!(sent(&mut v, "/settings games"), "SETTINGS games");
+        assert_eq!(sent(&mut v, "/kill bob flooding"), "KILL bob flooding");
         assert_eq!(sent(&mut v, "/part"), "PART lobby");
         assert_eq!(sent(&mut v, "/delete"), "DELETE lobby");
         assert_eq!(sent(&mut v, "/raw PING x"), "PING x");
@@ -799,6 +940,10 @@ mod tests {
             ),
             ("/kick", "/kick needs a nick; usage: /kick NICK [TEXT]"),
             ("/all", "/all needs a text; usage: /all TEXT"),
+            ("/op", "/op needs a nick; usage: /op NICK"),
+            ("/ban", "/ban needs a nick or a mask; usage: /ban WHO"),
+            ("/set", "/set needs a setting; usage: /set SETTING [VALUE]"),
+            ("/kill", "/kill needs a nick; usage: /kill NICK [TEXT]"),
             ("/frob", "unknown command /frob: try /help"),
         ] {
             assert_eq!(shown(&mut v, typed), want);
@@ -917,5 +1062,64 @@ mod tests {
         assert_eq!(show("something odd").unwrap(), "something odd");
         let coloured = render("ERR BAD_NAME x", Style::Colour, &clock).unwrap();
         assert!(coloured.starts_with("\x1b[31m"));
+    }
+
+    #[test]
+    fn renders_moderation_events_in_words() {
+        let clock = |at: Option<u64>| at.map_or("12:00".into(), |ms| format!("t{ms}"));
+        let show = |l: &str| render(l, Style::Plain, &clock).unwrap_or_default();
+        for (line, want) in [
+            (
+                "TOPIC den ana 5 Fractions, ch 3",
+                "12:00 -- topic of den: Fractions, ch 3 (set by ana at t5)",
+            ),
+            ("TOPIC den ana 5", "12:00 -- ana cleared the topic of den"),
+            (
+                "SET den moderated ana",
+                "12:00 -- ana turned moderated on in den",
+            ),
+            ("SET den slow ana 30", "12:00 -- ana set slow to 30 in den"),
+            ("SET den key ana", "12:00 -- ana set a new key on den"),
+            ("UNSET den slow ana", "12:00 -- ana turned slow off in den"),
+            ("SETTING den limit 25", "12:00 -- den: limit = 25"),
+            ("SETTING den secret", "12:00 -- den: secret"),
+            ("ROLE den bob op", "12:00 -- den: bob is op"),
+            (
+                "BAN den *!*@10.0.0.7 ana 9",
+                "12:00 -- den: banned *!*@10.0.0.7 (by ana at t9)",
+            ),
+            (
+                "MUTE den bob!*@* ana 9",
+                "12:00 -- den: muted bob!*@* (by ana at t9)",
+            ),
+            ("END SETTINGS den", "12:00 -- end of den's settings"),
+            (
+                "OPPED den bob ana",
+                "12:00 -- ana made bob an operator of den",
+            ),
+            (
+                "DEOPPED den bob ana",
+                "12:00 -- ana took the operator role of bob in den",
+            ),
+            ("VOICED den bob ana", "12:00 -- ana gave bob a voice in den"),
+            (
+                "DEVOICED den bob ana",
+                "12:00 -- ana took the voice of bob in den",
+            ),
+            ("MUTED den bob!*@* ana", "12:00 -- ana muted bob!*@* in den"),
+            (
+                "UNBANNED den x!*@* ana",
+                "12:00 -- ana unbanned x!*@* in den",
+            ),
+            (
+                "INVITED den carl ana",
+                "12:00 -- ana invited carl to den (they may /join den)",
+            ),
+        ] {
+            assert_eq!(show(line), want, "{line}");
+        }
+        // Not one of them: shown as before.
+        assert_eq!(show("END MEMBERS den"), "");
+        assert_eq!(show("OPPED den"), "OPPED den");
     }
 }
