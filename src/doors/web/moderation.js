@@ -97,7 +97,7 @@
     const op = amOp(pane);
     pane.node.querySelector('.settings-open').hidden = !op;
     S.renderMembers(pane);
-    if (state.settingsPane === pane && $('room-settings').open) fillSettings(pane);
+    if (state.settingsPane === pane && $('room-settings')) fillLists(pane); // the fields being edited stay
   }
 
   // ---- the topic -------------------------------------------------------------------
@@ -462,10 +462,14 @@
   }
 
   // ---- the settings dialog ---------------------------------------------------------------------
+  // The dialog is on the page only while open (its fields would otherwise
+  // stand beside the join form's, "Key" among them).
   function openSettings(pane) {
+    if ($('room-settings')) $('room-settings').remove();
     state.settingsPane = pane;
+    const dialog = buildSettings();
     fillSettings(pane);
-    $('room-settings').showModal();
+    dialog.showModal();
   }
   function fillSettings(pane) {
     const m = mod(pane);
@@ -475,6 +479,11 @@
     $('setting-slow').value = m.settings.get('slow') || '';
     $('setting-key').value = '';
     $('setting-nokey').checked = false;
+    fillLists(pane);
+  }
+  // What the form's fields do not hold: whether there is a key, the bans and mutes.
+  function fillLists(pane) {
+    const m = mod(pane);
     $('setting-nokey').disabled = !m.settings.has('key');
     $('setting-key-now').textContent = m.settings.has('key') ? 'The room has a key now.' : 'The room has no key now.';
     const lists = $('setting-lists');
@@ -534,6 +543,14 @@
       dialog.close();
     });
     $('room-settings-cancel').addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      if ($('room-settings')) return; // another one opened meanwhile
+      state.settingsPane = null;
+      const pane = [...state.panes.values()].find((p) => p.key === state.active);
+      const back = pane && pane.node.querySelector('.settings-open');
+      if (back && !back.hidden) back.focus();
+    });
     $('room-settings-mask').addEventListener('submit', (event) => {
       event.preventDefault();
       const pane = state.settingsPane;
@@ -615,8 +632,10 @@
     const count = $('composer-count');
     count.after(el('p', { id: 'slow-hint', class: 'slow-hint', role: 'status', 'aria-live': 'polite', hidden: '' }));
     $('banner').after(el('div', { id: 'invites', class: 'invites', role: 'status', 'aria-live': 'polite' }));
+  }
+  function buildSettings() {
     const flag = ([name, what]) =>
-      el('label', { class: 'check', for: `setting-${name}` }, el('input', { id: `setting-${name}`, type: 'checkbox' }), ` ${what}`);
+      el('label', { class: 'check', for: `setting-${name}` }, el('input', { id: `setting-${name}`, type: 'checkbox' }), what);
     const field = (id, label, attrs) => [el('label', { for: id }, label), el('input', { id, ...attrs })];
     const dialog = el(
       'dialog',
@@ -635,7 +654,7 @@
         }),
         el('p', { id: 'setting-key-now', class: 'hint' }),
         ...field('setting-key', 'New key (empty: unchanged)', { type: 'password', autocomplete: 'off' }),
-        el('label', { class: 'check', for: 'setting-nokey' }, el('input', { id: 'setting-nokey', type: 'checkbox' }), ' Remove the key'),
+        el('label', { class: 'check', for: 'setting-nokey' }, el('input', { id: 'setting-nokey', type: 'checkbox' }), 'Remove the key'),
         el('p', { id: 'setting-error', class: 'error', role: 'alert' }),
         el('div', { class: 'dialog-buttons' }, el('button', { type: 'submit' }, 'Save settings'), el('button', { type: 'button', id: 'room-settings-cancel' }, 'Cancel'))
       ),
@@ -651,6 +670,7 @@
     );
     document.body.append(dialog);
     wireSettings();
+    return dialog;
   }
   build();
 });
