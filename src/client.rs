@@ -207,7 +207,13 @@ impl View {
             Event::Closed { room, .. } => self.forget_room(room),
             // A refused JOIN: talk where we really are, not in the room asked for.
             Event::Err {
-                code: ErrCode::BadKey | ErrCode::BadName | ErrCode::TooManyRooms,
+                code:
+                    ErrCode::BadKey
+                    | ErrCode::BadName
+                    | ErrCode::TooManyRooms
+                    | ErrCode::Banned
+                    | ErrCode::InviteOnly
+                    | ErrCode::RoomFull,
                 ..
             } => self.current = self.rooms.last().cloned(),
             Event::History { room, at, .. } => {
@@ -534,9 +540,6 @@ fn notice_line(style: Style, now: &str, text: &str) -> String {
 /// `clock` renders a unix-ms stamp (or now, for `None`) as a time of day.
 pub fn render(line: &str, style: Style, clock: &dyn Fn(Option<u64>) -> String) -> Option<String> {
     let line = &*printable(line);
-    if let Some(shown) = render_moderation(line, style, clock) {
-        return Some(shown);
-    }
     let Ok(event) = parse_event(line) else {
         return Some(line.to_string());
     };
@@ -684,61 +687,6 @@ fn describe_shift(room: &str, by: &str, shift: &Shift<'_>) -> String {
     }
 }
 
-/// How a room-moderation line is shown (docs/protocol.md, "Moderation"):
-/// topics, settings, roles, bans, mutes, invitations; `None` for any other
-/// line. Read word by word, so it shows them whatever the codec knows.
-fn render_moderation(
-    line: &str,
-    style: Style,
-    clock: &dyn Fn(Option<u64>) -> String,
-) -> Option<String> {
-    let (verb, rest) = line.split_once(' ')?;
-    let w: Vec<&str> = rest.splitn(4, ' ').collect();
-    let arg = |i: usize| w.get(i).copied().unwrap_or("");
-    let (room, a, b) = (arg(0), arg(1), arg(2));
-    let tail = |i: usize| -> String {
-        let rest: Vec<&str> = rest.splitn(i + 1, ' ').collect();
-        rest.get(i).copied().unwrap_or("").to_string()
-    };
-    let at = |word: &str| clock(word.parse().ok());
-    let text = match verb {
-        "TOPIC" if w.len() >= 3 => match tail(3) {
-            topic if topic.is_empty() => format!("{a} cleared the topic of {room}"),
-            topic => format!("topic of {room}: {topic} (set by {a} at {})", at(b)),
-        },
-        "SET" if w.len() >= 3 => match tail(3) {
-            _ if a == "key" => format!("{b} set a new key on {room}"),
-            value if value.is_empty() => format!("{b} turned {a} on in {room}"),
-            value => format!("{b} set {a} to {value} in {room}"),
-        },
-        "UNSET" if w.len() >= 3 => format!("{b} turned {a} off in {room}"),
-        "SETTING" if w.len() >= 2 => format!("{room}: {}", tail(1).replacen(' ', " = ", 1)),
-        "ROLE" if w.len() >= 3 => format!("{room}: {a} is {}", tail(2)),
-        "BAN" | "MUTE" if w.len() >= 4 => {
-            let list = if verb == "BAN" { "banned" } else { "muted" };
-            format!("{room}: {list} {a} (by {b} at {})", at(arg(3)))
-        }
-        "END" if room == "SETTINGS" && w.len() == 2 => format!("end of {a}'s settings"),
-        "OPPED" | "DEOPPED" | "VOICED" | "DEVOICED" if w.len() == 3 => {
-            let did = match verb {
-                "OPPED" => "made {nick} an operator of",
-                "DEOPPED" => "took the operator role of {nick} in",
-                "VOICED" => "gave {nick} a voice in",
-                _ => "took the voice of {nick} in",
-            };
-            format!("{b} {} {room}", did.replace("{nick}", a))
-        }
-        "MUTED" | "UNMUTED" | "BANNED" | "UNBANNED" if w.len() == 3 => {
-            format!("{b} {} {a} in {room}", verb.to_ascii_lowercase())
-        }
-        "INVITED" if w.len() == 3 => {
-            format!("{b} invited {a} to {room} (they may /join {room})")
-        }
-        _ => return None,
-    };
-    Some(notice_line(style, &clock(None), &text))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -763,6 +711,14 @@ mod tests {
         assert_eq!(v.current.as_deref(), Some("lobby"));
         v.observe("CLOSED lobby ana");
         assert_eq!(v.current, None);
+        // A JOIN refused by the room's bans, invite-only or limit.
+        let mut v = view_in("lobby");
+        for code in ["BANNED", "INVITE_ONLY", "ROOM_FULL"] {
+            assert!(matches!(v.translate("/join class"), Action::Send(_)));
+            assert_eq!(v.current.as_deref(), Some("class"));
+            v.observe(&format!("ERR {code} not for you"));
+            assert_eq!(v.current.as_deref(), Some("lobby"), "{code}");
+        }
     }
 
     #[test]
@@ -1071,55 +1027,48 @@ mod tests {
         for (line, want) in [
             (
                 "TOPIC den ana 5 Fractions, ch 3",
-                "12:00 -- topic of den: Fractions, ch 3 (set by ana at t5)",
+                "12:00 -- topic of den: Fractions, ch 3 (set by ana, t5)",
             ),
             ("TOPIC den ana 5", "12:00 -- ana cleared the topic of den"),
             (
                 "SET den moderated ana",
                 "12:00 -- ana turned moderated on in den",
             ),
-            ("SET den slow ana 30", "12:00 -- ana set slow to 30 in den"),
-            ("SET den key ana", "12:00 -- ana set a new key on den"),
+            ("SET den slow ana 30", "12:00 -- ana set slow of den to 30"),
+            ("SET den key ana", "12:00 -- ana set a key on den"),
             ("UNSET den slow ana", "12:00 -- ana turned slow off in den"),
-            ("SETTING den limit 25", "12:00 -- den: limit = 25"),
+            ("SETTING den limit 25", "12:00 -- den: limit 25"),
             ("SETTING den secret", "12:00 -- den: secret"),
             ("ROLE den bob op", "12:00 -- den: bob is op"),
             (
                 "BAN den *!*@10.0.0.7 ana 9",
-                "12:00 -- den: banned *!*@10.0.0.7 (by ana at t9)",
+                "12:00 -- den: ban *!*@10.0.0.7 (by ana, t9)",
             ),
             (
                 "MUTE den bob!*@* ana 9",
-                "12:00 -- den: muted bob!*@* (by ana at t9)",
+                "12:00 -- den: mute bob!*@* (by ana, t9)",
             ),
-            ("END SETTINGS den", "12:00 -- end of den's settings"),
             (
                 "OPPED den bob ana",
                 "12:00 -- ana made bob an operator of den",
             ),
             (
-                "DEOPPED den bob ana",
-                "12:00 -- ana took the operator role of bob in den",
-            ),
-            ("VOICED den bob ana", "12:00 -- ana gave bob a voice in den"),
-            (
-                "DEVOICED den bob ana",
-                "12:00 -- ana took the voice of bob in den",
+                "VOICED den bob ana",
+                "12:00 -- ana made bob a voiced member of den",
             ),
             ("MUTED den bob!*@* ana", "12:00 -- ana muted bob!*@* in den"),
             (
                 "UNBANNED den x!*@* ana",
-                "12:00 -- ana unbanned x!*@* in den",
+                "12:00 -- ana lifted the ban on x!*@* in den",
             ),
             (
                 "INVITED den carl ana",
-                "12:00 -- ana invited carl to den (they may /join den)",
+                "12:00 -- ana invited carl to den (/join den)",
             ),
         ] {
             assert_eq!(show(line), want, "{line}");
         }
-        // Not one of them: shown as before.
-        assert_eq!(show("END MEMBERS den"), "");
+        assert_eq!(show("END SETTINGS den"), "");
         assert_eq!(show("OPPED den"), "OPPED den");
     }
 }
