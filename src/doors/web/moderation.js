@@ -571,7 +571,7 @@
       return;
     }
     if (!send(`HISTORY ${pane.name}`)) return;
-    pane.transcript = { lines: [], page: [] };
+    pane.transcript = { pages: [], page: [] }; // pages: newest first
     pane.olderPending = true;
     const button = pane.node.querySelector('.transcript');
     button.disabled = true;
@@ -582,12 +582,12 @@
     const page = t.page;
     t.page = [];
     if (page.length) {
-      t.lines.unshift(...page);
+      t.pages.push(page);
       send(`HISTORY ${pane.name} ${page[0].ms}`);
       return;
     }
     endTranscript(pane);
-    download(pane.name, t.lines);
+    download(pane.name, t.pages.reverse().flat());
   }
   function endTranscript(pane) {
     pane.transcript = null;
