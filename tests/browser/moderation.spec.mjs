@@ -261,10 +261,15 @@ try {
   await say(bob, 'voiced hello');
   await seesMessage(ana, 'bob', 'voiced hello');
 
-  step('ana mutes bob: he is refused and marked muted; unmuted, he writes again');
+  step('ana ends moderation, then mutes bob (his voice goes first): he is refused and marked muted; unmuted, he writes again');
+  await settings(ana, async (d) => {
+    await d.getByLabel(/^Moderated/).uncheck();
+  });
+  await seesNotice(bob, 'ana ended moderation');
   await memberAction(ana, 'bob', 'Mute');
   await hasRole(ana, 'bob', 'muted');
   await hasRole(bob, 'bob', 'muted');
+  await hasRole(bob, 'bob', 'voice', false);
   await say(bob, 'muted words');
   await seesAlert(bob, 'You are muted in this room');
   await memberAction(ana, 'bob', 'Unmute');
@@ -273,9 +278,8 @@ try {
   await say(bob, 'unmuted again');
   await seesMessage(ana, 'bob', 'unmuted again');
 
-  step('ana ends moderation and turns slow mode on (30 s): bob sees the hint counting down');
+  step('ana turns slow mode on (30 s): bob sees the hint counting down');
   await settings(ana, async (d) => {
-    await d.getByLabel(/^Moderated/).uncheck();
     await d.getByLabel(/^Slow mode/).fill('30');
   });
   await seesNotice(bob, 'ana set slow mode');

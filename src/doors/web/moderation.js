@@ -193,7 +193,8 @@
     const key = lower(nick);
     const op = isOp(pane, nick);
     const voiced = m.voice.has(key);
-    const muted = !op && isMuted(pane, nick);
+    // A mute silences neither an operator nor a voiced member (docs/protocol.md, MUTE).
+    const muted = !op && !voiced && isMuted(pane, nick);
     const roles = [op ? 'op' : '', voiced ? 'voice' : '', muted ? 'muted' : ''].filter(Boolean);
     li.dataset.roles = roles.join(' ');
     const marks = (op ? '@' : '') + (voiced ? '+' : '');
@@ -218,11 +219,14 @@
     };
     const r = pane.name;
     const owner = key === m.owner;
+    // Mute silences: a voice, which passes mutes, goes first. The owner is
+    // always an operator: never deopped, muted or banned, but may be kicked.
+    const mute = voiced ? [`DEVOICE ${r} ${nick}`, `MUTE ${r} ${nick}`] : [`MUTE ${r} ${nick}`];
     const items = [
       owner ? null : op ? act('Remove operator', [`DEOP ${r} ${nick}`]) : act('Make operator', [`OP ${r} ${nick}`]),
       voiced ? act('Take voice', [`DEVOICE ${r} ${nick}`]) : act('Give voice', [`VOICE ${r} ${nick}`]),
-      owner ? null : isMuted(pane, nick) ? act('Unmute', [`UNMUTE ${r} ${nick}`]) : act('Mute', [`MUTE ${r} ${nick}`]),
-      owner ? null : act('Kick', [`KICK ${r} ${nick}`]),
+      owner ? null : isMuted(pane, nick) ? act('Unmute', [`UNMUTE ${r} ${nick}`]) : act('Mute', mute),
+      act('Kick', [`KICK ${r} ${nick}`]),
       owner ? null : act('Ban', [`BAN ${r} ${nick}`, `KICK ${r} ${nick}`], `Ban ${nick} from #${r} and remove them now?`),
     ].filter(Boolean);
     const menu = el(
