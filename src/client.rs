@@ -65,7 +65,7 @@ pub fn upload_line(target: &str, size: u64, path: &str) -> String {
 }
 
 /// Every command's usage and what it does, as `/help` lists them.
-const COMMANDS: [(&str, &str); 30] = [
+const COMMANDS: [(&str, &str); 32] = [
     (
         "/nick NAME [PASSWORD]",
         "change your nickname (a registered one needs its password)",
@@ -101,6 +101,14 @@ const COMMANDS: [(&str, &str); 30] = [
     ("/unmute WHO", "lift a mute"),
     ("/ban WHO", "ban a nick or nick!user@host mask from here"),
     ("/unban WHO", "lift a ban"),
+    (
+        "/except WHO",
+        "exempt a nick or mask from bans here (/unexcept WHO)",
+    ),
+    (
+        "/allow WHO",
+        "let a nick or mask past invite-only here (/disallow WHO)",
+    ),
     ("/invite NICK", "invite someone into the current room"),
     (
         "/set SETTING [VALUE]",
@@ -357,11 +365,13 @@ impl View {
             "op" | "deop" | "voice" | "devoice" | "invite" if first.is_empty() => {
                 missing(verb, "a nick", &verb.to_ascii_lowercase())
             }
-            "mute" | "unmute" | "ban" | "unban" if first.is_empty() => {
+            "mute" | "unmute" | "ban" | "unban" | "except" | "allow" if first.is_empty() => {
                 missing(verb, "a nick or a mask", &verb.to_ascii_lowercase())
             }
+            "unexcept" if first.is_empty() => missing(verb, "a nick or a mask", "except"),
+            "disallow" if first.is_empty() => missing(verb, "a nick or a mask", "allow"),
             "op" | "deop" | "voice" | "devoice" | "invite" | "mute" | "unmute" | "ban"
-            | "unban" => match &self.current {
+            | "unban" | "except" | "unexcept" | "allow" | "disallow" => match &self.current {
                 Some(room) => {
                     let upper = verb.to_ascii_uppercase();
                     Action::Send(format!("{upper} {room} {first}"))
@@ -762,7 +772,9 @@ mod tests {
                 format!("{upper} lobby bob")
             );
         }
-        for verb in ["mute", "unmute", "ban", "unban"] {
+        for verb in [
+            "mute", "unmute", "ban", "unban", "except", "unexcept", "allow", "disallow",
+        ] {
             let upper = verb.to_ascii_uppercase();
             let line = sent(&mut v, &format!("/{verb} *!*@10.0.0.7"));
             assert_eq!(line, format!("{upper} lobby *!*@10.0.0.7"));
@@ -898,6 +910,10 @@ mod tests {
             ("/all", "/all needs a text; usage: /all TEXT"),
             ("/op", "/op needs a nick; usage: /op NICK"),
             ("/ban", "/ban needs a nick or a mask; usage: /ban WHO"),
+            (
+                "/disallow",
+                "/disallow needs a nick or a mask; usage: /allow WHO",
+            ),
             ("/set", "/set needs a setting; usage: /set SETTING [VALUE]"),
             ("/kill", "/kill needs a nick; usage: /kill NICK [TEXT]"),
             ("/frob", "unknown command /frob: try /help"),

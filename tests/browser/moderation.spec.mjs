@@ -12,7 +12,8 @@
 // (bob sees "you can write again in N s", counting down), makes the room
 // invite-only (carl is refused, then invited: he sees the invitation and
 // joins with its button), bans carl (he is removed and cannot come back),
-// and saves the transcript: a text file of the whole history, paged back.
+// then exempts him from the ban and lets him past invite-only (he comes
+// back by himself), and saves the transcript: a text file of the whole history, paged back.
 // axe-core (WCAG 2.1 A and AA) runs on the room with its menu and its
 // dialog open, desktop and phone. Every wait is for something visible, with
 // a timeout; nothing sleeps for a fixed time. Exit status 0: every step passed.
@@ -326,6 +327,24 @@ try {
   await pane(carl, '#class').waitFor({ state: 'detached', timeout: WAIT });
   await joinByForm(carl, 'class');
   await seesAlert(carl, 'You are banned from that room');
+
+  step('ana exempts carl from the ban and lets him past invite-only (Room settings): he joins by himself');
+  await pane(ana, '#class').getByRole('button', { name: 'Room settings' }).click();
+  const dialog = ana.locator('#room-settings');
+  await dialog.locator('li', { hasText: 'carl!*@*' }).getByRole('button', { name: 'Unban carl!*@*' }).waitFor({ timeout: WAIT });
+  for (const action of ['Exempt from bans', 'Let past invite-only']) {
+    await dialog.getByLabel('A nick or a mask').fill('carl');
+    await dialog.getByRole('button', { name: action }).click();
+  }
+  await dialog.getByRole('button', { name: 'Remove exemption carl!*@*' }).waitFor({ timeout: WAIT });
+  await dialog.getByRole('button', { name: 'Remove carl!*@*', exact: true }).waitFor({ timeout: WAIT });
+  await accessible(ana, 'ana, the settings dialog with its lists');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached', timeout: WAIT });
+  await seesNotice(bob, 'ana let past invite-only carl!*@*');
+  await joinByForm(carl, 'class');
+  await pane(carl, '#class').waitFor({ state: 'visible', timeout: WAIT });
+  await member(ana, 'carl').waitFor({ state: 'attached', timeout: WAIT });
 
   step('bob (phone): the member list shows the roles, accessibly');
   await pane(bob, '#class').locator('.members-toggle').click();

@@ -45,7 +45,8 @@
 
   // ---- what the page knows of a room's moderation -------------------------------
   function fresh() {
-    return { topic: null, settings: new Map(), owner: '', ops: new Set(), voice: new Set(), bans: [], mutes: [] };
+    const lists = { bans: [], mutes: [], excepts: [], allows: [] };
+    return { topic: null, settings: new Map(), owner: '', ops: new Set(), voice: new Set(), ...lists };
   }
   // pane.mod: the room as known; pane.asked: a SETTINGS reply being read.
   function mod(pane) {
@@ -76,7 +77,6 @@
     return glob(n, nick) && glob(user, nick) && host === '*';
   }
   const isMuted = (pane, nick) => mod(pane).mutes.some((m) => maskMatches(m.mask, nick));
-  const isBanned = (pane, nick) => mod(pane).bans.some((m) => maskMatches(m.mask, nick));
 
   // Asks for the room's settings again shortly (once for a burst of joins).
   function askSoon(pane) {
@@ -277,8 +277,15 @@
     else if (role === 'op') pane.asked.ops.add(lower(nick));
     else if (role === 'voice') pane.asked.voice.add(lower(nick));
   };
-  // BAN and MUTE <room> <mask> <by> <unix-ms>: the lists in a SETTINGS reply.
-  for (const [verb, list] of [['BAN', 'bans'], ['MUTE', 'mutes']]) {
+  // BAN, MUTE, EXCEPT and ALLOW <room> <mask> <by> <unix-ms>: the lists in a SETTINGS reply.
+  const LISTS = [
+    // verb, list, its name, the verb that lifts a mask, the button that lifts it
+    ['BAN', 'bans', 'Bans', 'UNBAN', 'Unban'],
+    ['MUTE', 'mutes', 'Mutes', 'UNMUTE', 'Unmute'],
+    ['EXCEPT', 'excepts', 'Exempt from bans (and, as m:mask, from mutes)', 'UNEXCEPT', 'Remove exemption'],
+    ['ALLOW', 'allows', 'Let past invite-only', 'DISALLOW', 'Remove'],
+  ];
+  for (const [verb, list] of LISTS) {
     handlers[verb] = (line) => {
       const [room, mask, by, ms] = words(line, 4);
       const pane = roomPane(room);
@@ -332,9 +339,18 @@
       show(pane);
     };
   }
-  // MUTED, UNMUTED, BANNED, UNBANNED <room> <mask> <by>.
-  const MASK_EVENTS = { MUTED: ['mutes', true], UNMUTED: ['mutes', false], BANNED: ['bans', true], UNBANNED: ['bans', false] };
-  for (const [verb, [list, on]] of Object.entries(MASK_EVENTS)) {
+  // MUTED, UNMUTED, BANNED, UNBANNED, EXCEPTED, UNEXCEPTED, ALLOWED, DISALLOWED <room> <mask> <by>.
+  const MASK_EVENTS = {
+    MUTED: ['mutes', true, 'muted'],
+    UNMUTED: ['mutes', false, 'unmuted'],
+    BANNED: ['bans', true, 'banned'],
+    UNBANNED: ['bans', false, 'unbanned'],
+    EXCEPTED: ['excepts', true, 'exempted from bans'],
+    UNEXCEPTED: ['excepts', false, 'no longer exempts from bans'],
+    ALLOWED: ['allows', true, 'let past invite-only'],
+    DISALLOWED: ['allows', false, 'no longer lets past invite-only'],
+  };
+  for (const [verb, [list, on, did]] of Object.entries(MASK_EVENTS)) {
     handlers[verb] = (line) => {
       const [room, mask, by] = words(line, 3);
       const pane = roomPane(room);
@@ -342,8 +358,8 @@
       const m = mod(pane);
       m[list] = m[list].filter((x) => lower(x.mask) !== lower(mask));
       if (on) m[list].push({ mask, by, ms: Date.now() });
-      const me = maskMatches(mask, state.me) && !amOp(pane);
-      notice(pane, `${by} ${verb.toLowerCase()} ${mask}` + (me ? ' (that is you)' : ''));
+      const me = on && (list === 'bans' || list === 'mutes') && maskMatches(mask, state.me) && !amOp(pane);
+      notice(pane, `${by} ${did} ${mask}` + (me ? ' (that is you)' : ''));
       show(pane);
     };
   }
@@ -492,13 +508,10 @@
     $('setting-key-now').textContent = m.settings.has('key') ? 'The room has a key now.' : 'The room has no key now.';
     const lists = $('setting-lists');
     lists.textContent = '';
-    for (const [list, what, undo] of [
-      ['bans', 'Bans', 'UNBAN'],
-      ['mutes', 'Mutes', 'UNMUTE'],
-    ]) {
+    for (const [, list, what, undo, label] of LISTS) {
       const ul = el('ul', { class: 'masks' });
       for (const x of m[list]) {
-        const lift = el('button', { type: 'button', class: 'quiet' }, `Lift (${undo === 'UNBAN' ? 'unban' : 'unmute'} ${x.mask})`);
+        const lift = el('button', { type: 'button', class: 'quiet' }, `${label} ${x.mask}`);
         lift.addEventListener('click', () => send(`${undo} ${pane.name} ${x.mask}`));
         ul.append(el('li', {}, el('code', {}, x.mask), ` by ${x.by} `, lift));
       }
@@ -537,8 +550,8 @@
       event.preventDefault();
       const pane = state.settingsPane;
       if (pane && state.panes.get(pane.key) === pane) {
-        if (/\s/.test($('setting-key').value.trim())) {
-          $('setting-error').textContent = 'A key is one word, without spaces.';
+        if (/[\s,]/.test($('setting-key').value.trim())) {
+          $('setting-error').textContent = 'A key is one word, without spaces or commas.';
           return;
         }
         for (const line of settingLines(pane)) send(line);
@@ -559,7 +572,7 @@
       event.preventDefault();
       const pane = state.settingsPane;
       const who = $('setting-mask').value.trim();
-      const verb = event.submitter && event.submitter.value === 'mute' ? 'MUTE' : 'BAN';
+      const verb = (event.submitter && event.submitter.value) || 'BAN';
       if (pane && who && send(`${verb} ${pane.name} ${who}`)) $('setting-mask').value = '';
     });
   }
@@ -665,10 +678,12 @@
       el(
         'form',
         { id: 'room-settings-mask', class: 'mask-form', autocomplete: 'off' },
-        el('label', { for: 'setting-mask' }, 'Ban or mute a nick or a mask (nick!user@host, * and ? match)'),
+        el('label', { for: 'setting-mask' }, 'A nick or a mask (nick!user@host, * and ? match)'),
         el('input', { id: 'setting-mask', required: '', maxlength: '100' }),
-        el('button', { type: 'submit', value: 'ban' }, 'Ban'),
-        el('button', { type: 'submit', value: 'mute' }, 'Mute')
+        el('button', { type: 'submit', value: 'BAN' }, 'Ban'),
+        el('button', { type: 'submit', value: 'MUTE' }, 'Mute'),
+        el('button', { type: 'submit', value: 'EXCEPT' }, 'Exempt from bans'),
+        el('button', { type: 'submit', value: 'ALLOW' }, 'Let past invite-only')
       ),
       el('div', { id: 'setting-lists' })
     );
