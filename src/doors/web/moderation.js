@@ -48,7 +48,9 @@
     const lists = { bans: [], mutes: [], excepts: [], allows: [] };
     return { topic: null, settings: new Map(), owner: '', ops: new Set(), voice: new Set(), ...lists };
   }
-  // pane.mod: the room as known; pane.asked: a SETTINGS reply being read.
+  // pane.mod: the room as known; pane.asked: a SETTINGS reply being read
+  // (pane.asking: how many are still to come); pane.quietTopic: the TOPIC
+  // lines of a join are the room's state, not news.
   function mod(pane) {
     if (!pane.mod) pane.mod = fresh();
     return pane.mod;
@@ -87,8 +89,9 @@
     }, 300);
   }
   function ask(pane) {
+    if (!send(`SETTINGS ${pane.name}`)) return;
     if (!pane.asked) pane.asked = fresh();
-    send(`SETTINGS ${pane.name}`);
+    pane.asking = (pane.asking || 0) + 1;
   }
 
   // Everything on screen that depends on the room's moderation.
@@ -254,14 +257,11 @@
     const pane = roomPane(room);
     if (!pane) return;
     const topic = text ? { by, ms: Number(ms), text } : null;
-    if (pane.asked) {
-      // The join's TOPIC and the SETTINGS reply's: no news, just the state.
-      pane.asked.topic = topic;
-      mod(pane).topic = topic;
-    } else {
-      mod(pane).topic = topic;
-      notice(pane, topic ? `${by} set the topic: ${text}` : `${by} cleared the topic`);
-    }
+    // A SETTINGS reply repeats the topic known; a change is news.
+    const news = !pane.quietTopic && JSON.stringify(topic) !== JSON.stringify(mod(pane).topic);
+    if (pane.asked) pane.asked.topic = topic;
+    mod(pane).topic = topic;
+    if (news) notice(pane, topic ? `${by} set the topic: ${text}` : `${by} cleared the topic`);
     showTopic(pane);
   };
   handlers.SETTING = (line) => {
@@ -298,7 +298,9 @@
     const topic = pane.asked.topic || null;
     pane.mod = pane.asked;
     pane.mod.topic = topic;
-    pane.asked = null;
+    pane.asking = Math.max(0, (pane.asking || 0) - 1);
+    pane.asked = pane.asking ? fresh() : null; // the next reply's
+    pane.quietTopic = false;
     show(pane);
   }
   // SET <room> <setting> <by> [<value>], UNSET <room> <setting> <by>.
@@ -383,6 +385,9 @@
     if (lower(nick) === lower(state.me)) {
       // A new page of the room: what it is set to, who has which role.
       pane.mod = fresh();
+      pane.asked = null;
+      pane.asking = 0;
+      pane.quietTopic = true;
       dropInvitation(room);
       ask(pane);
     } else {
