@@ -65,7 +65,7 @@ pub fn upload_line(target: &str, size: u64, path: &str) -> String {
 }
 
 /// Every command's usage and what it does, as `/help` lists them.
-const COMMANDS: [(&str, &str); 16] = [
+const COMMANDS: [(&str, &str); 32] = [
     (
         "/nick NAME [PASSWORD]",
         "change your nickname (a registered one needs its password)",
@@ -89,6 +89,40 @@ const COMMANDS: [(&str, &str); 16] = [
         "remove someone from the current room (owner only)",
     ),
     ("/delete [ROOM]", "delete a room (owner only)"),
+    (
+        "/topic [TEXT]",
+        "set the current room's topic (no text: clear it)",
+    ),
+    ("/op NICK", "make a member an operator (operators only)"),
+    ("/deop NICK", "take a member's operator role"),
+    ("/voice NICK", "let a member speak in a moderated room"),
+    ("/devoice NICK", "take a member's voice"),
+    ("/mute WHO", "silence a nick or nick!user@host mask here"),
+    ("/unmute WHO", "lift a mute"),
+    ("/ban WHO", "ban a nick or nick!user@host mask from here"),
+    ("/unban WHO", "lift a ban"),
+    (
+        "/except WHO",
+        "exempt a nick or mask from bans here (/unexcept WHO)",
+    ),
+    (
+        "/allow WHO",
+        "let a nick or mask past invite-only here (/disallow WHO)",
+    ),
+    ("/invite NICK", "invite someone into the current room"),
+    (
+        "/set SETTING [VALUE]",
+        "turn a room setting on: moderated, slow 30, key K...",
+    ),
+    ("/unset SETTING", "turn a room setting off"),
+    (
+        "/settings [ROOM]",
+        "a room's topic, settings, roles, bans and mutes",
+    ),
+    (
+        "/kill NICK [TEXT]",
+        "disconnect a user (server admins only)",
+    ),
     (
         "/history [ROOM]",
         "show older messages of a room, a page at a time",
@@ -181,7 +215,13 @@ impl View {
             Event::Closed { room, .. } => self.forget_room(room),
             // A refused JOIN: talk where we really are, not in the room asked for.
             Event::Err {
-                code: ErrCode::BadKey | ErrCode::BadName | ErrCode::TooManyRooms,
+                code:
+                    ErrCode::BadKey
+                    | ErrCode::BadName
+                    | ErrCode::TooManyRooms
+                    | ErrCode::Banned
+                    | ErrCode::InviteOnly
+                    | ErrCode::RoomFull,
                 ..
             } => self.current = self.rooms.last().cloned(),
             Event::History { room, at, .. } => {
@@ -318,6 +358,42 @@ impl View {
                 Some(room) => Action::Send(join_words(&["KICK", room, first, tail])),
                 None => need_room(),
             },
+            "topic" => match &self.current {
+                Some(room) => Action::Send(join_words(&["TOPIC", room, rest.trim()])),
+                None => need_room(),
+            },
+            "op" | "deop" | "voice" | "devoice" | "invite" if first.is_empty() => {
+                missing(verb, "a nick", &verb.to_ascii_lowercase())
+            }
+            "mute" | "unmute" | "ban" | "unban" | "except" | "allow" if first.is_empty() => {
+                missing(verb, "a nick or a mask", &verb.to_ascii_lowercase())
+            }
+            "unexcept" if first.is_empty() => missing(verb, "a nick or a mask", "except"),
+            "disallow" if first.is_empty() => missing(verb, "a nick or a mask", "allow"),
+            "op" | "deop" | "voice" | "devoice" | "invite" | "mute" | "unmute" | "ban"
+            | "unban" | "except" | "unexcept" | "allow" | "disallow" => match &self.current {
+                Some(room) => {
+                    let upper = verb.to_ascii_uppercase();
+                    Action::Send(format!("{upper} {room} {first}"))
+                }
+                None => need_room(),
+            },
+            "set" | "unset" if first.is_empty() => {
+                missing(verb, "a setting", &verb.to_ascii_lowercase())
+            }
+            "set" | "unset" => match &self.current {
+                Some(room) => {
+                    let upper = verb.to_ascii_uppercase();
+                    Action::Send(join_words(&[&upper, room, first, tail.trim()]))
+                }
+                None => need_room(),
+            },
+            "settings" => match room_or_current(first) {
+                Some(room) => Action::Send(format!("SETTINGS {room}")),
+                None => need_room(),
+            },
+            "kill" if first.is_empty() => missing(verb, "a nick", "kill"),
+            "kill" => Action::Send(join_words(&["KILL", first, tail])),
             "delete" => match room_or_current(first) {
                 Some(room) => Action::Send(format!("DELETE {room}")),
                 None => need_room(),
@@ -645,6 +721,14 @@ mod tests {
         assert_eq!(v.current.as_deref(), Some("lobby"));
         v.observe("CLOSED lobby ana");
         assert_eq!(v.current, None);
+        // A JOIN refused by the room's bans, invite-only or limit.
+        let mut v = view_in("lobby");
+        for code in ["BANNED", "INVITE_ONLY", "ROOM_FULL"] {
+            assert!(matches!(v.translate("/join class"), Action::Send(_)));
+            assert_eq!(v.current.as_deref(), Some("class"));
+            v.observe(&format!("ERR {code} not for you"));
+            assert_eq!(v.current.as_deref(), Some("lobby"), "{code}");
+        }
     }
 
     #[test]
@@ -676,6 +760,31 @@ mod tests {
         assert_eq!(sent(&mut v, "/who games"), "WHO games");
         assert_eq!(sent(&mut v, "/users"), "USERS");
         assert_eq!(sent(&mut v, "/kick bob go"), "KICK lobby bob go");
+        assert_eq!(
+            sent(&mut v, "/topic Fractions, ch 3"),
+            "TOPIC lobby Fractions, ch 3"
+        );
+        assert_eq!(sent(&mut v, "/topic"), "TOPIC lobby");
+        for verb in ["op", "deop", "voice", "devoice", "invite"] {
+            let upper = verb.to_ascii_uppercase();
+            assert_eq!(
+                sent(&mut v, &format!("/{verb} bob")),
+                format!("{upper} lobby bob")
+            );
+        }
+        for verb in [
+            "mute", "unmute", "ban", "unban", "except", "unexcept", "allow", "disallow",
+        ] {
+            let upper = verb.to_ascii_uppercase();
+            let line = sent(&mut v, &format!("/{verb} *!*@10.0.0.7"));
+            assert_eq!(line, format!("{upper} lobby *!*@10.0.0.7"));
+        }
+        assert_eq!(sent(&mut v, "/set slow 30"), "SET lobby slow 30");
+        assert_eq!(sent(&mut v, "/set moderated"), "SET lobby moderated");
+        assert_eq!(sent(&mut v, "/unset key"), "UNSET lobby key");
+        assert_eq!(sent(&mut v, "/settings"), "SETTINGS lobby");
+        assert_eq!(sent(&mut v, "/settings games"), "SETTINGS games");
+        assert_eq!(sent(&mut v, "/kill bob flooding"), "KILL bob flooding");
         assert_eq!(sent(&mut v, "/part"), "PART lobby");
         assert_eq!(sent(&mut v, "/delete"), "DELETE lobby");
         assert_eq!(sent(&mut v, "/raw PING x"), "PING x");
@@ -799,6 +908,14 @@ mod tests {
             ),
             ("/kick", "/kick needs a nick; usage: /kick NICK [TEXT]"),
             ("/all", "/all needs a text; usage: /all TEXT"),
+            ("/op", "/op needs a nick; usage: /op NICK"),
+            ("/ban", "/ban needs a nick or a mask; usage: /ban WHO"),
+            (
+                "/disallow",
+                "/disallow needs a nick or a mask; usage: /allow WHO",
+            ),
+            ("/set", "/set needs a setting; usage: /set SETTING [VALUE]"),
+            ("/kill", "/kill needs a nick; usage: /kill NICK [TEXT]"),
             ("/frob", "unknown command /frob: try /help"),
         ] {
             assert_eq!(shown(&mut v, typed), want);
@@ -917,5 +1034,57 @@ mod tests {
         assert_eq!(show("something odd").unwrap(), "something odd");
         let coloured = render("ERR BAD_NAME x", Style::Colour, &clock).unwrap();
         assert!(coloured.starts_with("\x1b[31m"));
+    }
+
+    #[test]
+    fn renders_moderation_events_in_words() {
+        let clock = |at: Option<u64>| at.map_or("12:00".into(), |ms| format!("t{ms}"));
+        let show = |l: &str| render(l, Style::Plain, &clock).unwrap_or_default();
+        for (line, want) in [
+            (
+                "TOPIC den ana 5 Fractions, ch 3",
+                "12:00 -- topic of den: Fractions, ch 3 (set by ana, t5)",
+            ),
+            ("TOPIC den ana 5", "12:00 -- ana cleared the topic of den"),
+            (
+                "SET den moderated ana",
+                "12:00 -- ana turned moderated on in den",
+            ),
+            ("SET den slow ana 30", "12:00 -- ana set slow of den to 30"),
+            ("SET den key ana", "12:00 -- ana set a key on den"),
+            ("UNSET den slow ana", "12:00 -- ana turned slow off in den"),
+            ("SETTING den limit 25", "12:00 -- den: limit 25"),
+            ("SETTING den secret", "12:00 -- den: secret"),
+            ("ROLE den bob op", "12:00 -- den: bob is op"),
+            (
+                "BAN den *!*@10.0.0.7 ana 9",
+                "12:00 -- den: ban *!*@10.0.0.7 (by ana, t9)",
+            ),
+            (
+                "MUTE den bob!*@* ana 9",
+                "12:00 -- den: mute bob!*@* (by ana, t9)",
+            ),
+            (
+                "OPPED den bob ana",
+                "12:00 -- ana made bob an operator of den",
+            ),
+            (
+                "VOICED den bob ana",
+                "12:00 -- ana made bob a voiced member of den",
+            ),
+            ("MUTED den bob!*@* ana", "12:00 -- ana muted bob!*@* in den"),
+            (
+                "UNBANNED den x!*@* ana",
+                "12:00 -- ana lifted the ban on x!*@* in den",
+            ),
+            (
+                "INVITED den carl ana",
+                "12:00 -- ana invited carl to den (/join den)",
+            ),
+        ] {
+            assert_eq!(show(line), want, "{line}");
+        }
+        assert_eq!(show("END SETTINGS den"), "");
+        assert_eq!(show("OPPED den"), "OPPED den");
     }
 }

@@ -8,7 +8,9 @@
 //! with `--history` on a server keeping its data in a temporary directory, the
 //! same directory again after each restart: a registered user's room and its
 //! saved history, shown once when the page rejoins. A fourth runs it with
-//! `--tls`: the page over HTTPS and its WebSocket over WSS (issue 12).
+//! `--tls`: the page over HTTPS and its WebSocket over WSS (issue 12). A
+//! fifth runs `tests/browser/moderation.spec.mjs`: room moderation from the
+//! page (issue 13).
 //!
 //! Needs `/usr/bin/chromium` and `tests/browser/node_modules`: `scripts/test.sh`
 //! installs both. Without them this test fails, saying so.
@@ -61,11 +63,22 @@ fn check_installed(dir: &Path) {
 /// on the same ports (and with the same data directory, if any) when the script
 /// asks; returns whether the script passed.
 fn run_script(dir: &Path, args: &[String], server: Server, data: Option<&Path>) -> bool {
+    run_named(dir, "chat.spec.mjs", args, server, data)
+}
+
+/// [`run_script`] with another script of `tests/browser`.
+fn run_named(
+    dir: &Path,
+    script: &str,
+    args: &[String],
+    server: Server,
+    data: Option<&Path>,
+) -> bool {
     let tcp = server.local_addr();
     let web = server.web_addr().expect("the web listener is on");
     let mut server = Some(server);
     let mut node = Command::new("node")
-        .arg("chat.spec.mjs")
+        .arg(script)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::piped())
@@ -110,7 +123,7 @@ fn run_script(dir: &Path, args: &[String], server: Server, data: Option<&Path>) 
     if let Some(s) = server.take() {
         s.shutdown();
     }
-    eprintln!("node chat.spec.mjs {}: {status}", args.join(" "));
+    eprintln!("node {script} {}: {status}", args.join(" "));
     status.success()
 }
 
@@ -196,5 +209,23 @@ fn a_browser_chats_over_https_and_wss() {
     assert!(
         run_script(&dir, &args, server, None),
         "the browser test (--tls) failed"
+    );
+}
+
+/// Room moderation from the page (issue 13): a topic, roles given and taken
+/// through the member menu, a moderated room, a mute, slow mode and its hint,
+/// invite-only and an invitation, a ban, and a saved transcript
+/// (`tests/browser/moderation.spec.mjs`, on a server of its own).
+#[test]
+fn operators_moderate_a_room_from_the_page() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    check_installed(&dir);
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
+    let server = start_on(loopback, loopback, None);
+    let web = server.web_addr().expect("the web listener is on");
+    let args = vec![format!("http://{web}/"), server.local_addr().to_string()];
+    assert!(
+        run_named(&dir, "moderation.spec.mjs", &args, server, None),
+        "the browser test (moderation.spec.mjs) failed"
     );
 }

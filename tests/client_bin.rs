@@ -277,3 +277,72 @@ fn a_registered_nick_without_its_password_gets_the_clients_hint() {
     );
     server.shutdown();
 }
+
+/// The moderation commands (issue 13): each typed command reaches the room
+/// as its verb, and each event comes back to the typist in words.
+#[test]
+fn moderation_commands_reach_the_room_and_their_events_are_shown_in_words() {
+    let server = start_default();
+    let addr = server.local_addr();
+    let mut ana = Running::start(addr, &["--nick", "ana", "--room", "den"]);
+    let mut stdin = ana.stdin();
+    ana.expect_shown("ana joined den");
+    let mut bob = Client::login(addr, "bob");
+    bob.join("den");
+    ana.expect_shown("bob joined den");
+    let mut carl = Client::login(addr, "carl");
+    let mut typed = |line: &str| {
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("write stdin")
+    };
+    typed("/topic Fractions, chapter 3");
+    bob.wait_prefix("TOPIC den ana ");
+    ana.expect_shown("topic of den: Fractions, chapter 3 (set by ana, ");
+    typed("/op bob");
+    bob.wait_line("OPPED den bob ana");
+    ana.expect_shown("ana made bob an operator of den");
+    typed("/deop bob");
+    bob.wait_line("DEOPPED den bob ana");
+    typed("/set moderated");
+    bob.wait_line("SET den moderated ana");
+    ana.expect_shown("ana turned moderated on in den");
+    typed("/voice bob");
+    bob.wait_line("VOICED den bob ana");
+    ana.expect_shown("ana made bob a voiced member of den");
+    typed("/set slow 30");
+    bob.wait_line("SET den slow ana 30");
+    ana.expect_shown("ana set slow of den to 30");
+    typed("/mute bob");
+    bob.wait_line("MUTED den bob!*@* ana");
+    ana.expect_shown("ana muted bob!*@* in den");
+    typed("/ban *!*@10.0.0.7");
+    bob.wait_line("BANNED den *!*@10.0.0.7 ana");
+    typed("/invite carl");
+    carl.wait_line("INVITED den carl ana");
+    ana.expect_shown("ana invited carl to den (/join den)");
+    typed("/settings");
+    ana.expect_shown("den: slow 30");
+    ana.expect_shown("den: bob is voice");
+    ana.expect_shown("den: ban *!*@10.0.0.7 (by ana, ");
+    ana.expect_shown("den: mute bob!*@* (by ana, ");
+    typed("/unset moderated");
+    bob.wait_line("UNSET den moderated ana");
+    ana.expect_shown("ana turned moderated off in den");
+    for line in ["/unmute bob", "/unban *!*@10.0.0.7", "/devoice bob"] {
+        typed(line);
+    }
+    bob.wait_line("UNMUTED den bob!*@* ana");
+    bob.wait_line("UNBANNED den *!*@10.0.0.7 ana");
+    bob.wait_line("DEVOICED den bob ana");
+    typed("/kill bob");
+    ana.expect_shown("NOT_ADMIN");
+    typed("/topic");
+    let cleared = bob.wait_prefix("TOPIC den ana ");
+    assert_eq!(cleared.split(' ').count(), 4, "no text: {cleared}");
+    ana.expect_shown("ana cleared the topic of den");
+    drop(stdin);
+    let (status, out, err) = ana.wait();
+    assert!(status.success(), "{status}\nstdout:\n{out}\nstderr:\n{err}");
+    server.shutdown();
+}

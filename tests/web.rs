@@ -67,6 +67,11 @@ fn the_page_and_its_files_are_served_with_safe_headers() {
             "new WebSocket(",
         ),
         ("/app.css", "text/css; charset=utf-8", ".composer"),
+        (
+            "/moderation.js",
+            "text/javascript; charset=utf-8",
+            "SETTINGS ",
+        ),
     ] {
         let (status, headers, body) = split(&get(web, path));
         assert_eq!(status, "HTTP/1.1 200 OK", "{path}");

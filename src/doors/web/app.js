@@ -757,6 +757,7 @@
     }
     $('panes').insertBefore(node, $('alert'));
     state.panes.set(key, pane);
+    for (const hook of hooks.pane) hook(pane);
     renderMine();
     return pane;
   }
@@ -988,14 +989,14 @@
         nick
       );
       button.addEventListener('click', () => startWhisper(nick));
-      list.append(
-        el(
-          'li',
-          { class: isOwner ? 'member owner' : 'member', 'data-nick': nick },
-          button,
-          isOwner ? el('span', { class: 'owner-mark', 'aria-label': 'owner', title: 'owner' }, ' ★ owner') : null
-        )
+      const li = el(
+        'li',
+        { class: isOwner ? 'member owner' : 'member', 'data-nick': nick },
+        button,
+        isOwner ? el('span', { class: 'owner-mark', 'aria-label': 'owner', title: 'owner' }, ' ★ owner') : null
       );
+      for (const hook of hooks.member) hook(pane, nick, li);
+      list.append(li);
     }
     const mine = lower(owner) === lower(state.me);
     pane.node.querySelector('.delete').hidden = !mine;
@@ -1192,6 +1193,34 @@
         return false;
     }
   }
+
+  // ---- the page's other scripts -------------------------------------------------
+  // A script loaded before this one (moderation.js: roles, topic, settings,
+  // invitations, transcripts) pushes a function onto window.SalaExtensions;
+  // each is called here with window.Sala, before the connection opens. It
+  // adds server-line handlers to `handlers` (wrapping ours where it needs the
+  // same lines) and decorates panes and member rows through `hooks`: each
+  // hooks.pane function gets a new pane, each hooks.member function a
+  // member's row (pane, nick, li) before it is shown.
+  const hooks = { pane: [], member: [] };
+  window.Sala = {
+    state,
+    handlers,
+    hooks,
+    send,
+    sendText,
+    words,
+    el,
+    plain,
+    styled,
+    lower,
+    showAlert,
+    notice,
+    renderMembers,
+    joinRoom,
+    loadSession,
+  };
+  for (const extend of window.SalaExtensions || []) extend(window.Sala);
 
   wire();
   connect();

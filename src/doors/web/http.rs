@@ -175,6 +175,10 @@ const SHARE: Asset = Asset {
     body: include_str!("share.js"),
     content_type: "text/javascript; charset=utf-8",
 };
+const MODERATION: Asset = Asset {
+    body: include_str!("moderation.js"),
+    content_type: "text/javascript; charset=utf-8",
+};
 const STYLE: Asset = Asset {
     body: include_str!("app.css"),
     content_type: "text/css; charset=utf-8",
@@ -211,6 +215,7 @@ pub fn route(request: &Request) -> Route {
         "/" | "/index.html" => Route::Page(&INDEX),
         "/app.js" => Route::Page(&SCRIPT),
         "/share.js" => Route::Page(&SHARE),
+        "/moderation.js" => Route::Page(&MODERATION),
         "/app.css" => Route::Page(&STYLE),
         "/icon.svg" | "/favicon.ico" => Route::Page(&ICON),
         "/ws" => Route::WebSocket,
@@ -435,6 +440,8 @@ mod tests {
         assert_eq!(get("/app.js"), Route::Page(&SCRIPT));
         assert_eq!(get("/app.css"), Route::Page(&STYLE));
         assert_eq!(get("/ws"), Route::WebSocket);
+        assert_eq!(get("/moderation.js"), Route::Page(&MODERATION));
+        assert_eq!(get("/moderation.js/x"), Route::NotFound);
         assert_eq!(get("/etc/passwd"), Route::NotFound);
         assert_eq!(get("/../app.js"), Route::NotFound);
         let post = request("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
