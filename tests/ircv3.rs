@@ -485,3 +485,29 @@ fn chathistory_of_a_conversation_is_kept_for_accounts_only_in_memory() {
     assert_eq!(history(&mut again, "LATEST bob * 10", "bob"), both);
     server.shutdown();
 }
+
+#[test]
+fn invite_notify_tells_the_members_who_asked_for_it() {
+    let server = start_irc(|_| {});
+    let addr = irc_addr(&server);
+    let mut op = with_caps(addr, "op", "invite-notify");
+    op.join("#class");
+    let mut watcher = with_caps(addr, "watcher", "invite-notify");
+    watcher.join("#class");
+    let mut plain = Irc::register(addr, "plain");
+    plain.join("#class");
+    let mut guest = Client::login(server.local_addr(), "guest");
+    op.send("INVITE guest #class");
+    guest.expect("INVITED class guest op");
+    // The inviter has the capability too: it sees the INVITE, and its 341.
+    op.wait_for("INVITE", |l| l.ends_with("INVITE guest #class"));
+    op.wait_for("341", |l| is_numeric(l, 341));
+    let seen = watcher.wait_for("INVITE", |l| l.contains(" INVITE "));
+    assert!(
+        seen.starts_with(":op!") && seen.ends_with("INVITE guest #class"),
+        "{seen}"
+    );
+    // A member without it is told nothing.
+    plain.assert_silent();
+    server.shutdown();
+}

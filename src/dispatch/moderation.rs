@@ -10,6 +10,7 @@ use crate::chat::moderation::{Change, Flag, List, Role};
 use crate::ids::{ConnId, RoomId};
 use crate::proto::chat1::{Event, Shift};
 use crate::proto::command::Act;
+use crate::proto::irc::Cap;
 use crate::proto::refusal::{ErrCode, Refusal};
 use crate::store::now_ms;
 use log::{error, info};
@@ -226,6 +227,11 @@ impl Dispatcher {
         }
     }
 
+    /// The IRCv3 capabilities IRC client `id` enabled; `None` for CHAT/1.
+    fn caps_of(&self, id: ConnId) -> Option<crate::proto::irc::Caps> {
+        self.clients.get(&id)?.irc.as_ref().map(|user| user.caps)
+    }
+
     /// Saves what an account's room keeps, after a change of its moderation.
     fn save_settings(&mut self, room: &RoomId) {
         let Some(saved) = self.chat.room(room.as_str()).and_then(|r| r.stored()) else {
@@ -325,7 +331,6 @@ impl Dispatcher {
     /// IRC inviter gets 341.
     pub(super) fn invite(&mut self, id: ConnId, name: &str, nick: &str) -> Result<(), Refusal> {
         let target = self.chat.invite(id, name, nick)?;
-        let room_id = RoomId::of(name);
         let room_name = self.chat.room(name).map_or(name, |r| &r.name).to_string();
         let (by, invited) = (
             self.chat.nick(id).to_string(),
@@ -336,11 +341,25 @@ impl Dispatcher {
             nick: &invited,
             by: &by,
         };
-        // IRC's INVITE to the invited user; the members' copy is CHAT/1's only.
+        // IRC's INVITE to the invited user, and to the members who asked
+        // for `invite-notify`; CHAT/1 members get INVITED.
         let line = self.render_said(&event);
         self.send_one(target, &line);
-        let told = Shared::new(&event, Tone::Said, None);
-        self.tell_room(id, &room_id, &told);
+        let chat_only = Shared::new(&event, Tone::Said, None);
+        let members = self
+            .chat
+            .room(name)
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        for member in members {
+            let notified = self
+                .caps_of(member)
+                .is_some_and(|c| c.has(Cap::InviteNotify));
+            self.send_one(member, if notified { &line } else { &chat_only });
+        }
+        if !self.chat.room(name).is_some_and(|r| r.has(id)) {
+            self.send_one(id, &chat_only);
+        }
         let mut out = Vec::new();
         self.voice(id).invited(&room_name, &invited, &mut out);
         self.reply(id, out);

@@ -34,11 +34,13 @@ pub enum Cap {
     Setname,
     /// `CHATHISTORY` over the rooms' stored history.
     ChatHistory,
+    /// `INVITE` lines of a channel's invitations, to its members.
+    InviteNotify,
 }
 
 impl Cap {
     /// Every capability offered, in the order `CAP LS` lists them.
-    pub const ALL: [Cap; 15] = [
+    pub const ALL: [Cap; 16] = [
         Cap::AccountNotify,
         Cap::AccountTag,
         Cap::AwayNotify,
@@ -47,6 +49,7 @@ impl Cap {
         Cap::ChatHistory,
         Cap::EchoMessage,
         Cap::ExtendedJoin,
+        Cap::InviteNotify,
         Cap::LabeledResponse,
         Cap::MessageTags,
         Cap::MultiPrefix,
@@ -74,6 +77,7 @@ impl Cap {
             Cap::AccountNotify => "account-notify",
             Cap::Setname => "setname",
             Cap::ChatHistory => "draft/chathistory",
+            Cap::InviteNotify => "invite-notify",
         }
     }
 
