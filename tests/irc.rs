@@ -14,12 +14,12 @@ use std::time::Duration;
 
 /// The capabilities `CAP LS` offers, and with their values (`CAP LS 302`).
 const CAPS: &str = "account-notify account-tag away-notify batch cap-notify draft/chathistory \
-                    echo-message extended-join labeled-response message-tags multi-prefix \
-                    sasl server-time setname userhost-in-names";
+                    echo-message extended-join invite-notify labeled-response message-tags \
+                    multi-prefix sasl server-time setname userhost-in-names";
 const CAPS_302: &str = "account-notify account-tag away-notify batch cap-notify \
-                        draft/chathistory echo-message extended-join labeled-response \
-                        message-tags multi-prefix sasl=PLAIN server-time setname \
-                        userhost-in-names";
+                        draft/chathistory echo-message extended-join invite-notify \
+                        labeled-response message-tags multi-prefix sasl=PLAIN server-time \
+                        setname userhost-in-names";
 
 /// Carla, a CHAT/1 client, in `lobby` (`#lobby` on IRC).
 fn carla_in_lobby(server: &Server) -> Client {

@@ -213,8 +213,8 @@ mod tests {
         assert_eq!(
             offered(true),
             "account-notify account-tag away-notify batch cap-notify draft/chathistory \
-             echo-message extended-join labeled-response message-tags multi-prefix \
-             sasl=PLAIN server-time setname userhost-in-names"
+             echo-message extended-join invite-notify labeled-response message-tags \
+             multi-prefix sasl=PLAIN server-time setname userhost-in-names"
         );
     }
 }
