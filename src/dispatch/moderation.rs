@@ -227,11 +227,6 @@ impl Dispatcher {
         }
     }
 
-    /// The IRCv3 capabilities IRC client `id` enabled; `None` for CHAT/1.
-    fn caps_of(&self, id: ConnId) -> Option<crate::proto::irc::Caps> {
-        self.clients.get(&id)?.irc.as_ref().map(|user| user.caps)
-    }
-
     /// Saves what an account's room keeps, after a change of its moderation.
     fn save_settings(&mut self, room: &RoomId) {
         let Some(saved) = self.chat.room(room.as_str()).and_then(|r| r.stored()) else {
@@ -352,9 +347,7 @@ impl Dispatcher {
             .map(|r| r.members.clone())
             .unwrap_or_default();
         for member in members {
-            let notified = self
-                .caps_of(member)
-                .is_some_and(|c| c.has(Cap::InviteNotify));
+            let notified = self.has_cap(member, Cap::InviteNotify);
             self.send_one(member, if notified { &line } else { &chat_only });
         }
         if !self.chat.room(name).is_some_and(|r| r.has(id)) {
