@@ -7,12 +7,12 @@ mod common;
 
 use common::chat1::Client;
 use common::irc::Irc;
-use common::{READ_TIMEOUT, kill, start, web_addr};
+use common::{READ_TIMEOUT, ServerProcess, kill, start, web_addr};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -395,48 +395,11 @@ fn a_deleted_room_takes_its_files_and_their_bytes() {
     assert_eq!(blobs(&files), 0, "the bytes went too");
 }
 
-/// A `server` process of this build with its data in `dir`; its CHAT/1 and web addresses.
-fn spawn_server(dir: &Path) -> (Child, SocketAddr, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--listen", "127.0.0.1:0", "--flood-rate", "0", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server binary");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(("chat", addr.trim().to_string()));
-            }
-            if let Some(addr) = line.split("web client on http://").nth(1) {
-                let _ = tx.send(("web", addr.trim().trim_end_matches('/').to_string()));
-            }
-        }
-    });
-    let (mut chat, mut web) = (None, None);
-    while chat.is_none() || web.is_none() {
-        let (what, addr) = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server says where it listens");
-        let addr: SocketAddr = addr.parse().expect("an address");
-        if what == "chat" {
-            chat = Some(addr);
-        } else {
-            web = Some(addr);
-        }
-    }
-    (child, chat.unwrap(), web.unwrap())
-}
-
 #[test]
 fn kill_9_in_the_middle_of_an_upload_leaves_no_file_and_no_message() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, chat, web) = spawn_server(dir.path());
+    let server = ServerProcess::start(dir.path());
+    let (chat, web) = (server.addr, server.web);
     let mut ana = Client::login(chat, "ana");
     ana.join("lab");
     let path = ask(&mut ana, "lab", 1_000_000, "half.bin");
@@ -454,10 +417,10 @@ fn kill_9_in_the_middle_of_an_upload_leaves_no_file_and_no_message() {
                 .any(|e| e.metadata().is_ok_and(|m| m.len() >= 400_000))
         })
     });
-    child.kill().expect("kill -9");
-    child.wait().expect("reap");
+    server.kill_9();
     drop(s);
-    let (mut child, chat, _web) = spawn_server(dir.path());
+    let server = ServerProcess::start(dir.path());
+    let chat = server.addr;
     // A login proves the server is up: its store was opened and swept before.
     let mut ana = Client::login(chat, "ana");
     assert_eq!(
@@ -477,7 +440,7 @@ fn kill_9_in_the_middle_of_an_upload_leaves_no_file_and_no_message() {
         joined.iter().all(|l| !l.contains("[file]")),
         "no message points at nothing: {joined:?}"
     );
-    kill(&mut child);
+    drop(server);
 }
 
 /// The line client's `/send` reaches a web user (CHAT/1 over the WebSocket)

@@ -14,11 +14,25 @@ use std::net::SocketAddr;
 
 /// Connects, asks for `caps` and registers as `nick`, up to the end of the MOTD.
 fn with_caps(addr: SocketAddr, nick: &str, caps: &str) -> Irc {
+    registered(addr, nick, None, caps)
+}
+
+/// Connects with `caps`, logs in to account `nick` with `PASS` and registers.
+fn logged_in(addr: SocketAddr, nick: &str, password: &str, caps: &str) -> Irc {
+    registered(addr, nick, Some(password), caps)
+}
+
+/// Connects, asks for `caps`, sends `PASS password` if any and registers
+/// as `nick`, up to the end of the MOTD.
+fn registered(addr: SocketAddr, nick: &str, password: Option<&str>, caps: &str) -> Irc {
     let mut c = Irc::connect(addr);
     c.send("CAP LS 302");
     c.wait_for("CAP LS", |l| l.starts_with(":sala CAP * LS"));
     c.send(&format!("CAP REQ :{caps}"));
     c.expect(&format!(":sala CAP * ACK :{caps}"));
+    if let Some(password) = password {
+        c.send(&format!("PASS {password}"));
+    }
     c.send(&format!("NICK {nick}"));
     c.send(&format!("USER {nick} 0 * :{nick} the tester"));
     c.send("CAP END");
@@ -377,23 +391,6 @@ fn isupport_says_utf8only_and_the_chathistory_limits() {
         assert!(tokens.iter().any(|t| t == want), "{want} in {tokens:?}");
     }
     server.shutdown();
-}
-
-/// Connects with `caps`, logs in to account `nick` with `PASS` and registers.
-fn logged_in(addr: SocketAddr, nick: &str, password: &str, caps: &str) -> Irc {
-    let mut c = Irc::connect(addr);
-    c.send("CAP LS 302");
-    c.wait_for("CAP LS", |l| l.starts_with(":sala CAP * LS"));
-    c.send(&format!("CAP REQ :{caps}"));
-    c.expect(&format!(":sala CAP * ACK :{caps}"));
-    c.send(&format!("PASS {password}"));
-    c.send(&format!("NICK {nick}"));
-    c.send(&format!("USER {nick} 0 * :{nick} the tester"));
-    c.send("CAP END");
-    c.nick = nick.to_string();
-    c.user = nick.to_string();
-    c.wait_for("376 end of MOTD", |l| is_numeric(l, 376));
-    c
 }
 
 /// Sends `CHATHISTORY request`; the (time, msgid, target, text) of each

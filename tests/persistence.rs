@@ -4,12 +4,10 @@
 mod common;
 
 use common::chat1::Client;
-use common::{kill, start, wait_exit};
-use std::io::{BufRead, BufReader};
+use common::{ServerProcess as Process, kill, start, wait_exit};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A library server keeping its data in `dir`.
@@ -195,58 +193,6 @@ fn rooms_owners_keys_accounts_and_history_survive_a_clean_restart() {
         "deleted history came back"
     );
     server.shutdown();
-}
-
-/// A `server` process of this build, on a free port, with its data in `dir`.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Process {
-    fn start(dir: &Path) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["--listen", "127.0.0.1:0", "--flood-rate", "0", "--data-dir"])
-            .arg(dir)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the server binary");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let said = rx.recv_timeout(Duration::from_secs(30));
-        // From here on the child is stopped by Drop, whatever the checks below find.
-        let mut process = Process {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        process.addr = said
-            .expect("the server says where it listens")
-            .parse()
-            .expect("an address");
-        process
-    }
-
-    /// SIGKILL: no goodbye, no flush, no shutdown code runs.
-    fn kill_9(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        kill(&mut self.child);
-    }
 }
 
 /// Login tokens (`TOKEN`, docs/protocol.md) outlive a clean restart with a

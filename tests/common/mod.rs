@@ -470,3 +470,80 @@ impl Lines<Tcp> {
         }
     }
 }
+
+// ------------------------------------------------------------ server processes
+
+/// A `server` process of this build on free ports of 127.0.0.1, with its
+/// data in `dir`: for what only a real process shows (`kill -9`, restarts).
+/// It is owned from the moment it is spawned, so a failed check below never
+/// leaves it running: dropping it kills it.
+pub struct ServerProcess {
+    child: Child,
+    /// The CHAT/1 address it printed.
+    pub addr: SocketAddr,
+    /// The web door's address it printed.
+    pub web: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the server with `--flood-rate 0 --data-dir <dir>` and reads
+    /// the addresses it says it listens on.
+    pub fn start(dir: &std::path::Path) -> ServerProcess {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--listen", "127.0.0.1:0", "--flood-rate", "0", "--data-dir"])
+            .arg(dir)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send((false, addr.trim().to_string()));
+                }
+                if let Some(addr) = line.split("web client on http://").nth(1) {
+                    let _ = tx.send((true, addr.trim().trim_end_matches('/').to_string()));
+                }
+            }
+        });
+        let unset = SocketAddr::from(([127, 0, 0, 1], 0));
+        // From here on the child is stopped by Drop, whatever the checks find.
+        let mut process = ServerProcess {
+            child,
+            addr: unset,
+            web: unset,
+        };
+        let (mut chat, mut web) = (None, None);
+        while chat.is_none() || web.is_none() {
+            let (is_web, addr) = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the server says where it listens");
+            let addr: SocketAddr = addr.parse().expect("an address");
+            if is_web {
+                web = Some(addr)
+            } else {
+                chat = Some(addr)
+            }
+        }
+        process.addr = chat.unwrap_or(unset);
+        process.web = web.unwrap_or(unset);
+        process
+    }
+
+    /// SIGKILL: no goodbye, no flush, no shutdown code runs.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+    }
+}
