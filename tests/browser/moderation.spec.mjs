@@ -19,9 +19,9 @@
 // a timeout; nothing sleeps for a fixed time. Exit status 0: every step passed.
 
 import { chromium } from 'playwright-core';
-import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { LineClient } from './line-client.mjs';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const [url, tcpAddr] = process.argv.slice(2);
@@ -31,70 +31,7 @@ if (!url || !tcpAddr) {
 }
 const WAIT = 15_000; // ms any one visible state may take to appear
 
-// ---- a CHAT/1 TCP client (a smaller copy of chat.spec.mjs's) ------------------------
-class LineClient {
-  constructor(name) {
-    this.name = name;
-    this.lines = [];
-    this.waiters = [];
-    this.buffer = '';
-  }
-
-  connect(addr) {
-    const at = addr.lastIndexOf(':');
-    return new Promise((resolve, reject) => {
-      this.socket = net.connect({ host: addr.slice(0, at), port: Number(addr.slice(at + 1)) }, resolve);
-      this.socket.once('error', reject);
-      this.socket.setEncoding('utf8');
-      this.socket.on('data', (chunk) => {
-        this.buffer += chunk;
-        let nl;
-        while ((nl = this.buffer.indexOf('\n')) >= 0) {
-          this.lines.push(this.buffer.slice(0, nl));
-          this.buffer = this.buffer.slice(nl + 1);
-          this.check();
-        }
-      });
-    });
-  }
-
-  send(line) {
-    this.socket.write(line + '\n');
-  }
-
-  check() {
-    for (const w of [...this.waiters]) {
-      const i = this.lines.findIndex(w.pred);
-      if (i >= 0) {
-        const [line] = this.lines.splice(0, i + 1).slice(-1);
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        clearTimeout(w.timer);
-        w.resolve(line);
-      }
-    }
-  }
-
-  // Reads until a line satisfies `pred` (lines before it are skipped).
-  waitFor(what, pred) {
-    return new Promise((resolve, reject) => {
-      const w = { pred, resolve };
-      w.timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(w), 1);
-        reject(new Error(`${this.name}: no line ${what} within ${WAIT} ms; unread: ${JSON.stringify(this.lines)}`));
-      }, WAIT);
-      this.waiters.push(w);
-      this.check();
-    });
-  }
-
-  waitLine(line) {
-    return this.waitFor(JSON.stringify(line), (l) => l === line);
-  }
-
-  close() {
-    if (this.socket) this.socket.destroy();
-  }
-}
+// ---- a CHAT/1 TCP client: ./line-client.mjs ------------------------------------
 
 // ---- helpers on the page -------------------------------------------------------
 function step(text) {
