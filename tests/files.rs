@@ -93,6 +93,14 @@ fn bytes(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
+/// A server with a web door on a free port, keeping shared files in `files`.
+fn storing_in(files: &Path) -> sala::Server {
+    start(|c| {
+        c.web_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.files_dir = Some(files.to_path_buf());
+    })
+}
+
 fn pair(addr: SocketAddr, room: &str) -> (Client, Client) {
     let mut ana = Client::login(addr, "ana");
     let mut bob = Client::login(addr, "bob");
@@ -317,10 +325,7 @@ fn without_a_web_door_there_are_no_files() {
 fn hostile_names_are_text_and_cannot_leave_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("files");
-    let server = start(|c| {
-        c.web_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.files_dir = Some(files.clone());
-    });
+    let server = storing_in(&files);
     let web = web_addr(&server);
     let (mut ana, mut bob) = pair(server.local_addr(), "lab");
     let name = "../../<img src=x onerror=alert(1)>\u{2}bold\\x.png";
@@ -357,10 +362,7 @@ fn hostile_names_are_text_and_cannot_leave_the_store() {
 fn a_deleted_room_takes_its_files_and_their_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("files");
-    let server = start(|c| {
-        c.web_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.files_dir = Some(files.clone());
-    });
+    let server = storing_in(&files);
     let web = web_addr(&server);
     let (mut ana, mut bob) = pair(server.local_addr(), "lab");
     let path = ask(&mut ana, "lab", 5, "a.txt");
